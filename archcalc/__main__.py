@@ -1,0 +1,6 @@
+"""``python -m archcalc``."""
+import sys
+
+from .cli import main
+
+sys.exit(main())

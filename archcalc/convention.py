@@ -1,0 +1,57 @@
+"""The counting convention every report states: what a MAC and a FLOP are, and what is counted."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .layers import norm
+from .layers.activation import PER_ELEMENT
+
+
+@dataclass(frozen=True)
+class Convention:
+    name: str
+    mac: str
+    flop: str
+    rules: dict[str, str] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    def summary(self) -> str:
+        """The one line printed under every table."""
+        return f"convention {self.name}: MAC = {self.mac}; FLOPs = {self.flop}."
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "mac": self.mac, "flop": self.flop, "rules": dict(self.rules),
+                "notes": list(self.notes)}
+
+
+def _activation_rules() -> dict[str, str]:
+    return {f"activation.{name}": f"{n} per element ({how})" for name, (n, how) in PER_ELEMENT.items()}
+
+
+ARCHCALC = Convention(
+    name="archcalc",
+    mac="one multiply-accumulate of a convolution, linear layer or matmul; bias adds are not MACs",
+    flop="2 x MACs + bias adds + normalisation + activations + pooling + elementwise + resampling, "
+         "per the rules listed",
+    rules={
+        "conv/linear/matmul": "2 FLOPs per MAC (one multiply, one add)",
+        "bias": "1 per output element of a layer with a bias",
+        "batchnorm": f"{norm.NORMALISE} per element (subtract mean, divide by std; inference, running "
+                     f"statistics) + {norm.AFFINE} if affine (scale, shift)",
+        "layernorm/groupnorm/instancenorm": f"{norm.STATISTICS + norm.NORMALISE} per element (mean sum; "
+                                            f"square and sum for the variance; subtract, divide) + 1 per "
+                                            f"affine weight and bias term",
+        "maxpool": "window - 1 comparisons per output element (windows counted at full size)",
+        "avgpool": "window - 1 adds + 1 divide per output element (windows counted at full size)",
+        "adaptive/global pooling": "as pooling, summed over the actual windows",
+        "upsample": "nearest 0; interpolation with t taps: t multiplies + t - 1 adds per output element",
+        "dropout/identity/flatten/reshape/pad": "0 (inference)",
+        **_activation_rules(),
+    },
+    notes=(
+        "Inference, batch as declared; transcendental functions (exp, erf, tanh) count 1 FLOP.",
+        "Per-channel or per-group scalar work (a square root per channel) is not counted.",
+        "MACs match torchvision's _ops and torch FlopCounterMode / 2.",
+    ),
+)

@@ -1,0 +1,50 @@
+"""The one error channel: every mistake in a spec is an ``ArchcalcError`` with a location and a fix."""
+from __future__ import annotations
+
+
+class ArchcalcError(Exception):
+    """A user error. ``format()`` gives the one line the CLI prints: ``FILE:LINE: layer PATH: message (hint)``."""
+
+    def __init__(self, message: str, *, hint: str | None = None, path: str | None = None,
+                 file: str | None = None, line: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.path = path
+        self.file = file
+        self.line = line
+
+    def locate(self, *, path: str | None = None, file: str | None = None,
+               line: int | None = None) -> ArchcalcError:
+        """Fill in whatever part of the location is still unknown; the innermost context wins."""
+        self.path = self.path or path
+        self.file = self.file or file
+        self.line = self.line or line
+        return self
+
+    def format(self) -> str:
+        where = self.file or "<spec>"
+        if self.line:
+            where += f":{self.line}"
+        text = f"{where}: "
+        if self.path:
+            text += f"layer {self.path}: "
+        text += self.message
+        if self.hint:
+            text += f" ({self.hint})"
+        return " ".join(text.split())  # always one line
+
+    def __str__(self) -> str:
+        return self.format()
+
+
+class SpecError(ArchcalcError):
+    """The spec is malformed: YAML syntax, schema, unknown names, bad expressions."""
+
+
+class ShapeError(ArchcalcError):
+    """The spec is well formed but a layer cannot accept the tensor it receives."""
+
+
+class InputError(ArchcalcError):
+    """The spec file itself cannot be read (missing, a directory, not UTF-8, empty)."""

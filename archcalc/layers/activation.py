@@ -1,0 +1,79 @@
+"""Activations and softmax. Each costs a fixed number of FLOPs per element, listed in ``PER_ELEMENT``.
+
+A transcendental function (exp, tanh, erf) counts as one FLOP, as in Hoffmann et al. 2022, Appendix F.
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+from ..fields import Int, Number, described
+from ..num import prod
+from .base import Cost, LayerSpec, Shape, formula, torch_dim
+
+# FLOPs per element, with the arithmetic they stand for.
+PER_ELEMENT: dict[str, tuple[int, str]] = {
+    "relu": (1, "max(x, 0)"),
+    "relu6": (2, "min(max(x, 0), 6)"),
+    "leaky_relu": (2, "max(x, a*x): mul, max"),
+    "elu": (3, "a*(exp(x) - 1) for x < 0: exp, sub, mul"),
+    "gelu": (5, "x/2 * (1 + erf(x/sqrt 2)): div, erf, add, mul, mul"),
+    "gelu_tanh": (9, "x/2 * (1 + tanh(c*(x + 0.044715 x^3))): 2 mul (cube), mul, add, mul, tanh, add, mul, mul"),
+    "sigmoid": (3, "1 / (1 + exp(-x)): exp, add, div"),
+    "tanh": (1, "tanh(x)"),
+    "silu": (4, "x * sigmoid(x)"),
+    "hardswish": (5, "x * min(max(x + 3, 0), 6) / 6: add, max, min, mul, div"),
+    "hardsigmoid": (4, "min(max(x + 3, 0), 6) / 6: add, max, min, div"),
+    "softmax": (3, "exp(x_i) / sum_j exp(x_j): exp, add (sum), div"),
+}
+
+
+class ActivationSpec(LayerSpec):
+    """An elementwise activation with no options."""
+
+    type: Literal["relu", "relu6", "sigmoid", "tanh", "silu", "hardswish", "hardsigmoid"]
+    kind = "activation"
+
+
+class LeakyReLUSpec(LayerSpec):
+    """LeakyReLU, as torch.nn.LeakyReLU."""
+
+    type: Literal["leaky_relu"]
+    negative_slope: Number = described(0.01, "Slope for negative inputs (no count changes).")
+    kind = "activation"
+
+
+class ELUSpec(LayerSpec):
+    """ELU, as torch.nn.ELU."""
+
+    type: Literal["elu"]
+    alpha: Number = described(1.0, "Scale of the negative branch (no count changes).")
+    kind = "activation"
+
+
+class GELUSpec(LayerSpec):
+    """GELU, as torch.nn.GELU: the exact erf form, or the tanh approximation."""
+
+    type: Literal["gelu"]
+    approximate: Literal["none", "tanh"] = described("none", "'none' (erf) or 'tanh' (approximation).")
+    kind = "activation"
+
+
+class SoftmaxSpec(LayerSpec):
+    """Softmax along one dimension, as torch.nn.Softmax."""
+
+    type: Literal["softmax"]
+    dim: Int = described(-1, "Dimension to normalise over, counted as in torch (0 is the batch).")
+    kind = "softmax"
+
+
+@formula(ActivationSpec)
+@formula(LeakyReLUSpec)
+@formula(ELUSpec)
+@formula(GELUSpec)
+@formula(SoftmaxSpec)
+def activation(spec: LayerSpec, x: Shape) -> Cost:
+    """Shape-preserving; FLOPs = elements x the per-element cost of the function."""
+    if isinstance(spec, SoftmaxSpec):
+        torch_dim(spec.dim, x)
+    key = "gelu_tanh" if getattr(spec, "approximate", "none") == "tanh" else spec.type
+    return Cost(shape=x, flops={spec.kind: prod(x) * PER_ELEMENT[key][0]})

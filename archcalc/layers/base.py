@@ -1,0 +1,150 @@
+"""What every layer type provides: a pydantic model of its YAML, and one pure cost formula.
+
+A formula has the signature ``cost(spec, x) -> Cost``: it takes the validated layer and the per-sample
+input shape (channels first, batch excluded) and returns the output shape, parameters, buffers, MACs,
+FLOPs by kind, and its local receptive-field step. The engine does the rest (batch, totals, RF).
+"""
+from __future__ import annotations
+
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal, TypeVar, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..errors import ShapeError, SpecError
+from ..num import is_concrete
+
+Shape = tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """One axis of a layer's receptive-field step, in units of the layer's input positions.
+
+    Output position ``o`` sees inputs ``[o*stride - padding, o*stride - padding + kernel - 1]``.
+    Kernel and padding are exact rationals for resampling layers (transposed conv, upsample).
+    """
+
+    kernel: Any
+    stride: Any = 1
+    padding: Any = 0
+
+
+GLOBAL = "global"  # every output sees the whole input along an axis
+NON_UNIFORM = "non-uniform"  # windows differ in size or spacing (e.g. adaptive pooling 7 -> 3)
+REINDEX = "reindex"  # the spatial layout changes (flatten, reshape): later windows no longer map to input axes
+
+RFStep = Union[None, tuple[Any, ...], str]  # None: pointwise; a tuple: a Window (or marker) per spatial axis
+
+
+@dataclass(slots=True)
+class Cost:
+    """What one layer costs, per sample. ``flops`` is split by kind (conv, bias, norm, activation, ...)."""
+
+    shape: Shape
+    params: Any = 0
+    buffers: Any = 0
+    macs: Any = 0
+    flops: dict[str, Any] = field(default_factory=dict)
+    rf: RFStep = None
+
+
+class LayerSpec(BaseModel):
+    """Fields common to every layer."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+    type: str
+    name: str | None = Field(None, description="Layer name; generated as <type>_<n> when omitted.")
+
+    kind: ClassVar[str] = "other"  # the op kind its FLOPs count under in reports
+
+    @property
+    def ndim(self) -> int:
+        """Spatial rank from a ``...1d/2d/3d`` type name."""
+        return int(self.type[-2])
+
+
+Formula = Callable[[Any, Shape], Cost]
+M = TypeVar("M", bound=type[LayerSpec])
+
+
+@dataclass(frozen=True, slots=True)
+class LayerType:
+    name: str
+    model: type[LayerSpec]
+    formula: Formula
+
+
+REGISTRY: dict[str, LayerType] = {}
+
+
+def type_names(model: type[LayerSpec]) -> tuple[str, ...]:
+    """The YAML ``type`` values a model accepts, read off its ``Literal`` annotation."""
+    annotation = model.model_fields["type"].annotation
+    if typing.get_origin(annotation) is not Literal:
+        raise TypeError(f"{model.__name__}.type must be a Literal")
+    return typing.get_args(annotation)
+
+
+def formula(model: type[LayerSpec]) -> Callable[[Formula], Formula]:
+    """Register ``fn`` as the cost formula of every type name ``model`` accepts; duplicates are refused."""
+    def register(fn: Formula) -> Formula:
+        for name in type_names(model):
+            if name in REGISTRY:
+                raise RuntimeError(f"layer type {name!r} registered twice")
+            REGISTRY[name] = LayerType(name, model, fn)
+        return fn
+    return register
+
+
+# ---- checks shared by formulas (only when values are concrete; a symbol carries its assumption) ----
+
+def expect_rank(x: Shape, rank: int | tuple[int, ...], what: str) -> None:
+    ranks = (rank,) if isinstance(rank, int) else rank
+    if len(x) not in ranks:
+        want = " or ".join(str(r) for r in ranks)
+        raise ShapeError(f"expects a rank-{want} input {what}, got shape {list(x)}",
+                         hint="a flatten or reshape earlier may have changed the rank" if len(x) < min(ranks)
+                         else "check the layer's dimensionality (1d/2d/3d)")
+
+
+def check_equal(given: Any, actual: Any, field_name: str, what: str) -> None:
+    if given is not None and is_concrete(given) and is_concrete(actual) and given != actual:
+        raise ShapeError(f"{field_name}={given} but the incoming tensor has {actual} {what}",
+                         hint=f"set {field_name}: {actual} or remove it (it is inferred)")
+
+
+def check_divides(divisor: Any, value: Any, message: str, hint: str) -> None:
+    if is_concrete(divisor) and is_concrete(value) and value % divisor:
+        raise ShapeError(message, hint=hint)
+
+
+def per_axis(value: Any, ndim: int, field_name: str) -> tuple[Any, ...]:
+    """Broadcast a scalar to ``ndim`` axes; a list must have exactly ``ndim`` entries."""
+    if isinstance(value, tuple):
+        if len(value) != ndim:
+            raise SpecError(f"{field_name} has {len(value)} values but the layer has {ndim} spatial axes",
+                            hint=f"give one value or a list of {ndim}")
+        return value
+    return (value,) * ndim
+
+
+def positive_out(n: Any, axis: int, what: str, hint: str) -> Any:
+    if is_concrete(n) and n < 1:
+        raise ShapeError(f"{what} on spatial axis {axis}: the output would have size {n}", hint=hint)
+    return n
+
+
+def torch_dim(dim: int, x: Shape, field_name: str = "dim") -> int:
+    """Index into the per-sample shape of a dimension counted as torch counts it (0 is the batch)."""
+    rank = len(x) + 1
+    if not -rank <= dim < rank:
+        raise ShapeError(f"{field_name}={dim} is out of range for a rank-{rank} tensor (batch included)",
+                         hint=f"use a value in [{-rank}, {rank - 1}]")
+    d = dim % rank
+    if d == 0:
+        raise ShapeError(f"{field_name}={dim} is the batch dimension", hint="count from 1 for the channels")
+    return d - 1

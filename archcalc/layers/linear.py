@@ -1,0 +1,40 @@
+"""``linear`` (Keras ``dense``): a matrix multiply on the last dimension, as torch.nn.Linear."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from ..fields import Flag, PositiveInt, described
+from ..num import prod
+from .base import GLOBAL, Cost, LayerSpec, Shape, check_equal, expect_rank, formula
+
+
+class LinearSpec(LayerSpec):
+    """y = x W^T + b on the last dimension; leading dimensions are kept."""
+
+    type: Literal["linear"]
+    in_features: PositiveInt | None = described(None, "Input features; inferred from the last dimension, "
+                                                      "checked against it when given.")
+    out_features: PositiveInt = Field(description="Output features.")
+    bias: Flag = described(True, "Add a learnable bias.")
+    kind = "linear"
+
+
+@formula(LinearSpec)
+def linear(spec: LinearSpec, x: Shape) -> Cost:
+    """One in_features-long dot product per output feature and per row of leading dimensions."""
+    expect_rank(x, tuple(range(1, 9)), "[..., features]")
+    n_in, n_out = x[-1], spec.out_features
+    check_equal(spec.in_features, n_in, "in_features", "features in its last dimension")
+    rows = prod(x[:-1])
+    macs = rows * n_in * n_out
+    # With no spatial axes left every output mixes the whole input; otherwise only the last axis is mixed.
+    rf = GLOBAL if len(x) == 1 else (None,) * (len(x) - 2) + (GLOBAL,)
+    return Cost(
+        shape=(*x[:-1], n_out),
+        params=n_in * n_out + (n_out if spec.bias else 0),
+        macs=macs,
+        flops={"linear": 2 * macs, "bias": rows * n_out if spec.bias else 0},
+        rf=rf,
+    )

@@ -1,0 +1,113 @@
+"""Normalisation: ``batchnorm1d/2d/3d``, ``layernorm``, ``groupnorm`` and ``instancenorm1d/2d/3d``.
+
+FLOPs per element (documented in the convention): with running statistics (batch norm at inference)
+normalising is 2 (subtract mean, divide by std); statistics computed on the fly (layer, group, instance
+norm) add 3 (sum for the mean, square and sum for the variance); an affine transform adds 2 (scale, shift).
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from ..errors import ShapeError
+from ..fields import Flag, Number, PositiveAxes, PositiveInt, described
+from ..num import is_concrete, prod
+from .base import Cost, LayerSpec, Shape, check_divides, check_equal, expect_rank, formula
+
+NORMALISE, STATISTICS, AFFINE = 2, 3, 2
+
+
+class _NormBase(LayerSpec):
+    eps: Number = described(1e-5, "Added to the variance for stability (no count changes).")
+    kind = "norm"
+
+
+class BatchNormSpec(_NormBase):
+    """Batch normalisation at inference, as torch.nn.BatchNorm1d/2d/3d."""
+
+    type: Literal["batchnorm1d", "batchnorm2d", "batchnorm3d"]
+    num_features: PositiveInt | None = described(None, "Channels; inferred, checked when given.")
+    momentum: Number | None = described(0.1, "Running-average momentum (no count changes).")
+    affine: Flag = described(True, "Learnable scale and shift: 2 parameters per channel.")
+    track_running_stats: Flag = described(True, "Keep running mean and variance: 2 buffers per channel plus "
+                                                "torch's one-element num_batches_tracked counter.")
+
+
+class InstanceNormSpec(_NormBase):
+    """Instance normalisation, as torch.nn.InstanceNorm1d/2d/3d (affine off by default, as in torch)."""
+
+    type: Literal["instancenorm1d", "instancenorm2d", "instancenorm3d"]
+    num_features: PositiveInt | None = described(None, "Channels; inferred, checked when given.")
+    momentum: Number | None = described(0.1, "Running-average momentum (no count changes).")
+    affine: Flag = described(False, "Learnable scale and shift: 2 parameters per channel.")
+    track_running_stats: Flag = described(False, "Keep running statistics: 2 buffers per channel + 1.")
+
+
+def _running_stats(spec: BatchNormSpec | InstanceNormSpec, x: Shape) -> tuple[int, int]:
+    """(params, buffers): weight and bias [C]; running_mean and running_var [C] and num_batches_tracked []."""
+    check_equal(spec.num_features, x[0], "num_features", "channels")
+    c = x[0]
+    return (2 * c if spec.affine else 0), (2 * c + 1 if spec.track_running_stats else 0)
+
+
+@formula(BatchNormSpec)
+def batchnorm(spec: BatchNormSpec, x: Shape) -> Cost:
+    """Inference batch norm uses stored statistics: normalise, then the optional affine transform."""
+    nd = spec.ndim
+    expect_rank(x, (1, 2) if nd == 1 else nd + 1, "[channels, *spatial]")
+    params, buffers = _running_stats(spec, x)
+    per_element = NORMALISE + (AFFINE if spec.affine else 0)
+    return Cost(shape=x, params=params, buffers=buffers, flops={"norm": prod(x) * per_element})
+
+
+@formula(InstanceNormSpec)
+def instancenorm(spec: InstanceNormSpec, x: Shape) -> Cost:
+    """Statistics per sample and channel over the spatial axes, then normalise (and affine)."""
+    expect_rank(x, spec.ndim + 1, "[channels, *spatial]")
+    params, buffers = _running_stats(spec, x)
+    per_element = STATISTICS + NORMALISE + (AFFINE if spec.affine else 0)
+    return Cost(shape=x, params=params, buffers=buffers, flops={"norm": prod(x) * per_element})
+
+
+class LayerNormSpec(_NormBase):
+    """Layer normalisation over the trailing dimensions, as torch.nn.LayerNorm."""
+
+    type: Literal["layernorm"]
+    normalized_shape: PositiveAxes = Field(description="The trailing dimensions to normalise over.")
+    elementwise_affine: Flag = described(True, "Learnable per-element weight.")
+    bias: Flag = described(True, "Learnable per-element bias (with elementwise_affine).")
+
+
+@formula(LayerNormSpec)
+def layernorm(spec: LayerNormSpec, x: Shape) -> Cost:
+    """Statistics over the last len(normalized_shape) dimensions, then normalise and scale/shift."""
+    dims = spec.normalized_shape if isinstance(spec.normalized_shape, tuple) else (spec.normalized_shape,)
+    tail = x[len(x) - len(dims):] if len(dims) <= len(x) else None
+    if tail is None or any(is_concrete(a) and is_concrete(b) and a != b for a, b in zip(dims, tail)):
+        raise ShapeError(f"normalized_shape {list(dims)} does not match the trailing dimensions of {list(x)}",
+                         hint=f"use normalized_shape: {list(x[-len(dims):]) if len(dims) <= len(x) else list(x)}")
+    size = prod(dims)
+    params = (size if spec.elementwise_affine else 0) + (size if spec.elementwise_affine and spec.bias else 0)
+    affine = (1 if spec.elementwise_affine else 0) + (1 if spec.elementwise_affine and spec.bias else 0)
+    return Cost(shape=x, params=params, flops={"norm": prod(x) * (STATISTICS + NORMALISE + affine)})
+
+
+class GroupNormSpec(_NormBase):
+    """Group normalisation, as torch.nn.GroupNorm."""
+
+    type: Literal["groupnorm"]
+    num_groups: PositiveInt = Field(description="Groups the channels are split into.")
+    num_channels: PositiveInt | None = described(None, "Channels; inferred, checked when given.")
+    affine: Flag = described(True, "Learnable per-channel scale and shift.")
+
+
+@formula(GroupNormSpec)
+def groupnorm(spec: GroupNormSpec, x: Shape) -> Cost:
+    """Statistics per group of channels, then normalise and the per-channel affine transform."""
+    expect_rank(x, tuple(range(1, 9)), "[channels, *spatial]")
+    check_equal(spec.num_channels, x[0], "num_channels", "channels")
+    check_divides(spec.num_groups, x[0], f"num_groups={spec.num_groups} does not divide {x[0]} channels",
+                  "choose num_groups that divides the channel count")
+    per_element = STATISTICS + NORMALISE + (AFFINE if spec.affine else 0)
+    return Cost(shape=x, params=2 * x[0] if spec.affine else 0, flops={"norm": prod(x) * per_element})

@@ -1,0 +1,142 @@
+"""Pooling: ``maxpool``/``avgpool`` (1d/2d/3d), adaptive pooling and global pooling."""
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, PlainValidator, WithJsonSchema
+
+from ..errors import ShapeError
+from ..fields import Flag, NonNegAxes, PositiveAxes, PositiveInt, described, fail, positive_int
+from ..num import ceil_div, conv_out, is_concrete, prod
+from .base import GLOBAL, NON_UNIFORM, Cost, LayerSpec, Shape, Window, expect_rank, formula, per_axis, positive_out
+
+
+class _PoolBase(LayerSpec):
+    kernel_size: PositiveAxes = Field(description="Window size per spatial axis.")
+    stride: PositiveAxes | None = described(None, "Stride per spatial axis; defaults to kernel_size.")
+    padding: NonNegAxes = described(0, "Implicit padding per side (-inf for max, 0 for average).")
+    ceil_mode: Flag = described(False, "Use ceil instead of floor for the output size.")
+    kind = "pool"
+
+
+class MaxPoolSpec(_PoolBase):
+    """Max pooling, as torch.nn.MaxPool1d/2d/3d."""
+
+    type: Literal["maxpool1d", "maxpool2d", "maxpool3d"]
+    dilation: PositiveAxes = described(1, "Spacing between window taps.")
+
+
+class AvgPoolSpec(_PoolBase):
+    """Average pooling, as torch.nn.AvgPool1d/2d/3d."""
+
+    type: Literal["avgpool1d", "avgpool2d", "avgpool3d"]
+    count_include_pad: Flag = described(True, "Include padded zeros in the average (no count changes).")
+    divisor_override: PositiveInt | None = described(None, "Divide by this instead of the window size.")
+
+
+def _pool_out(n: Any, k: Any, s: Any, p: Any, d: Any, ceil_mode: bool) -> Any:
+    out = conv_out(n, k, s, 2 * p, d, ceil_mode)
+    # torch: with ceil_mode the last window must start inside the input or the left padding
+    if ceil_mode and is_concrete(out) and (out - 1) * s >= n + p:
+        out -= 1
+    return out
+
+
+@formula(MaxPoolSpec)
+@formula(AvgPoolSpec)
+def pool(spec: MaxPoolSpec | AvgPoolSpec, x: Shape) -> Cost:
+    """Sliding-window pooling. FLOPs per output: max k-1 comparisons; average k-1 adds and 1 divide."""
+    nd = spec.ndim
+    expect_rank(x, nd + 1, "[channels, *spatial]")
+    k = per_axis(spec.kernel_size, nd, "kernel_size")
+    s = per_axis(spec.stride if spec.stride is not None else spec.kernel_size, nd, "stride")
+    p = per_axis(spec.padding, nd, "padding")
+    d = per_axis(getattr(spec, "dilation", 1), nd, "dilation")
+    out, windows = [], []
+    for axis, n in enumerate(x[1:]):
+        span = d[axis] * (k[axis] - 1) + 1
+        if is_concrete(p[axis]) and is_concrete(span) and 2 * p[axis] > span:
+            raise ShapeError(f"padding {p[axis]} is more than half the window {span}",
+                             hint="torch requires padding <= kernel_size / 2")
+        out.append(positive_out(_pool_out(n, k[axis], s[axis], p[axis], d[axis], spec.ceil_mode), axis,
+                                f"window {span} is larger than the padded input {n} + {2 * p[axis]}",
+                                "reduce kernel_size or add padding"))
+        windows.append(Window(span, s[axis], p[axis]))
+    window = prod(k)
+    out_numel = x[0] * prod(out)
+    per_output = window - 1 if spec.type.startswith("max") else window
+    return Cost(shape=(x[0], *out), flops={"pool": out_numel * per_output}, rf=tuple(windows))
+
+
+def _output_size(value: Any, info: Any) -> Any:
+    if value is None:
+        raise fail("output_size cannot be null; use a list with null for axes to keep")
+    if isinstance(value, (list, tuple)):
+        return tuple(None if v is None else positive_int(v, info) for v in value)
+    return positive_int(value, info)
+
+
+OutputSize = Annotated[Any, PlainValidator(_output_size), WithJsonSchema({"anyOf": [
+    {"type": "integer", "minimum": 1}, {"type": "string"},
+    {"type": "array", "items": {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "string"},
+                                          {"type": "null"}]}}]})]
+
+
+class AdaptivePoolSpec(LayerSpec):
+    """Adaptive pooling to a fixed output size, as torch.nn.AdaptiveAvgPool2d / AdaptiveMaxPool2d."""
+
+    type: Literal["adaptive_avgpool1d", "adaptive_avgpool2d", "adaptive_avgpool3d",
+                  "adaptive_maxpool1d", "adaptive_maxpool2d", "adaptive_maxpool3d"]
+    output_size: OutputSize = Field(description="Output size per spatial axis; null keeps that axis.")
+    kind = "pool"
+
+
+def _adaptive_axis(n: Any, o: Any) -> tuple[Any, Any]:
+    """Total window length along one axis, and the axis' RF step.
+
+    torch's window i covers [floor(i*n/o), ceil((i+1)*n/o)).
+    """
+    if is_concrete(n) and is_concrete(o):
+        total = sum(ceil_div((i + 1) * n, o) - (i * n) // o for i in range(o))
+        if o == 1:
+            return total, GLOBAL
+        return total, Window(n // o, n // o, 0) if n % o == 0 else NON_UNIFORM
+    if o == 1:
+        return n, GLOBAL
+    if o == n:
+        return n, None
+    raise ShapeError(f"adaptive pooling of a symbolic length {n} to {o} has no closed form",
+                     hint="use output size 1, or fixed sizes")
+
+
+@formula(AdaptivePoolSpec)
+def adaptive_pool(spec: AdaptivePoolSpec, x: Shape) -> Cost:
+    """Adaptive pooling: windows tile the input; FLOPs as for pooling, summed over the actual windows."""
+    nd = spec.ndim
+    expect_rank(x, nd + 1, "[channels, *spatial]")
+    sizes = per_axis(spec.output_size, nd, "output_size")
+    out = tuple(n if o is None else o for n, o in zip(x[1:], sizes))
+    axes = [_adaptive_axis(n, o) for n, o in zip(x[1:], out)]
+    taps = x[0] * prod(t for t, _ in axes)  # sum over outputs of the window size (windows are separable)
+    out_numel = x[0] * prod(out)
+    flops = taps - out_numel if spec.type.startswith("adaptive_max") else taps
+    return Cost(shape=(x[0], *out), flops={"pool": flops}, rf=tuple(step for _, step in axes))
+
+
+class GlobalPoolSpec(LayerSpec):
+    """Global pooling over every spatial axis (Keras GlobalAveragePooling2D)."""
+
+    type: Literal["global_avgpool", "global_maxpool"]
+    keepdims: Flag = described(False, "Keep the spatial axes with size 1 (torch AdaptiveAvgPool(1)) "
+                                      "instead of dropping them (Keras).")
+    kind = "pool"
+
+
+@formula(GlobalPoolSpec)
+def global_pool(spec: GlobalPoolSpec, x: Shape) -> Cost:
+    """One reduction over all positions per channel: n-1 comparisons (max) or n-1 adds and 1 divide (avg)."""
+    expect_rank(x, tuple(range(2, 9)), "[channels, *spatial]")
+    n = prod(x[1:])
+    per_channel = n - 1 if spec.type == "global_maxpool" else n
+    shape = (x[0], *(1 for _ in x[1:])) if spec.keepdims else (x[0],)
+    return Cost(shape=shape, flops={"pool": x[0] * per_channel}, rf=GLOBAL)

@@ -1,0 +1,111 @@
+"""Output formats: table (human units), json (the machine contract), csv and markdown (exact)."""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from .num import fmt_exact, is_concrete
+from .report import LayerResult, Report
+from .rf import RF, AxisRF
+
+_UNITS = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
+
+
+def human(n: Any) -> str:
+    """12345678 -> '12.35 M'; only the table view uses this."""
+    if not is_concrete(n):
+        return str(n)
+    for size, unit in _UNITS:
+        if abs(n) >= size:
+            return f"{n / size:.2f} {unit}"
+    return str(fmt_exact(n))
+
+
+def exact(n: Any) -> str:
+    return f"{n:,}" if isinstance(n, int) else str(fmt_exact(n))
+
+
+def shape_text(shape: tuple[Any, ...]) -> str:
+    return "[" + ", ".join(str(fmt_exact(d)) for d in shape) + "]"
+
+
+def rf_text(rf: RF, key: str) -> str:
+    """One RF quantity per axis, 'x'-joined; a single value when all axes agree."""
+    values = [str(fmt_exact(getattr(a, key))) if isinstance(a, AxisRF) else a for a in rf.axes]
+    if not values:
+        return "-"
+    return values[0] if len(set(values)) == 1 else "x".join(values)
+
+
+def _totals_lines(report: Report, num: Callable[[Any], str]) -> list[str]:
+    t = report.totals
+    return [f"params       {num(t.params)}", f"buffers      {num(t.buffers)}", f"MACs         {num(t.macs)}",
+            f"FLOPs        {num(t.flops)}", f"activations  {num(t.activations)}"]
+
+
+def table(report: Report) -> str:
+    head = ("name", "type", "output shape", "params", "MACs", "FLOPs", "RF size", "RF jump")
+    rows = [head] + [(r.name, r.type, shape_text(r.output_shape), human(r.params), human(r.macs),
+                      human(r.flops), rf_text(r.rf, "size"), rf_text(r.rf, "jump")) for r in report.layers]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+    numeric = {3, 4, 5}
+    lines = [f"{report.name}  input {shape_text(report.input_shape)}"]
+    for j, row in enumerate(rows):
+        cells = [c.rjust(w) if i in numeric else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))]
+        lines.append("  ".join(cells).rstrip())
+        if j == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    lines.append("")
+    lines += _totals_lines(report, lambda n: f"{exact(n):>20}  ({human(n)})" if is_concrete(n) else str(n))
+    lines.append("")
+    lines.append(report.convention.summary())
+    return "\n".join(lines)
+
+
+def to_json(report: Report) -> str:
+    return json.dumps(report.to_dict(), indent=2)
+
+
+_COLUMNS = ("name", "type", "output_shape", "params", "buffers", "macs", "flops", "activations",
+            "rf_size", "rf_jump", "rf_padding")
+
+
+def _plain_row(r: LayerResult) -> list[str]:
+    return [r.name, r.type, "x".join(str(fmt_exact(d)) for d in r.output_shape),
+            *(str(fmt_exact(v)) for v in (r.params, r.buffers, r.macs, r.flops, r.activations)),
+            rf_text(r.rf, "size"), rf_text(r.rf, "jump"), rf_text(r.rf, "padding")]
+
+
+def csv(report: Report) -> str:
+    import csv as _csv
+    import io
+    buf = io.StringIO()
+    writer = _csv.writer(buf, lineterminator="\n")
+    writer.writerow(_COLUMNS)
+    for r in report.layers:
+        writer.writerow(_plain_row(r))
+    t = report.totals
+    writer.writerow(["total", "", "x".join(str(fmt_exact(d)) for d in report.output_shape),
+                     *(str(fmt_exact(v)) for v in (t.params, t.buffers, t.macs, t.flops, t.activations)),
+                     "", "", ""])
+    buf.write(f"# {report.convention.summary()}\n")
+    return buf.getvalue()
+
+
+def markdown(report: Report) -> str:
+    head = "| name | type | output shape | params | MACs | FLOPs | RF size | RF jump |"
+    lines = [f"### {report.name}", "", f"Input `{shape_text(report.input_shape)}`", "", head,
+             "|" + "---|" * 2 + "---|" + "---:|" * 3 + "---|---|"]
+    for r in report.layers:
+        lines.append(f"| {r.name} | {r.type} | `{shape_text(r.output_shape)}` | {exact(r.params)} | "
+                     f"{exact(r.macs)} | {exact(r.flops)} | {rf_text(r.rf, 'size')} | {rf_text(r.rf, 'jump')} |")
+    t = report.totals
+    lines.append(f"| **total** | | `{shape_text(report.output_shape)}` | **{exact(t.params)}** | "
+                 f"**{exact(t.macs)}** | **{exact(t.flops)}** | | |")
+    lines += ["", f"Buffers: {exact(t.buffers)}. Activations: {exact(t.activations)}.", "",
+              f"*{report.convention.summary()}*"]
+    return "\n".join(lines)
+
+
+FORMATS: dict[str, Callable[[Report], str]] = {"table": table, "json": to_json, "csv": csv, "markdown": markdown}

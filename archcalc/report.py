@@ -1,0 +1,84 @@
+"""The result of an analysis: one row per leaf layer, totals, and the convention used."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .convention import Convention
+from .num import fmt_exact
+from .rf import RF
+
+
+@dataclass(slots=True)
+class LayerResult:
+    name: str
+    type: str
+    kind: str
+    output_shape: tuple[Any, ...]  # batch first
+    params: Any
+    buffers: Any
+    macs: Any
+    flops: Any
+    flops_by_kind: dict[str, Any]
+    activations: Any  # output elements, batch included
+    rf: RF
+    line: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "type": self.type, "kind": self.kind,
+            "output_shape": [fmt_exact(d) for d in self.output_shape],
+            "params": fmt_exact(self.params), "buffers": fmt_exact(self.buffers),
+            "macs": fmt_exact(self.macs), "flops": fmt_exact(self.flops),
+            "flops_by_kind": {k: fmt_exact(v) for k, v in self.flops_by_kind.items()},
+            "activations": fmt_exact(self.activations), "rf": self.rf.to_dict(),
+        }
+
+
+@dataclass(slots=True)
+class Totals:
+    params: Any = 0
+    buffers: Any = 0
+    macs: Any = 0
+    flops: Any = 0
+    activations: Any = 0
+    flops_by_kind: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, row: LayerResult) -> None:
+        self.params += row.params
+        self.buffers += row.buffers
+        self.macs += row.macs
+        self.flops += row.flops
+        self.activations += row.activations
+        for kind, value in row.flops_by_kind.items():
+            self.flops_by_kind[kind] = self.flops_by_kind.get(kind, 0) + value
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"params": fmt_exact(self.params), "buffers": fmt_exact(self.buffers),
+                "macs": fmt_exact(self.macs), "flops": fmt_exact(self.flops),
+                "activations": fmt_exact(self.activations),
+                "flops_by_kind": {k: fmt_exact(v) for k, v in self.flops_by_kind.items()}}
+
+
+@dataclass(slots=True)
+class Report:
+    name: str
+    input_shape: tuple[Any, ...]  # batch first
+    layers: list[LayerResult]
+    totals: Totals
+    convention: Convention
+    output_shape: tuple[Any, ...] = ()
+    rf: RF | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        from . import __version__
+        return {
+            "archcalc": __version__,
+            "name": self.name,
+            "input_shape": [fmt_exact(d) for d in self.input_shape],
+            "output_shape": [fmt_exact(d) for d in self.output_shape],
+            "totals": self.totals.to_dict(),
+            "rf": self.rf.to_dict() if self.rf else None,
+            "layers": [row.to_dict() for row in self.layers],
+            "convention": self.convention.to_dict(),
+        }
