@@ -21,6 +21,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="output format (default: table)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE",
                    help="override a variable, batch, or input (e.g. --set H=256 --set input=3,256,256)")
+    p.add_argument("--depth", type=int, default=None, metavar="N",
+                   help="table and markdown: collapse blocks below depth N (1 = top level only)")
     p.add_argument("--version", action="version", version=f"archcalc {__version__}")
     return p
 
@@ -54,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .yamlio import load_yaml
         text, shown = read_text(args.spec)
         report = analyze(build(load_yaml(text, shown), shown, overrides))
-        sys.stdout.write(FORMATS[args.format](report) + "\n")
+        sys.stdout.write(FORMATS[args.format](report, args.depth) + "\n")
         return 0
     except ArchcalcError as e:
         print(f"archcalc: {e.format()}", file=sys.stderr)

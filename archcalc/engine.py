@@ -1,41 +1,134 @@
-"""The engine: walk the layers, apply each formula to the incoming shape, compose receptive fields,
+"""The engine: walk the node tree, apply each formula to the incoming shape, compose receptive fields,
 scale by the batch and sum. Formulas never see the batch; the engine never sees a formula's maths."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from difflib import get_close_matches
 from typing import Any
 
 from .convention import ARCHCALC
-from .errors import ArchcalcError
-from .layers import REGISTRY
+from .errors import ArchcalcError, SpecError
+from .graph import Group, Leaf, Node
 from .num import prod
-from .report import LayerResult, Report, Totals
-from .rf import RF
+from .report import BlockResult, LayerResult, Report, Totals
+from .rf import RF, merge
 from .spec import Network, build
+
+
+@dataclass(frozen=True, slots=True)
+class Tensor:
+    shape: tuple[Any, ...]  # per sample, channels first
+    rf: RF
 
 
 def analyze(network: Network, **overrides: Any) -> Report:
     """Analyse a loaded network; keyword overrides replace variables, ``batch`` or ``input`` first."""
     if overrides:
         network = build(network.raw, network.file, overrides)
-    batch = network.batch
-    shape = network.input
-    rf = RF.of_input(len(shape) - 1)
-    rows: list[LayerResult] = []
-    totals = Totals()
-    for layer in network.layers:
-        try:
-            cost = REGISTRY[layer.spec.type].formula(layer.spec, shape)
-        except ArchcalcError as e:
-            raise e.locate(path=layer.name, file=network.file, line=layer.line) from None
+    return _Walk(network).report()
+
+
+class _Walk:
+    def __init__(self, network: Network) -> None:
+        self.net = network
+        self.batch = network.batch
+        self.rows: list[LayerResult] = []
+        self.outline: list[LayerResult | BlockResult] = []  # table order: a block before its contents
+        self.tensors: dict[str, Tensor] = {}  # dotted path or saved name -> output
+
+    def report(self) -> Report:
+        x = Tensor(tuple(self.net.input), RF.of_input(len(self.net.input) - 1))
+        blocks: list[BlockResult] = []
+        x = self.run(self.net.nodes, x, "", 0, blocks)
+        totals = Totals()
+        for row in self.rows:
+            totals.add(row)
+        return Report(self.net.name, (self.batch, *self.display(self.net.input)), self.rows, totals, ARCHCALC,
+                      (self.batch, *self.display(x.shape)), x.rf, blocks, self.outline)
+
+    def display(self, shape: tuple[Any, ...]) -> tuple[Any, ...]:
+        if self.net.layout == "channels_last" and len(shape) > 1:
+            return (*shape[1:], shape[0])
+        return tuple(shape)
+
+    def run(self, nodes: list[Node], x: Tensor, prefix: str, depth: int, blocks: list[BlockResult]) -> Tensor:
+        for node in nodes:
+            try:
+                source = self.resolve(node.inputs[0], x, prefix, node) if node.inputs and (
+                    isinstance(node, Group) or node.spec.arity != "many") else x
+                x = self.leaf(node, source, prefix, depth) if isinstance(node, Leaf) else \
+                    self.group(node, source, depth, blocks)
+            except ArchcalcError as e:
+                raise e.locate(path=node.path, file=self.net.file, line=node.line) from None
+            self.tensors[node.path] = x
+            if node.save:
+                self.tensors[node.save] = x
+        return x
+
+    def group(self, node: Group, x: Tensor, depth: int, blocks: list[BlockResult]) -> Tensor:
+        block = BlockResult(node.path, node.kind, depth)
+        self.outline.append(block)
+        blocks.append(block)
+        start = len(self.rows)
+        if node.branches:
+            outs = [self.run(branch, x, _scope_of(branch, node), depth + 1, block.children)
+                    for _, branch in node.branches]
+            labels = [f"branch {_branch_name(node, name)}" for name, _ in node.branches]
+            assert node.merge is not None
+            x = self.leaf(node.merge, x, node.merge.path.rpartition(".")[0], depth + 1, outs, labels)
+        else:
+            x = self.run(node.children, x, node.path, depth + 1, block.children)
+        block.finish(self.rows[start:], (self.batch, *self.display(x.shape)), x.rf)
+        return x
+
+    def leaf(self, node: Leaf, x: Tensor, prefix: str, depth: int, given: list[Tensor] | None = None,
+             labels: list[str] | None = None) -> Tensor:
+        spec = node.spec
+        if getattr(spec, "arity", "one") == "many":
+            if given is None:
+                if not node.inputs:
+                    raise SpecError(f"{node.type} needs inputs: [...] outside parallel/residual",
+                                    hint="list earlier layer names, '.' for the current tensor")
+                given = [self.resolve(r, x, prefix, node) for r in node.inputs]
+                labels = [f"input {r!r}" for r in node.inputs]
+            cost = node.formula(spec, [t.shape for t in given], labels)
+            rf = merge([t.rf for t in given]).then(cost.rf)
+        else:
+            cost = node.formula(spec, x.shape)
+            rf = x.rf.then(cost.rf)
         shape = tuple(cost.shape)
-        rf = rf.then(cost.rf)
-        flops_by_kind = {k: v * batch for k, v in cost.flops.items() if not (isinstance(v, int) and v == 0)}
+        b = self.batch
+        flops_by_kind = {k: v * b for k, v in cost.flops.items() if not (isinstance(v, int) and v == 0)}
         row = LayerResult(
-            name=layer.name, type=layer.spec.type, kind=layer.spec.kind,
-            output_shape=(batch, *shape), params=cost.params, buffers=cost.buffers,
-            macs=cost.macs * batch, flops=sum(flops_by_kind.values()), flops_by_kind=flops_by_kind,
-            activations=prod(shape) * batch, rf=rf, line=layer.line,
+            name=node.path, type=node.type, kind=spec.kind, output_shape=(b, *self.display(shape)),
+            params=cost.params, buffers=cost.buffers, macs=cost.macs * b, flops=sum(flops_by_kind.values()),
+            flops_by_kind=flops_by_kind, activations=prod(shape) * b, rf=rf, line=node.line, depth=depth,
+            user_defined=node.user_defined,
         )
-        rows.append(row)
-        totals.add(row)
-    return Report(network.name, (batch, *network.input), rows, totals, ARCHCALC, (batch, *shape), rf)
+        self.rows.append(row)
+        self.outline.append(row)
+        return Tensor(shape, rf)
+
+    def resolve(self, ref: str, x: Tensor, prefix: str, node: Node) -> Tensor:
+        """A name seen from ``prefix``: the innermost enclosing scope first, then saved names."""
+        if ref == ".":
+            return x
+        if ref in (node.name, node.path):
+            raise SpecError(f"{ref!r} refers to the layer itself (a cycle)", hint="name an earlier layer")
+        parts = prefix.split(".") if prefix else []
+        for cut in range(len(parts), -1, -1):
+            key = ".".join([*parts[:cut], ref])
+            if key in self.tensors:
+                return self.tensors[key]
+        close = get_close_matches(ref, [k.rsplit(".", 1)[-1] for k in self.tensors] + list(self.tensors), 1)
+        raise SpecError(f"unknown name {ref!r}", hint=f"did you mean {close[0]!r}? names must refer to "
+                        "earlier layers or blocks" if close else "names must refer to earlier layers or blocks")
+
+
+def _scope_of(nodes: list[Node], group: Group) -> str:
+    """The naming prefix of a branch's layers (a transparent residual names them in its parent)."""
+    return nodes[0].path.rpartition(".")[0] if nodes else group.path
+
+
+def _branch_name(node: Group, name: str) -> str:
+    return f"{node.path}.{name}" if node.kind != "residual" else name

@@ -69,7 +69,14 @@ def any_int(value: Any, info: ValidationInfo | None) -> Any:
 
 
 def flag(value: Any, info: ValidationInfo | None) -> bool:
-    value = resolve(value, info)
+    try:
+        value = resolve(value, info)
+    except PydanticCustomError as e:
+        if isinstance(value, str) and value.strip().isidentifier():  # a word such as 'maybe', not an expression
+            hint = (e.context or {}).get("hint") or ""
+            raise fail(f"expected true or false, got {value!r}",
+                       hint if hint.startswith("did you mean") else "write true or false") from None
+        raise
     if not isinstance(value, bool):
         raise fail(f"expected true or false, got {value!r}")
     return value

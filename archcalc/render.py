@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .num import fmt_exact, is_concrete
-from .report import LayerResult, Report
+from .report import BlockResult, LayerResult, Report
 from .rf import RF, AxisRF
 
 _UNITS = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
@@ -44,10 +44,23 @@ def _totals_lines(report: Report, num: Callable[[Any], str]) -> list[str]:
             f"FLOPs        {num(t.flops)}", f"activations  {num(t.activations)}"]
 
 
-def table(report: Report) -> str:
+def _outline(report: Report, depth: int | None) -> list[LayerResult | BlockResult]:
+    """Rows to show: blocks and layers above ``depth`` (a collapsed block keeps its subtotal)."""
+    return [r for r in report.outline if depth is None or r.depth < depth]
+
+
+def _cells(r: LayerResult | BlockResult, num: Callable[[Any], str], indent: str = "  ") -> tuple[str, ...]:
+    """name, type, shape, params, MACs, FLOPs, RF size, RF jump; a block shows its subtotals."""
+    t = r.totals if isinstance(r, BlockResult) else r
+    kind = r.type + (" *" if isinstance(r, LayerResult) and r.user_defined else "")
+    rf = r.rf
+    return (indent * r.depth + r.name, kind, shape_text(r.output_shape), num(t.params), num(t.macs),
+            num(t.flops), rf_text(rf, "size") if rf else "-", rf_text(rf, "jump") if rf else "-")
+
+
+def table(report: Report, depth: int | None = None) -> str:
     head = ("name", "type", "output shape", "params", "MACs", "FLOPs", "RF size", "RF jump")
-    rows = [head] + [(r.name, r.type, shape_text(r.output_shape), human(r.params), human(r.macs),
-                      human(r.flops), rf_text(r.rf, "size"), rf_text(r.rf, "jump")) for r in report.layers]
+    rows = [head] + [_cells(r, human) for r in _outline(report, depth)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
     numeric = {3, 4, 5}
     lines = [f"{report.name}  input {shape_text(report.input_shape)}"]
@@ -58,12 +71,14 @@ def table(report: Report) -> str:
             lines.append("  ".join("-" * w for w in widths))
     lines.append("")
     lines += _totals_lines(report, lambda n: f"{exact(n):>20}  ({human(n)})" if is_concrete(n) else str(n))
+    if any(r.user_defined for r in report.layers):
+        lines.append("* user-defined layer type: its figures are the spec's own formulas")
     lines.append("")
     lines.append(report.convention.summary())
     return "\n".join(lines)
 
 
-def to_json(report: Report) -> str:
+def to_json(report: Report, depth: int | None = None) -> str:
     return json.dumps(report.to_dict(), indent=2)
 
 
@@ -77,7 +92,7 @@ def _plain_row(r: LayerResult) -> list[str]:
             rf_text(r.rf, "size"), rf_text(r.rf, "jump"), rf_text(r.rf, "padding")]
 
 
-def csv(report: Report) -> str:
+def csv(report: Report, depth: int | None = None) -> str:
     import csv as _csv
     import io
     buf = io.StringIO()
@@ -93,13 +108,15 @@ def csv(report: Report) -> str:
     return buf.getvalue()
 
 
-def markdown(report: Report) -> str:
+def markdown(report: Report, depth: int | None = None) -> str:
     head = "| name | type | output shape | params | MACs | FLOPs | RF size | RF jump |"
     lines = [f"### {report.name}", "", f"Input `{shape_text(report.input_shape)}`", "", head,
              "|" + "---|" * 2 + "---|" + "---:|" * 3 + "---|---|"]
-    for r in report.layers:
-        lines.append(f"| {r.name} | {r.type} | `{shape_text(r.output_shape)}` | {exact(r.params)} | "
-                     f"{exact(r.macs)} | {exact(r.flops)} | {rf_text(r.rf, 'size')} | {rf_text(r.rf, 'jump')} |")
+    for r in _outline(report, depth):
+        name, kind, shape, *rest = _cells(r, exact, indent="&nbsp;&nbsp;")
+        if isinstance(r, BlockResult):
+            name = f"**{name}**"
+        lines.append("| " + " | ".join([name, kind, f"`{shape}`", *rest]) + " |")
     t = report.totals
     lines.append(f"| **total** | | `{shape_text(report.output_shape)}` | **{exact(t.params)}** | "
                  f"**{exact(t.macs)}** | **{exact(t.flops)}** | | |")
@@ -108,4 +125,5 @@ def markdown(report: Report) -> str:
     return "\n".join(lines)
 
 
-FORMATS: dict[str, Callable[[Report], str]] = {"table": table, "json": to_json, "csv": csv, "markdown": markdown}
+FORMATS: dict[str, Callable[[Report, int | None], str]] = {
+    "table": table, "json": to_json, "csv": csv, "markdown": markdown}

@@ -23,10 +23,12 @@ class LayerResult:
     activations: Any  # output elements, batch included
     rf: RF
     line: int | None = None
+    depth: int = 0
+    user_defined: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "name": self.name, "type": self.type, "kind": self.kind,
+            "name": self.name, "type": self.type, "kind": self.kind, "user_defined": self.user_defined,
             "output_shape": [fmt_exact(d) for d in self.output_shape],
             "params": fmt_exact(self.params), "buffers": fmt_exact(self.buffers),
             "macs": fmt_exact(self.macs), "flops": fmt_exact(self.flops),
@@ -61,6 +63,31 @@ class Totals:
 
 
 @dataclass(slots=True)
+class BlockResult:
+    """A block, repeat or branch group: its subtotals and the RF at its output (a named endpoint)."""
+
+    name: str
+    type: str
+    depth: int
+    totals: Totals = field(default_factory=Totals)
+    output_shape: tuple[Any, ...] = ()
+    rf: RF | None = None
+    children: list[BlockResult] = field(default_factory=list)
+    layers: list[str] = field(default_factory=list)
+
+    def finish(self, rows: list[LayerResult], output_shape: tuple[Any, ...], rf: RF) -> None:
+        for row in rows:
+            self.totals.add(row)
+        self.layers = [row.name for row in rows]
+        self.output_shape, self.rf = output_shape, rf
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "type": self.type, "output_shape": [fmt_exact(d) for d in self.output_shape],
+                **self.totals.to_dict(), "rf": self.rf.to_dict() if self.rf else None,
+                "layers": self.layers, "children": [c.to_dict() for c in self.children]}
+
+
+@dataclass(slots=True)
 class Report:
     name: str
     input_shape: tuple[Any, ...]  # batch first
@@ -69,6 +96,8 @@ class Report:
     convention: Convention
     output_shape: tuple[Any, ...] = ()
     rf: RF | None = None
+    blocks: list[BlockResult] = field(default_factory=list)
+    outline: list[LayerResult | BlockResult] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         from . import __version__
@@ -80,5 +109,6 @@ class Report:
             "totals": self.totals.to_dict(),
             "rf": self.rf.to_dict() if self.rf else None,
             "layers": [row.to_dict() for row in self.layers],
+            "blocks": [block.to_dict() for block in self.blocks],
             "convention": self.convention.to_dict(),
         }

@@ -1,24 +1,25 @@
 """Reading a spec: YAML text -> validated ``Network``. Pydantic errors become one-line ``SpecError``s.
 
-The top-level keys are ``name``, ``description``, ``input``, ``batch``, ``variables`` and ``layers``.
-A layer is a mapping with ``type`` (``{type: conv2d, out_channels: 64}``), the compact form
-``{conv2d: {out_channels: 64}}``, or a bare type name (``relu``).
+The top-level keys are ``name``, ``description``, ``input``, ``batch``, ``layout``, ``variables``,
+``blocks``, ``custom`` and ``layers``. Expanding the layers into a tree is ``graph.py``'s job.
 """
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from difflib import get_close_matches
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from . import keras
+from .blocks import BlockDef, CustomDef
 from .errors import ArchcalcError, InputError, SpecError
 from .fields import PositiveAxes, PositiveInt
-from .layers import REGISTRY, LayerSpec, closest_type
-from .yamlio import YDict, line_of, load_yaml
+from .graph import STRUCTURES, Expander, Node, Scope, reword
+from .layers import REGISTRY
+from .yamlio import line_of, load_yaml
 
 
 class Header(BaseModel):
@@ -28,22 +29,19 @@ class Header(BaseModel):
 
     name: str = Field(description="Name of the network.")
     description: str | None = Field(None, description="Free text.")
-    input: PositiveAxes = Field(description="Per-sample input shape, channels first, batch excluded: "
-                                            "[3, 224, 224], [1, 100] or [16, 32, 32, 32].")
+    input: PositiveAxes = Field(description="Per-sample input shape, batch excluded, channels first unless "
+                                            "layout says otherwise: [3, 224, 224], [1, 100], [16, 32, 32, 32].")
+    layout: Literal["channels_first", "channels_last"] = Field(
+        "channels_first", description="Axis order of input and reported shapes; channels_last is Keras' "
+                                      "[H, W, C]. The analysis itself is the same.")
     batch: PositiveInt = Field(1, description="Batch size; MACs, FLOPs and activations scale with it.")
     variables: dict[str, Any] = Field(default_factory=dict, description="Named values (numbers or "
                                       "expressions over earlier names) usable in any numeric field and "
                                       "overridable with --set NAME=VALUE.")
+    blocks: dict[str, BlockDef] = Field(default_factory=dict, description="Reusable blocks by name; call "
+                                        "one like a layer type, with its arguments.")
+    custom: dict[str, CustomDef] = Field(default_factory=dict, description="Layer types declared by formulas.")
     layers: list[Any] = Field(description="The layers, applied in order.")
-
-
-@dataclass
-class Layer:
-    """A validated layer with where it came from."""
-
-    spec: LayerSpec
-    name: str
-    line: int | None
 
 
 @dataclass
@@ -51,10 +49,11 @@ class Network:
     """A validated spec, ready for ``analyze``."""
 
     name: str
-    input: tuple[Any, ...]
+    input: tuple[Any, ...]  # channels first
     batch: Any
-    layers: list[Layer]
+    nodes: list[Node]
     variables: dict[str, Any]
+    layout: str = "channels_first"
     file: str = "<spec>"
     raw: Any = field(default=None, repr=False)
 
@@ -120,14 +119,28 @@ def _build(raw: Any, file: str, overrides: dict[str, Any]) -> Network:
     try:
         header = Header.model_validate(header_data, context={"env": env})
     except ValidationError as e:
-        raise _reword(e, raw, None) from None
-    layers = raw["layers"]
-    if not layers:
+        raise reword(e, raw, Header) from None
+    if not raw["layers"]:
         raise SpecError("the spec has no layers", line=line_of(raw, "layers"), hint="add at least one layer")
-    validated = [_layer(item, i, layers, env) for i, item in enumerate(layers)]
-    _name_layers(validated)
+    _check_definitions(raw, header)
+    last = header.layout == "channels_last"
+    nodes = Expander(header.blocks, header.custom, last).expand(raw["layers"], env, Scope(""), "layers")
     inp = header.input if isinstance(header.input, tuple) else (header.input,)
-    return Network(header.name, inp, header.batch, validated, env, file, raw)
+    if last and len(inp) > 1:
+        inp = (inp[-1], *inp[:-1])  # the engine works channels first
+    return Network(header.name, inp, header.batch, nodes, env, header.layout, file, raw)
+
+
+def _check_definitions(raw: Mapping[str, Any], header: Header) -> None:
+    """Block and custom names must not shadow built-in types, Keras names, or each other."""
+    for section, names in (("blocks", header.blocks), ("custom", header.custom)):
+        for name in names:
+            line = line_of(raw.get(section), name)
+            if name in REGISTRY or name in STRUCTURES or keras.lookup(name):
+                raise SpecError(f"{section} name {name!r} is already a layer type", line=line,
+                                hint="choose another name")
+            if section == "custom" and name in header.blocks:
+                raise SpecError(f"{name!r} is both a block and a custom layer", line=line, hint="rename one")
 
 
 def _variables(raw: Mapping[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
@@ -151,92 +164,3 @@ def _variables(raw: Mapping[str, Any], overrides: dict[str, Any]) -> dict[str, A
             raise SpecError(f"variable {name} must be a number or an expression, got {env[name]!r}",
                             line=line_of(declared, name))
     return env
-
-
-def _normalise(item: Any, index: int, layers: Any) -> tuple[str, Any]:
-    """(type name, body mapping) of a layer in any of the three forms."""
-    line = line_of(layers, index)
-    where = f"layers[{index}]"
-    if isinstance(item, str):
-        return item, YDict()
-    if not isinstance(item, Mapping):
-        raise SpecError(f"a layer is a mapping such as {{type: conv2d, ...}} or a type name, "
-                        f"not {item!r}", line=line, path=where)
-    if "type" in item:
-        if not isinstance(item["type"], str):
-            raise SpecError(f"type must be a layer type name, got {item['type']!r}", line=line, path=where)
-        return item["type"], item
-    if len(item) == 1:
-        (kind, body), = item.items()
-        if body is None:
-            body = YDict()
-        if isinstance(kind, str) and isinstance(body, Mapping):
-            if "type" in body:
-                raise SpecError(f"the compact form {kind}: {{...}} cannot also set type", line=line, path=where)
-            return kind, body
-    raise SpecError("a layer needs a type", line=line, path=where,
-                    hint="write {type: conv2d, ...} or the compact form {conv2d: {...}}")
-
-
-def _layer(item: Any, index: int, layers: Any, env: dict[str, Any]) -> Layer:
-    kind, body = _normalise(item, index, layers)
-    line = line_of(layers, index)
-    path = f"layers[{index}]" if not isinstance(body, Mapping) or not body.get("name") else str(body["name"])
-    entry = REGISTRY.get(kind)
-    if entry is None:
-        close = closest_type(kind)
-        raise SpecError(f"unknown layer type {kind!r}", line=line, path=path,
-                        hint=f"did you mean {close!r}?" if close else "run archcalc schema for the layer types")
-    data = dict(body)
-    data["type"] = kind
-    try:
-        spec = entry.model.model_validate(data, context={"env": env})
-    except ValidationError as e:
-        raise _reword(e, body, path, entry.model, default_line=line) from None
-    return Layer(spec, spec.name or "", line)
-
-
-def _name_layers(layers: list[Layer]) -> None:
-    """Generate ``<type>_<n>`` names (1-based per type) and refuse duplicates."""
-    counts: dict[str, int] = {}
-    seen: dict[str, Layer] = {}
-    for layer in layers:
-        if not layer.name:
-            counts[layer.spec.type] = counts.get(layer.spec.type, 0) + 1
-            layer.name = f"{layer.spec.type}_{counts[layer.spec.type]}"
-        if layer.name in seen:
-            raise SpecError(f"duplicate layer name {layer.name!r}", line=layer.line, path=layer.name,
-                            hint=f"already used on line {seen[layer.name].line}; rename one")
-        seen[layer.name] = layer
-
-
-def _reword(error: ValidationError, data: Any, path: str | None, model: type[BaseModel] | None = None,
-            default_line: int | None = None) -> SpecError:
-    """The first pydantic error as one sentence, located at the YAML line of the offending key."""
-    err = error.errors(include_url=False)[0]
-    loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
-    field = ".".join(str(p) for p in loc)
-    node, line = data, default_line
-    for part in loc:
-        line = line_of(node, part) or line
-        try:
-            node = node[part]
-        except (KeyError, IndexError, TypeError):
-            break
-    kind, msg = err["type"], err["msg"]
-    hint = None
-    if kind == "missing":
-        message = f"missing required field {field!r}"
-        hint = f"add {field}: <value>"
-    elif kind == "extra_forbidden":
-        message = f"unknown field {field!r}"
-        allowed = [f for f in (model or Header).model_fields if f != "type"]
-        close = get_close_matches(str(loc[-1]), allowed, n=1)
-        hint = f"did you mean {close[0]!r}?" if close else f"allowed fields: {', '.join(allowed)}"
-    elif kind == "archcalc":
-        ctx = err.get("ctx") or {}
-        message = f"{field}: {ctx.get('message', msg)}"
-        hint = ctx.get("hint") or None
-    else:
-        message = f"{field}: {msg[0].lower() + msg[1:]}" + (f", got {err['input']!r}" if "input" in err else "")
-    return SpecError(message, line=line, path=path, hint=hint)

@@ -117,10 +117,18 @@ def load_yaml(text: str, file: str = "<spec>") -> Any:
         return loader.construct_document(node)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
+        hint = "check indentation, colons and brackets on this line"
+        opened = e.context_mark if e.context and e.context.startswith(("while parsing a flow",
+                                                                          "while scanning a quoted")) else None
+        if opened and (mark is None or mark.index >= len(text.rstrip())):
+            # the file ended inside an open bracket or quote: point at where it was opened, not past the end
+            mark = opened
+            hint = "a bracket or quote opened on this line is never closed"
+        elif opened and mark and opened.line != mark.line:
+            hint = f"is a bracket or quote opened on line {opened.line + 1} not closed?"
         line = mark.line + 1 if mark else None
         problem = e.problem or e.context or "invalid YAML"
-        raise SpecError(f"YAML syntax error: {problem}", file=file, line=line,
-                        hint="check indentation, colons and brackets on this line") from None
+        raise SpecError(f"YAML syntax error: {problem}", file=file, line=line, hint=hint) from None
     except yaml.YAMLError as e:
         raise SpecError(f"YAML error: {' '.join(str(e).split())}", file=file) from None
     except RecursionError:

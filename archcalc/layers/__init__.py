@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from difflib import get_close_matches
 
-from . import activation, conv, linear, norm, pool, shape_ops  # noqa: F401  (registration)
+from . import activation, conv, linear, merge, norm, pool, shape_ops  # noqa: F401  (registration)
 from .base import GLOBAL, NON_UNIFORM, REGISTRY, REINDEX, Cost, LayerSpec, LayerType, Window
 
 __all__ = ["GLOBAL", "NON_UNIFORM", "REGISTRY", "REINDEX", "Cost", "LayerSpec", "LayerType", "Window",

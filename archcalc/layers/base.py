@@ -60,6 +60,7 @@ class LayerSpec(BaseModel):
     name: str | None = Field(None, description="Layer name; generated as <type>_<n> when omitted.")
 
     kind: ClassVar[str] = "other"  # the op kind its FLOPs count under in reports
+    arity: ClassVar[str] = "one"  # "many": the formula takes (spec, shapes, labels), as merges do
 
     @property
     def ndim(self) -> int:
@@ -67,7 +68,7 @@ class LayerSpec(BaseModel):
         return int(self.type[-2])
 
 
-Formula = Callable[[Any, Shape], Cost]
+Formula = Callable[..., Cost]  # (spec, shape) -> Cost, or (spec, shapes, labels) -> Cost for merges
 M = TypeVar("M", bound=type[LayerSpec])
 
 

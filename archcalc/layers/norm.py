@@ -26,12 +26,13 @@ class _NormBase(LayerSpec):
 class BatchNormSpec(_NormBase):
     """Batch normalisation at inference, as torch.nn.BatchNorm1d/2d/3d."""
 
-    type: Literal["batchnorm1d", "batchnorm2d", "batchnorm3d"]
+    type: Literal["batchnorm", "batchnorm1d", "batchnorm2d", "batchnorm3d"]
     num_features: PositiveInt | None = described(None, "Channels; inferred, checked when given.")
     momentum: Number | None = described(0.1, "Running-average momentum (no count changes).")
     affine: Flag = described(True, "Learnable scale and shift: 2 parameters per channel.")
-    track_running_stats: Flag = described(True, "Keep running mean and variance: 2 buffers per channel plus "
-                                                "torch's one-element num_batches_tracked counter.")
+    track_running_stats: Flag = described(True, "Keep running mean and variance: 2 buffers per channel.")
+    num_batches_tracked: Flag = described(True, "torch also keeps a one-element batch counter buffer "
+                                                "(Keras does not).")
 
 
 class InstanceNormSpec(_NormBase):
@@ -48,13 +49,14 @@ def _running_stats(spec: BatchNormSpec | InstanceNormSpec, x: Shape) -> tuple[in
     """(params, buffers): weight and bias [C]; running_mean and running_var [C] and num_batches_tracked []."""
     check_equal(spec.num_features, x[0], "num_features", "channels")
     c = x[0]
-    return (2 * c if spec.affine else 0), (2 * c + 1 if spec.track_running_stats else 0)
+    counter = 1 if getattr(spec, "num_batches_tracked", True) else 0
+    return (2 * c if spec.affine else 0), (2 * c + counter if spec.track_running_stats else 0)
 
 
 @formula(BatchNormSpec)
 def batchnorm(spec: BatchNormSpec, x: Shape) -> Cost:
     """Inference batch norm uses stored statistics: normalise, then the optional affine transform."""
-    nd = spec.ndim
+    nd = spec.ndim if spec.type != "batchnorm" else max(len(x) - 1, 1)  # plain 'batchnorm': any rank
     expect_rank(x, (1, 2) if nd == 1 else nd + 1, "[channels, *spatial]")
     params, buffers = _running_stats(spec, x)
     per_element = NORMALISE + (AFFINE if spec.affine else 0)

@@ -6,15 +6,17 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, PlainValidator, WithJsonSchema
 
 from ..errors import ShapeError
-from ..fields import Flag, NonNegAxes, PositiveAxes, PositiveInt, described, fail, positive_int
+from ..fields import Flag, Padding, PositiveAxes, PositiveInt, described, fail, positive_int
 from ..num import ceil_div, conv_out, is_concrete, prod
 from .base import GLOBAL, NON_UNIFORM, Cost, LayerSpec, Shape, Window, expect_rank, formula, per_axis, positive_out
+from .conv import same_padding
 
 
 class _PoolBase(LayerSpec):
     kernel_size: PositiveAxes = Field(description="Window size per spatial axis.")
     stride: PositiveAxes | None = described(None, "Stride per spatial axis; defaults to kernel_size.")
-    padding: NonNegAxes = described(0, "Implicit padding per side (-inf for max, 0 for average).")
+    padding: Padding = described(0, "Implicit padding per side (-inf for max, 0 for average): an int, a "
+                                    "per-axis list, or Keras' 'same' / 'valid'.")
     ceil_mode: Flag = described(False, "Use ceil instead of floor for the output size.")
     kind = "pool"
 
@@ -50,18 +52,23 @@ def pool(spec: MaxPoolSpec | AvgPoolSpec, x: Shape) -> Cost:
     expect_rank(x, nd + 1, "[channels, *spatial]")
     k = per_axis(spec.kernel_size, nd, "kernel_size")
     s = per_axis(spec.stride if spec.stride is not None else spec.kernel_size, nd, "stride")
-    p = per_axis(spec.padding, nd, "padding")
     d = per_axis(getattr(spec, "dilation", 1), nd, "dilation")
     out, windows = [], []
     for axis, n in enumerate(x[1:]):
         span = d[axis] * (k[axis] - 1) + 1
-        if is_concrete(p[axis]) and is_concrete(span) and 2 * p[axis] > span:
-            raise ShapeError(f"padding {p[axis]} is more than half the window {span}",
-                             hint="torch requires padding <= kernel_size / 2")
-        out.append(positive_out(_pool_out(n, k[axis], s[axis], p[axis], d[axis], spec.ceil_mode), axis,
-                                f"window {span} is larger than the padded input {n} + {2 * p[axis]}",
+        if spec.padding == "same":  # Keras: output ceil(n / s), padded positions ignored
+            left, total = same_padding(n, k[axis], s[axis], d[axis])
+            length = ceil_div(n, s[axis])
+        else:
+            p = 0 if spec.padding == "valid" else per_axis(spec.padding, nd, "padding")[axis]
+            if is_concrete(p) and is_concrete(k[axis]) and 2 * p > k[axis]:  # torch checks the undilated kernel
+                raise ShapeError(f"padding {p} is more than half the kernel size {k[axis]}",
+                                 hint="torch requires padding <= kernel_size / 2")
+            left, total = p, 2 * p
+            length = _pool_out(n, k[axis], s[axis], p, d[axis], spec.ceil_mode)
+        out.append(positive_out(length, axis, f"window {span} is larger than the padded input {n} + {total}",
                                 "reduce kernel_size or add padding"))
-        windows.append(Window(span, s[axis], p[axis]))
+        windows.append(Window(span, s[axis], left))
     window = prod(k)
     out_numel = x[0] * prod(out)
     per_output = window - 1 if spec.type.startswith("max") else window

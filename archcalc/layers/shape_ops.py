@@ -10,7 +10,19 @@ from pydantic import Field, PlainValidator, WithJsonSchema
 from ..errors import ShapeError, SpecError
 from ..fields import Flag, Int, IntList, Number, PositiveAxes, described, fail, nonneg_int, number
 from ..num import is_concrete, prod, rational
-from .base import NON_UNIFORM, REINDEX, Cost, LayerSpec, Shape, Window, expect_rank, formula, per_axis, torch_dim
+from .base import (
+    NON_UNIFORM,
+    REINDEX,
+    Cost,
+    LayerSpec,
+    Shape,
+    Window,
+    expect_rank,
+    formula,
+    per_axis,
+    positive_out,
+    torch_dim,
+)
 
 
 class IdentitySpec(LayerSpec):
@@ -196,7 +208,8 @@ def upsample(spec: UpsampleSpec, x: Shape) -> Cost:
             f = per_axis(spec.scale_factor, nd, "scale_factor")[axis]
             if is_concrete(f) and f <= 0:
                 raise SpecError(f"scale_factor must be positive, got {f}")
-            o = (n * f) // 1  # torch floors the scaled size
+            o = positive_out((n * f) // 1, axis, f"scale_factor {f} shrinks {n} to nothing",  # torch floors
+                             "use a larger scale_factor, or size")
             step = 1 / Fraction(f) if is_concrete(f) else 1 / f
         if spec.align_corners:
             step = Fraction(n - 1, o - 1) if is_concrete(n) and is_concrete(o) and o > 1 else NON_UNIFORM

@@ -1,0 +1,62 @@
+"""Custom layer types declared in a spec: their formulas are the spec's own expressions."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .blocks import CustomDef, RFDef
+from .errors import ShapeError, SpecError
+from .expr import evaluate
+from .graph import bind_args
+from .layers.base import GLOBAL, Cost, Formula, Shape, Window
+from .num import is_concrete, prod
+
+
+@dataclass(frozen=True)
+class CustomLayer:
+    type: str
+    definition: CustomDef
+    env: dict[str, Any]
+    kind: str = "custom"
+    name: str | None = None
+
+
+def custom_layer(key: str, definition: CustomDef, body: dict[str, Any], env: dict[str, Any]
+                 ) -> tuple[CustomLayer, Formula]:
+    """Bind a call's arguments; the returned formula evaluates the definition's expressions."""
+    return CustomLayer(key, definition, {**env, **bind_args(key, definition.args, body, env)}), custom_cost
+
+
+def _value(expr: Any, env: dict[str, Any], what: str, minimum: int = 0) -> Any:
+    value = evaluate(expr, env) if isinstance(expr, str) else expr
+    if isinstance(value, bool) or is_concrete(value) and (not isinstance(value, int) or value < minimum):
+        raise ShapeError(f"{what} evaluates to {value!r}", hint=f"it must be an integer >= {minimum}")
+    return value
+
+
+def custom_cost(layer: CustomLayer, x: Shape) -> Cost:
+    """Evaluate the user's formulas with the input dims bound to in0, in1, ..."""
+    d = layer.definition
+    env = {**layer.env, "in_rank": len(x), "in_numel": prod(x), **{f"in{i}": n for i, n in enumerate(x)}}
+    shape = tuple(_value(e, env, f"output[{i}]", 1) for i, e in enumerate(d.output)) if d.output else x
+    env.update({"out_numel": prod(shape), **{f"out{i}": n for i, n in enumerate(shape)}})
+    macs = _value(d.macs, env, "macs")
+    flops = _value(d.flops, env, "flops") if d.flops is not None else 2 * macs
+    if d.rf == "global":
+        rf: Any = GLOBAL
+    elif d.rf == "pointwise":
+        rf = None
+    else:
+        rf = _windows(d.rf, env, len(x) - 1)
+    return Cost(shape=shape, params=_value(d.params, env, "params"), buffers=_value(d.buffers, env, "buffers"),
+                macs=macs, flops={"custom": flops}, rf=rf)
+
+
+def _windows(rf: RFDef, env: dict[str, Any], axes: int) -> tuple[Window, ...]:
+    def per_axis(value: Any, what: str) -> list[Any]:
+        values = value if isinstance(value, list) else [value] * axes
+        if len(values) != axes:
+            raise SpecError(f"rf.{what} has {len(values)} values for {axes} spatial axes")
+        return [evaluate(v, env) if isinstance(v, str) else v for v in values]
+    ks, ss, ps = per_axis(rf.kernel, "kernel"), per_axis(rf.stride, "stride"), per_axis(rf.padding, "padding")
+    return tuple(Window(k, s, p) for k, s, p in zip(ks, ss, ps))

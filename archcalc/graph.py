@@ -1,0 +1,354 @@
+"""Expanding a spec's layer list into a tree of nodes: blocks, repeats, branches and custom layers.
+
+Everything user-written is resolved here, at load time: block arguments and repeat indices are
+substituted, expressions evaluated, each leaf validated by its pydantic model. The engine then only
+walks the tree. Leaves carry their formula, so the engine never looks anything up.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from difflib import get_close_matches
+from typing import Any, Union
+
+from pydantic import ValidationError
+
+from . import keras
+from .errors import ArchcalcError, SpecError
+from .expr import evaluate
+from .layers import REGISTRY, closest_type
+from .layers.base import Formula
+from .yamlio import YDict, line_of
+
+ITEM_KEYS = ("name", "from", "save", "if", "repeat")  # meaningful on every item, not passed to the layer
+STRUCTURES = ("sequential", "parallel", "residual")
+MAX_NODES = 200_000  # leaves after expansion
+MAX_DEPTH = 32  # nested blocks
+
+
+@dataclass
+class Leaf:
+    """One layer: its validated spec, its formula, and where it sits."""
+
+    spec: Any
+    formula: Formula
+    name: str
+    path: str
+    line: int | None
+    inputs: tuple[str, ...] | None = None  # refs to earlier tensors; None: the previous output
+    save: str | None = None
+    user_defined: bool = False
+
+    @property
+    def type(self) -> str:
+        return str(self.spec.type)
+
+
+@dataclass
+class Group:
+    """A named group of nodes: a block call, a repeat, a sequential, or branches with a merge."""
+
+    kind: str  # block name, "repeat", "sequential", "parallel" or "residual"
+    name: str
+    path: str
+    line: int | None
+    children: list[Node] = field(default_factory=list)
+    branches: list[tuple[str, list[Node]]] = field(default_factory=list)
+    merge: Leaf | None = None
+    inputs: tuple[str, ...] | None = None
+    save: str | None = None
+
+
+Node = Union[Leaf, Group]
+
+
+@dataclass
+class Scope:
+    """Names already used at one level of the tree, and per-type counters for generated names."""
+
+    prefix: str
+    used: dict[str, int | None] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def name(self, given: str | None, kind: str, line: int | None) -> tuple[str, str]:
+        """(local name, dotted path); generated names are <kind>_<n>, 1-based per kind."""
+        if given is None:
+            self.counts[kind] = self.counts.get(kind, 0) + 1
+            given = f"{kind}_{self.counts[kind]}"
+            while given in self.used:
+                self.counts[kind] += 1
+                given = f"{kind}_{self.counts[kind]}"
+        elif given in self.used:
+            raise SpecError(f"duplicate name {given!r}", line=line, path=self.path(given),
+                            hint=f"already used on line {self.used[given]}; rename one")
+        self.used[given] = line
+        return given, self.path(given)
+
+    def path(self, name: str) -> str:
+        return f"{self.prefix}.{name}" if self.prefix else name
+
+
+class Expander:
+    """Turns raw layer items into nodes, with the spec's blocks and custom layer types."""
+
+    def __init__(self, blocks: Mapping[str, Any], custom: Mapping[str, Any], layout_last: bool) -> None:
+        self.blocks = blocks
+        self.custom = custom
+        self.layout_last = layout_last
+        self.leaves = 0
+        self.stack: list[str] = []
+
+    # ---- items ----
+
+    def expand(self, items: Any, env: dict[str, Any], scope: Scope, where: str) -> list[Node]:
+        if not isinstance(items, list):
+            raise SpecError(f"{where} must be a list of layers", line=line_of(items), path=scope.prefix or None)
+        nodes: list[Node] = []
+        for index, item in enumerate(items):
+            nodes.extend(self.item(item, line_of(items, index), env, scope, f"{where}[{index}]"))
+        return nodes
+
+    def item(self, raw: Any, line: int | None, env: dict[str, Any], scope: Scope, where: str) -> list[Node]:
+        key, body = _split(raw, line, scope.path(where) if scope.prefix else where)
+        body = dict(body)
+        common = {k: body.pop(k) for k in ITEM_KEYS if k in body}
+        label = common.get("name") if isinstance(common.get("name"), str) else where
+        try:
+            if "if" in common and not _condition(common["if"], env):
+                return []
+            if "repeat" in common:
+                count = _count(common["repeat"], env)
+                name, path = scope.name(_str(common.get("name"), "name"), key, line)
+                group = Group("repeat", name, path, line, inputs=_refs(common.get("from")),
+                              save=_str(common.get("save"), "save"))
+                inner = Scope(path)
+                for i in range(count):
+                    group.children.append(self.one(key, body, {**env, "i": i}, inner, line, str(i), {}))
+                return [group]
+            return [self.one(key, body, env, scope, line, _str(common.get("name"), "name"), common)]
+        except ArchcalcError as e:
+            raise e.locate(line=line, path=scope.path(str(label)) if scope.prefix else str(label)) from None
+
+    def one(self, key: str, body: dict[str, Any], env: dict[str, Any], scope: Scope, line: int | None,
+            given: str | None, common: Mapping[str, Any]) -> Node:
+        inputs, save = _refs(common.get("from")), _str(common.get("save"), "save")
+        if key in STRUCTURES:
+            name, path = scope.name(given, key, line)
+            # An unnamed residual is transparent for naming: its layers read layer1.0.conv1, as in torchvision.
+            inner = scope if given is None and key == "residual" else Scope(path)
+            return self.structure(key, body, env, Group(key, name, path, line, inputs=inputs, save=save), inner)
+        if key in self.blocks:
+            name, path = scope.name(given, key, line)
+            return self.block(key, body, env, Group(key, name, path, line, inputs=inputs, save=save))
+        if key in self.custom:
+            from .custom import custom_layer
+            spec, fn = custom_layer(key, self.custom[key], body, env)
+            name, path = scope.name(given, key, line)
+            return self.leaf(spec, fn, name, path, line, inputs, save, user_defined=True)
+        if key not in REGISTRY and keras.lookup(key):
+            translated = keras.translate(key, body, self.layout_last)
+            if len(translated) == 1:
+                return self.one(translated[0][0], translated[0][1], env, scope, line, given, common)
+            group_name, path = scope.name(given, keras.snake(key), line)
+            group = Group("sequential", group_name, path, line, inputs=inputs, save=save)
+            inner = Scope(path)
+            group.children = [self.one(t, b, env, inner, line, None, {}) for t, b in translated]
+            return group
+        entry = REGISTRY.get(key)
+        if entry is None:
+            close = closest_type(key) or next(iter(get_close_matches(key, [*self.blocks, *self.custom], 1)), None)
+            raise SpecError(f"unknown layer type {key!r}", hint=f"did you mean {close!r}?" if close else
+                            "run archcalc schema for the layer types")
+        if given is not None:
+            body["name"] = given
+        body["type"] = key
+        try:
+            spec = entry.model.model_validate(body, context={"env": env})
+        except ValidationError as e:
+            raise reword(e, body, entry.model) from None
+        name, path = scope.name(given, key, line)
+        return self.leaf(spec, entry.formula, name, path, line, inputs, save)
+
+    def leaf(self, spec: Any, fn: Formula, name: str, path: str, line: int | None,
+             inputs: tuple[str, ...] | None, save: str | None, user_defined: bool = False) -> Leaf:
+        self.leaves += 1
+        if self.leaves > MAX_NODES:
+            raise SpecError(f"the spec expands to more than {MAX_NODES:,} layers", hint="reduce repeat counts")
+        refs = getattr(spec, "inputs", None)
+        if refs is not None:
+            inputs = tuple(refs)
+        return Leaf(spec, fn, name, path, line, inputs, save, user_defined)
+
+    # ---- structures ----
+
+    def structure(self, key: str, body: dict[str, Any], env: dict[str, Any], group: Group, inner: Scope) -> Group:
+        if key == "sequential":
+            _only(body, ("layers",), key)
+            group.children = self.expand(_need(body, "layers", key), env, inner, "layers")
+            return group
+        if key == "residual":
+            _only(body, ("body", "shortcut"), key)
+            shortcut = body.get("shortcut") or []  # empty: the identity
+            group.branches = [("body", self.expand(_need(body, "body", key), env, inner, "body")),
+                              ("shortcut", self.expand(shortcut, env, Scope(inner.path("shortcut")), "shortcut"))]
+            merge_key, merge_body = "add", {}
+        else:
+            _only(body, ("branches", "merge"), key)
+            branches = _need(body, "branches", key)
+            if isinstance(branches, Mapping):
+                named = list(branches.items())
+            elif isinstance(branches, list):
+                named = [(str(i), b) for i, b in enumerate(branches)]
+            else:
+                raise SpecError("branches must be a list of layer lists, or a mapping of names to layer lists")
+            if len(named) < 2:
+                raise SpecError("parallel needs at least two branches", hint="use sequential for one")
+            group.branches = [(str(n), self.expand(b, env, Scope(f"{group.path}.{n}"), f"branches.{n}"))
+                              for n, b in named]
+            merge = body.get("merge", "concat")
+            merge_key, merge_body = (merge, {}) if isinstance(merge, str) else _split(merge, line_of(merge), "merge")
+        if merge_key not in ("add", "mul", "concat"):
+            raise SpecError(f"merge must be add, mul or concat, not {merge_key!r}")
+        node = self.one(merge_key, dict(merge_body), env, inner, group.line, merge_key, {})
+        assert isinstance(node, Leaf)
+        group.merge = node
+        return group
+
+    def block(self, key: str, body: dict[str, Any], env: dict[str, Any], group: Group) -> Group:
+        if key in self.stack:
+            cycle = " -> ".join([*self.stack[self.stack.index(key):], key])
+            raise SpecError(f"block {key!r} uses itself ({cycle})", hint="blocks cannot be recursive")
+        if len(self.stack) >= MAX_DEPTH:
+            raise SpecError(f"blocks are nested more than {MAX_DEPTH} deep")
+        definition = self.blocks[key]
+        block_env = {**env, **bind_args(key, definition.args, body, env)}
+        self.stack.append(key)
+        try:
+            group.children = self.expand(definition.layers, block_env, Scope(group.path), "layers")
+        finally:
+            self.stack.pop()
+        return group
+
+
+def bind_args(owner: str, declared: Mapping[str, Any], given: Mapping[str, Any], env: dict[str, Any]) -> dict:
+    """Block or custom-layer arguments: given values (expressions in the caller's names), then defaults."""
+    from .blocks import ArgDef
+    unknown = [k for k in given if k not in declared]
+    if unknown:
+        close = get_close_matches(unknown[0], list(declared), 1)
+        raise SpecError(f"{owner} has no argument {unknown[0]!r}", hint=f"did you mean {close[0]!r}?" if close
+                        else f"its arguments: {', '.join(declared) or 'none'}")
+    bound: dict[str, Any] = {}
+    for arg, spec in declared.items():
+        spec = spec if isinstance(spec, ArgDef) else ArgDef.of(spec)
+        if arg in given:
+            value = given[arg]
+            value = evaluate(value, env) if isinstance(value, str) else value
+        elif spec.default is not None:
+            value = spec.default
+            value = evaluate(value, {**env, **bound}) if isinstance(value, str) else value
+        else:
+            raise SpecError(f"{owner} needs argument {arg!r}", hint=f"add {arg}: <{spec.type}>")
+        bound[arg] = spec.check(arg, value)
+    return bound
+
+
+# ---- small helpers ----
+
+def _split(raw: Any, line: int | None, where: str) -> tuple[str, Mapping[str, Any]]:
+    """(type or block name, body) of an item in any form: ``{type: X, ...}``, ``{X: {...}}`` or ``X``."""
+    if isinstance(raw, str):
+        return raw, YDict()
+    if isinstance(raw, Mapping):
+        if "type" in raw:
+            if not isinstance(raw["type"], str):
+                raise SpecError(f"type must be a layer type name, got {raw['type']!r}", line=line, path=where)
+            return raw["type"], {k: v for k, v in raw.items() if k != "type"}
+        if len(raw) == 1:
+            ((key, body),) = raw.items()
+            if body is None:
+                body = YDict()
+            if isinstance(key, str) and isinstance(body, Mapping):
+                if "type" in body:
+                    raise SpecError(f"the compact form {key}: {{...}} cannot also set type", line=line, path=where)
+                return key, body
+    raise SpecError("a layer needs a type", line=line, path=where,
+                    hint="write {type: conv2d, ...}, the compact form {conv2d: {...}}, or a bare name such as relu")
+
+
+def _condition(value: Any, env: dict[str, Any]) -> bool:
+    result = evaluate(value, env) if isinstance(value, str) else value
+    if not isinstance(result, bool):
+        raise SpecError(f"if: must be true or false, got {result!r}")
+    return result
+
+
+def _count(value: Any, env: dict[str, Any]) -> int:
+    result = evaluate(value, env) if isinstance(value, str) else value
+    if isinstance(result, bool) or not isinstance(result, int) or result < 1:
+        raise SpecError(f"repeat must be a positive integer, got {result!r}")
+    if result > MAX_NODES:
+        raise SpecError(f"repeat {result} is above the limit of {MAX_NODES:,}")
+    return result
+
+
+def _refs(value: Any) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return (value,)
+    raise SpecError(f"from: must be the name of an earlier layer or block, got {value!r}")
+
+
+def _str(value: Any, what: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value or "." in value:
+        raise SpecError(f"{what} must be a plain name without dots, got {value!r}")
+    return value
+
+
+def _need(body: Mapping[str, Any], key: str, owner: str) -> Any:
+    if key not in body:
+        raise SpecError(f"{owner} needs {key}:", hint=f"add {key}: [...]")
+    return body[key]
+
+
+def _only(body: Mapping[str, Any], allowed: tuple[str, ...], owner: str) -> None:
+    for key in body:
+        if key not in allowed:
+            close = get_close_matches(str(key), list(allowed), 1)
+            raise SpecError(f"unknown field {key!r} in {owner}",
+                            hint=f"did you mean {close[0]!r}?" if close else f"allowed: {', '.join(allowed)}")
+
+
+def reword(error: ValidationError, data: Any, model: Any = None, header: bool = False) -> SpecError:
+    """The first pydantic error as one sentence, located at the YAML line of the offending key."""
+    err = error.errors(include_url=False)[0]
+    loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
+    field_name = ".".join(str(p) for p in loc)
+    node, line = data, None
+    for part in loc:
+        line = line_of(node, part) or line
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            break
+    kind, msg = err["type"], err["msg"]
+    hint = None
+    if kind == "missing":
+        message = f"missing required field {field_name!r}"
+        hint = f"add {field_name}: <value>"
+    elif kind == "extra_forbidden":
+        message = f"unknown field {field_name!r}"
+        allowed = [f for f in model.model_fields if f != "type"] if model is not None else []
+        close = get_close_matches(str(loc[-1]), allowed, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"allowed fields: {', '.join(allowed)}"
+    elif kind == "archcalc":
+        ctx = err.get("ctx") or {}
+        message = f"{field_name}: {ctx.get('message', msg)}"
+        hint = ctx.get("hint") or None
+    else:
+        got = f", got {err['input']!r}" if "input" in err and not isinstance(err["input"], Mapping) else ""
+        message = f"{field_name}: {msg[0].lower() + msg[1:]}{got}"
+    return SpecError(message, line=line, hint=hint)
