@@ -37,7 +37,7 @@ class _Walk:
         self.tensors: dict[str, Tensor] = {}  # dotted path or saved name -> output
 
     def report(self) -> Report:
-        x = Tensor(tuple(self.net.input), RF.of_input(len(self.net.input) - 1))
+        x = Tensor(tuple(self.net.input), RF.of_input(len(self.net.input)))
         blocks: list[BlockResult] = []
         x = self.run(self.net.nodes, x, "", 0, blocks)
         totals = Totals()
@@ -97,6 +97,7 @@ class _Walk:
             cost = node.formula(spec, x.shape)
             rf = x.rf.then(cost.rf)
         shape = tuple(cost.shape)
+        rf = rf.remap(cost.dims, len(shape))
         b = self.batch
         flops_by_kind = {k: v * b for k, v in cost.flops.items() if not (isinstance(v, int) and v == 0)}
         row = LayerResult(

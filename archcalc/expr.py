@@ -7,6 +7,7 @@ environment the caller passes (declared variables, block arguments), which may b
 from __future__ import annotations
 
 import ast
+import math
 import operator
 from collections.abc import Callable, Mapping
 from fractions import Fraction
@@ -95,6 +96,8 @@ def parse(text: str) -> ast.Expression:
         if isinstance(node, ast.Constant) and (not isinstance(node.value, (int, float))
                                                or isinstance(node.value, complex)):
             raise ExpressionError(f"only numbers are allowed as literals in {text!r}")
+        if isinstance(node, ast.Constant) and isinstance(node.value, float) and not math.isfinite(node.value):
+            raise ExpressionError(f"a number in {text!r} is too large", hint="write it as an integer or a power")
         if isinstance(node, ast.Call) and (not isinstance(node.func, ast.Name)
                                            or node.func.id not in FUNCTIONS or node.keywords):
             raise ExpressionError(f"only {', '.join(FUNCTIONS)} may be called in {text!r}")

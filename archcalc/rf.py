@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .layers.base import GLOBAL, NON_UNIFORM, REINDEX, RFStep, Window
+from .layers.base import GLOBAL, NON_UNIFORM, RFStep, Window
 from .num import fmt_exact, rational
 
 UNALIGNED = "unaligned"  # merged branches whose jumps differ: no single window describes the output
@@ -30,28 +30,46 @@ Axis = Any  # AxisRF, or one of the markers GLOBAL, NON_UNIFORM, UNALIGNED
 
 @dataclass(frozen=True, slots=True)
 class RF:
-    """The receptive field of one tensor: one entry per spatial axis of the network input."""
+    """The receptive field of one tensor: one entry per spatial axis of the network input, and for each
+    per-sample dimension of the tensor, the input axes it indexes (channels index none)."""
 
     axes: tuple[Axis, ...]
-    aligned: bool = True  # False once a reshape has scrambled the spatial layout
+    dims: tuple[tuple[int, ...], ...]
 
     @classmethod
-    def of_input(cls, n_axes: int) -> RF:
-        return cls(tuple(AxisRF() for _ in range(n_axes)))
+    def of_input(cls, rank: int) -> RF:
+        """Channels first: dimension 0 holds channels, dimensions 1.. are the spatial axes 0.."""
+        return cls(tuple(AxisRF() for _ in range(rank - 1)), ((),) + tuple((i,) for i in range(rank - 1)))
 
     def then(self, step: RFStep) -> RF:
-        """The RF after a layer with local step ``step``."""
+        """The RF after a layer whose local step is ``step`` (see ``layers.base.RFStep``)."""
         if step is None:
             return self
         if step == GLOBAL:
-            return RF((GLOBAL,) * len(self.axes), self.aligned)
-        if step == REINDEX:
-            return RF(self.axes, False)
-        if not self.aligned or len(step) != len(self.axes):
-            if all(_trivial(w) for w in step):
+            return RF((GLOBAL,) * len(self.axes), self.dims)
+        windows = step if isinstance(step, dict) else {d + 1: w for d, w in enumerate(step)}
+        axes = list(self.axes)
+        for dim, w in windows.items():
+            if _trivial(w):
+                continue
+            owned = self.dims[dim] if dim < len(self.dims) else tuple(range(len(axes)))
+            if len(owned) == 1 and sum(owned[0] in d for d in self.dims) == 1:
+                axes[owned[0]] = _compose(axes[owned[0]], w)
+            else:  # a window over a flattened or reshaped dimension: assume it sees all of its axes
+                for a in owned:
+                    axes[a] = GLOBAL
+        return RF(tuple(axes), self.dims)
+
+    def remap(self, sources: tuple[tuple[int, ...], ...] | None, rank: int) -> RF:
+        """Follow the tensor's dimensions through a layer; ``sources`` lists, per output dimension, the
+        input dimensions it is made of. None: unchanged when the rank is, else every dimension may
+        hold any spatial position (a reshape)."""
+        if sources is None:
+            if rank == len(self.dims):
                 return self
-            return RF((GLOBAL,) * len(self.axes), False)  # windows over scrambled positions: assume the worst
-        return RF(tuple(_compose(a, w) for a, w in zip(self.axes, step)), True)
+            every = tuple(sorted({a for d in self.dims for a in d}))
+            return RF(self.axes, (every,) * rank)
+        return RF(self.axes, tuple(tuple(sorted({a for d in src for a in self.dims[d]})) for src in sources))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form: per-axis lists, or the marker itself when every axis shares it."""
@@ -99,7 +117,7 @@ def merge(rfs: list[RF]) -> RF:
             start = min(-a.padding for a in column)  # intervals are [-P, -P + r - 1]
             end = max(-a.padding + a.size - 1 for a in column)
             axes.append(AxisRF(size=rational(end - start + 1), jump=column[0].jump, padding=rational(-start)))
-    return RF(tuple(axes), all(rf.aligned for rf in rfs))
+    return RF(tuple(axes), first.dims)
 
 
 __all__ = ["AxisRF", "RF", "merge", "GLOBAL", "NON_UNIFORM", "UNALIGNED"]

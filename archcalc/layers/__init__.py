@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from difflib import get_close_matches
 
-from . import activation, conv, linear, merge, norm, pool, shape_ops  # noqa: F401  (registration)
-from .base import GLOBAL, NON_UNIFORM, REGISTRY, REINDEX, Cost, LayerSpec, LayerType, Window
+from . import activation, conv, linear, merge, norm, pool, scale, shape_ops  # noqa: F401  (registration)
+from .base import GLOBAL, NON_UNIFORM, REGISTRY, Cost, LayerSpec, LayerType, Window
 
-__all__ = ["GLOBAL", "NON_UNIFORM", "REGISTRY", "REINDEX", "Cost", "LayerSpec", "LayerType", "Window",
+__all__ = ["GLOBAL", "NON_UNIFORM", "REGISTRY", "Cost", "LayerSpec", "LayerType", "Window",
            "closest_type"]
 
 

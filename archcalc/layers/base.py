@@ -34,9 +34,11 @@ class Window:
 
 GLOBAL = "global"  # every output sees the whole input along an axis
 NON_UNIFORM = "non-uniform"  # windows differ in size or spacing (e.g. adaptive pooling 7 -> 3)
-REINDEX = "reindex"  # the spatial layout changes (flatten, reshape): later windows no longer map to input axes
 
-RFStep = Union[None, tuple[Any, ...], str]  # None: pointwise; a tuple: a Window (or marker) per spatial axis
+# A layer's local receptive-field step: None (pointwise), GLOBAL (mixes every position), a tuple with a
+# Window (or None, GLOBAL, NON_UNIFORM) per spatial dimension 1.. of its input, or a dict from any
+# per-sample dimension index to such an entry (linear mixes dimension -1, whatever it holds).
+RFStep = Union[None, str, tuple[Any, ...], dict[int, Any]]
 
 
 @dataclass(slots=True)
@@ -49,6 +51,9 @@ class Cost:
     macs: Any = 0
     flops: dict[str, Any] = field(default_factory=dict)
     rf: RFStep = None
+    # Per output dimension, the input dimensions it is made of; None: the same dimensions when the rank
+    # is unchanged (flatten, permute and global pooling say how they move dimensions).
+    dims: tuple[tuple[int, ...], ...] | None = None
 
 
 class LayerSpec(BaseModel):

@@ -29,8 +29,7 @@ def linear(spec: LinearSpec, x: Shape) -> Cost:
     check_equal(spec.in_features, n_in, "in_features", "features in its last dimension")
     rows = prod(x[:-1])
     macs = rows * n_in * n_out
-    # With no spatial axes left every output mixes the whole input; otherwise only the last axis is mixed.
-    rf = GLOBAL if len(x) == 1 else (None,) * (len(x) - 2) + (GLOBAL,)
+    rf = {len(x) - 1: GLOBAL}  # every output mixes the whole last dimension, whatever positions it holds
     return Cost(
         shape=(*x[:-1], n_out),
         params=n_in * n_out + (n_out if spec.bias else 0),

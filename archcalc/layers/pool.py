@@ -146,4 +146,4 @@ def global_pool(spec: GlobalPoolSpec, x: Shape) -> Cost:
     n = prod(x[1:])
     per_channel = n - 1 if spec.type == "global_maxpool" else n
     shape = (x[0], *(1 for _ in x[1:])) if spec.keepdims else (x[0],)
-    return Cost(shape=shape, flops={"pool": x[0] * per_channel}, rf=GLOBAL)
+    return Cost(shape=shape, flops={"pool": x[0] * per_channel}, rf=GLOBAL, dims=None if spec.keepdims else ((0,),))

@@ -1,5 +1,6 @@
 """Layers that move data without arithmetic on it (or, for upsampling, with interpolation):
-``identity``, ``dropout``, ``flatten``, ``reshape``, ``pad`` and ``upsample``."""
+``identity``, ``dropout``, ``flatten``, ``reshape``, ``permute``, ``chunk``, ``channel_shuffle``, ``pad``
+and ``upsample``."""
 from __future__ import annotations
 
 from fractions import Fraction
@@ -8,15 +9,16 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, PlainValidator, WithJsonSchema
 
 from ..errors import ShapeError, SpecError
-from ..fields import Flag, Int, IntList, Number, PositiveAxes, described, fail, nonneg_int, number
-from ..num import is_concrete, prod, rational
+from ..expr import FUNCTIONS
+from ..fields import Flag, Int, IntList, Number, PositiveAxes, PositiveInt, described, fail, nonneg_int, number
+from ..num import ceil_div, is_concrete, prod, rational
 from .base import (
     NON_UNIFORM,
-    REINDEX,
     Cost,
     LayerSpec,
     Shape,
     Window,
+    check_divides,
     expect_rank,
     formula,
     per_axis,
@@ -34,8 +36,10 @@ class IdentitySpec(LayerSpec):
 class DropoutSpec(LayerSpec):
     """Dropout; the analysis is of inference, where dropout is the identity."""
 
-    type: Literal["dropout", "dropout1d", "dropout2d", "dropout3d"]
+    type: Literal["dropout", "dropout1d", "dropout2d", "dropout3d", "stochastic_depth"]
     p: Number = described(0.5, "Drop probability (no count changes at inference).")
+    mode: Literal["row", "batch"] | None = described(None, "stochastic_depth only: torchvision's mode "
+                                                           "(no count changes).")
 
 
 @formula(IdentitySpec)
@@ -60,7 +64,8 @@ def flatten(spec: FlattenSpec, x: Shape) -> Cost:
     if start > end:
         raise ShapeError(f"start_dim={spec.start_dim} comes after end_dim={spec.end_dim}")
     shape = (*x[:start], prod(x[start:end + 1]), *x[end + 1:])
-    return Cost(shape=shape, rf=None if shape == x else REINDEX)
+    dims = (*((d,) for d in range(start)), tuple(range(start, end + 1)), *((d,) for d in range(end + 1, len(x))))
+    return Cost(shape=shape, dims=dims)
 
 
 class ReshapeSpec(LayerSpec):
@@ -88,7 +93,8 @@ def reshape(spec: ReshapeSpec, x: Shape) -> Cost:
     if is_concrete(total) and is_concrete(numel) and total != numel:
         raise ShapeError(f"cannot reshape {list(x)} ({numel} elements) to {list(target)} ({total} elements)",
                          hint="the element counts must match")
-    return Cost(shape=tuple(target), rf=None if tuple(target) == tuple(x) else REINDEX)
+    same = tuple(target) == tuple(x)
+    return Cost(shape=tuple(target), dims=tuple((d,) for d in range(len(x))) if same else None)
 
 
 def _pad_amounts(value: Any, info: Any) -> Any:
@@ -227,3 +233,55 @@ def upsample(spec: UpsampleSpec, x: Shape) -> Cost:
     taps = len(_TAPS[spec.mode]) ** nd if spec.mode in _TAPS else 0
     return Cost(shape=(x[0], *out), flops={"resize": out_numel * (2 * taps - 1) if taps else 0},
                 rf=tuple(windows))
+
+
+class PermuteSpec(LayerSpec):
+    """Reorders dimensions, as torch.permute; the batch stays first."""
+
+    type: Literal["permute"]
+    dims: IntList = Field(description="New order of the dimensions, batch included as 0 "
+                                      "(e.g. [0, 2, 3, 1] for channels last).")
+
+
+@formula(PermuteSpec)
+def permute(spec: PermuteSpec, x: Shape) -> Cost:
+    """Moves dimensions; the receptive field follows them."""
+    order = spec.dims if isinstance(spec.dims, tuple) else (spec.dims,)
+    if sorted(order) != list(range(len(x) + 1)) or order[0] != 0:
+        raise SpecError(f"dims {list(order)} must be a permutation of 0..{len(x)} that keeps 0 (the batch) first")
+    src = [d - 1 for d in order[1:]]
+    return Cost(shape=tuple(x[d] for d in src), dims=tuple((d,) for d in src))
+
+
+class ChunkSpec(LayerSpec):
+    """One of the pieces of torch.chunk (ShuffleNet's channel split)."""
+
+    type: Literal["chunk"]
+    chunks: PositiveInt = Field(description="Number of pieces.")
+    index: Int = described(0, "Which piece to keep, from 0.")
+    dim: Int = described(1, "Dimension to split, counted as in torch (1 is the channels).")
+
+
+@formula(ChunkSpec)
+def chunk(spec: ChunkSpec, x: Shape) -> Cost:
+    """torch.chunk: pieces of ceil(n / chunks); the last may be smaller."""
+    axis = torch_dim(spec.dim, x)
+    n, size = x[axis], ceil_div(x[axis], spec.chunks)
+    if is_concrete(n) and not 0 <= spec.index < ceil_div(n, size):
+        raise ShapeError(f"index {spec.index} is out of range for {spec.chunks} chunks of {n}")
+    length = FUNCTIONS["min"](size, n - spec.index * size)
+    return Cost(shape=tuple(length if a == axis else d for a, d in enumerate(x)))
+
+
+class ChannelShuffleSpec(LayerSpec):
+    """Channel shuffle, as torch.nn.ChannelShuffle (ShuffleNet): a permutation, no arithmetic."""
+
+    type: Literal["channel_shuffle"]
+    groups: PositiveInt = Field(description="Number of groups to interleave.")
+
+
+@formula(ChannelShuffleSpec)
+def channel_shuffle(spec: ChannelShuffleSpec, x: Shape) -> Cost:
+    check_divides(spec.groups, x[0], f"groups={spec.groups} does not divide {x[0]} channels",
+                  "choose groups that divides the channel count")
+    return Cost(shape=x)

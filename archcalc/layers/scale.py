@@ -1,0 +1,26 @@
+"""``scale``: a learnable per-channel multiplier (ConvNeXt's layer scale, CaiT's LayerScale)."""
+from __future__ import annotations
+
+from typing import Literal
+
+from ..fields import Flag, Int, described
+from ..num import prod
+from .base import Cost, LayerSpec, Shape, formula, torch_dim
+
+
+class ScaleSpec(LayerSpec):
+    """y = gamma * x (+ beta), with one learnable value per entry of one dimension, broadcast over the rest."""
+
+    type: Literal["scale"]
+    dim: Int = described(1, "Dimension that holds the learnable values, counted as in torch "
+                             "(1: channels first, -1: channels last).")
+    bias: Flag = described(False, "Also add a learnable shift.")
+    kind = "elementwise"
+
+
+@formula(ScaleSpec)
+def scale(spec: ScaleSpec, x: Shape) -> Cost:
+    """One multiply (and one add with a bias) per element; parameters are the size of ``dim``."""
+    n = x[torch_dim(spec.dim, x)]
+    return Cost(shape=x, params=n * (2 if spec.bias else 1),
+                flops={"elementwise": prod(x) * (2 if spec.bias else 1)})
