@@ -1,5 +1,5 @@
 """Layers that move data without arithmetic on it (or, for upsampling, with interpolation):
-``identity``, ``dropout``, ``flatten``, ``reshape``, ``permute``, ``chunk``, ``channel_shuffle``, ``pad``
+``identity``, ``dropout``, ``flatten``, ``reshape``, ``permute``, ``chunk``, ``channel_shuffle``, ``pad``, ``crop``
 and ``upsample``."""
 from __future__ import annotations
 
@@ -285,3 +285,22 @@ def channel_shuffle(spec: ChannelShuffleSpec, x: Shape) -> Cost:
     check_divides(spec.groups, x[0], f"groups={spec.groups} does not divide {x[0]} channels",
                   "choose groups that divides the channel count")
     return Cost(shape=x)
+
+
+class CropSpec(LayerSpec):
+    """Center crop of the spatial axes (U-Net's skip connections), as torchvision's CenterCrop."""
+
+    type: Literal["crop"]
+    size: PositiveAxes = Field(description="Output size per spatial axis.")
+
+
+@formula(CropSpec)
+def crop(spec: CropSpec, x: Shape) -> Cost:
+    """Keeps the centre: offset (n - size) // 2 on each axis; no arithmetic."""
+    expect_rank(x, tuple(range(2, 9)), "[channels, *spatial]")
+    sizes = per_axis(spec.size, len(x) - 1, "size")
+    for axis, (n, m) in enumerate(zip(x[1:], sizes)):
+        if is_concrete(n) and is_concrete(m) and m > n:
+            raise ShapeError(f"crop size {m} is larger than the input {n} on spatial axis {axis}")
+    # output o reads input o + offset: a window of 1 with padding -offset
+    return Cost(shape=(x[0], *sizes), rf=tuple(Window(1, 1, -((n - m) // 2)) for n, m in zip(x[1:], sizes)))
