@@ -13,7 +13,7 @@ from .num import is_concrete
 class ArgDef(BaseModel):
     """A typed argument of a block or custom layer."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     type: Literal["int", "bool", "number"] = Field("int", description="int, bool or number.")
     default: Any = Field(None, description="Value when the caller omits it; may be an expression over "
@@ -57,7 +57,7 @@ class ArgDef(BaseModel):
 class BlockDef(BaseModel):
     """A reusable block: typed arguments and a list of layers that may use them in expressions."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     description: str | None = Field(None, description="What the block is.")
     args: dict[str, Any] = Field(default_factory=dict, description="Arguments: name -> int | bool | number, "
@@ -68,7 +68,7 @@ class BlockDef(BaseModel):
 class RFDef(BaseModel):
     """The local receptive-field step of a custom layer, per spatial axis (scalars broadcast)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     kernel: Any = Field(1, description="Window size in input positions.")
     stride: Any = Field(1, description="Step between outputs in input positions.")
@@ -83,7 +83,7 @@ class CustomDef(BaseModel):
     ``out_numel``.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     description: str | None = Field(None, description="What the layer does.")
     args: dict[str, Any] = Field(default_factory=dict, description="Arguments, as for blocks.")

@@ -1,11 +1,9 @@
 """The counting convention every report states: what a MAC and a FLOP are, and what is counted."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
-
-from .layers import norm
-from .layers.activation import PER_ELEMENT
 
 
 @dataclass(frozen=True)
@@ -13,7 +11,7 @@ class Convention:
     name: str
     mac: str
     flop: str
-    rules: dict[str, str] = field(default_factory=dict)
+    rules: Callable[[], dict[str, str]]  # per op kind; a function so the layer modules load only when asked
     notes: tuple[str, ...] = ()
 
     def summary(self) -> str:
@@ -21,20 +19,14 @@ class Convention:
         return f"convention {self.name}: MAC = {self.mac}; FLOPs = {self.flop}."
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "mac": self.mac, "flop": self.flop, "rules": dict(self.rules),
+        return {"name": self.name, "mac": self.mac, "flop": self.flop, "rules": self.rules(),
                 "notes": list(self.notes)}
 
 
-def _activation_rules() -> dict[str, str]:
-    return {f"activation.{name}": f"{n} per element ({how})" for name, (n, how) in PER_ELEMENT.items()}
-
-
-ARCHCALC = Convention(
-    name="archcalc",
-    mac="one multiply-accumulate of a convolution, linear layer or matmul; bias adds are not MACs",
-    flop="2 x MACs + bias adds + normalisation + activations + pooling + elementwise + resampling, "
-         "per the rules listed",
-    rules={
+def _archcalc_rules() -> dict[str, str]:
+    from .layers import norm
+    from .layers.activation import PER_ELEMENT
+    return {
         "conv/linear/matmul": "2 FLOPs per MAC (one multiply, one add)",
         "bias": "1 per output element of a layer with a bias",
         "batchnorm": f"{norm.NORMALISE} per element (subtract mean, divide by std; inference, running "
@@ -45,10 +37,21 @@ ARCHCALC = Convention(
         "maxpool": "window - 1 comparisons per output element (windows counted at full size)",
         "avgpool": "window - 1 adds + 1 divide per output element (windows counted at full size)",
         "adaptive/global pooling": "as pooling, summed over the actual windows",
+        "add/mul": "inputs - 1 per output element",
+        "scale": "1 multiply (+ 1 add with a bias) per element",
         "upsample": "nearest 0; interpolation with t taps: t multiplies + t - 1 adds per output element",
-        "dropout/identity/flatten/reshape/pad": "0 (inference)",
-        **_activation_rules(),
-    },
+        "dropout/identity/flatten/reshape/permute/chunk/pad/crop/concat": "0 (inference; data movement)",
+        "custom": "the spec's own formula",
+        **{f"activation.{name}": f"{n} per element ({how})" for name, (n, how) in PER_ELEMENT.items()},
+    }
+
+
+ARCHCALC = Convention(
+    name="archcalc",
+    mac="one multiply-accumulate of a convolution, linear layer or matmul; bias adds are not MACs",
+    flop="2 x MACs + bias adds + normalisation + activations + pooling + elementwise + resampling, "
+         "per the rules listed",
+    rules=_archcalc_rules,
     notes=(
         "Inference, batch as declared; transcendental functions (exp, erf, tanh) count 1 FLOP.",
         "Per-channel or per-group scalar work (a square root per channel) is not counted.",

@@ -13,10 +13,9 @@ from typing import Any, Union
 
 from pydantic import ValidationError
 
-from . import keras
 from .errors import ArchcalcError, SpecError
 from .expr import evaluate
-from .layers import REGISTRY, closest_type
+from .layers import LAYER_TYPES, closest_type
 from .layers.base import Formula
 from .yamlio import YDict, line_of
 
@@ -145,7 +144,8 @@ class Expander:
             spec, fn = custom_layer(key, self.custom[key], body, env)
             name, path = scope.name(given, key, line)
             return self.leaf(spec, fn, name, path, line, inputs, save, user_defined=True)
-        if key not in REGISTRY and keras.lookup(key):
+        if key not in LAYER_TYPES and _keras().lookup(key):
+            keras = _keras()
             translated = keras.translate(key, body, self.layout_last)
             if len(translated) == 1:
                 return self.one(translated[0][0], translated[0][1], env, scope, line, given, common)
@@ -154,7 +154,7 @@ class Expander:
             inner = Scope(path)
             group.children = [self.one(t, b, env, inner, line, None, {}) for t, b in translated]
             return group
-        entry = REGISTRY.get(key)
+        entry = LAYER_TYPES.get(key)
         if entry is None:
             close = closest_type(key) or next(iter(get_close_matches(key, [*self.blocks, *self.custom], 1)), None)
             raise SpecError(f"unknown layer type {key!r}", hint=f"did you mean {close!r}?" if close else
@@ -274,6 +274,11 @@ def _split(raw: Any, line: int | None, where: str) -> tuple[str, Mapping[str, An
                 return key, body
     raise SpecError("a layer needs a type", line=line, path=where,
                     hint="write {type: conv2d, ...}, the compact form {conv2d: {...}}, or a bare name such as relu")
+
+
+def _keras() -> Any:
+    from . import keras  # the Keras vocabulary loads only when a name is not archcalc's own
+    return keras
 
 
 def _condition(value: Any, env: dict[str, Any]) -> bool:

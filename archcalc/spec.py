@@ -13,12 +13,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from . import keras
-from .blocks import BlockDef, CustomDef
 from .errors import ArchcalcError, InputError, SpecError
 from .fields import PositiveAxes, PositiveInt
 from .graph import STRUCTURES, Expander, Node, Scope, reword
-from .layers import REGISTRY
+from .layers import LAYER_TYPES
 from .yamlio import line_of, load_yaml
 
 
@@ -38,9 +36,10 @@ class Header(BaseModel):
     variables: dict[str, Any] = Field(default_factory=dict, description="Named values (numbers or "
                                       "expressions over earlier names) usable in any numeric field and "
                                       "overridable with --set NAME=VALUE.")
-    blocks: dict[str, BlockDef] = Field(default_factory=dict, description="Reusable blocks by name; call "
-                                        "one like a layer type, with its arguments.")
-    custom: dict[str, CustomDef] = Field(default_factory=dict, description="Layer types declared by formulas.")
+    # Validated by BlockDef / CustomDef (blocks.py) only when present; the JSON Schema shows those models.
+    blocks: dict[str, Any] = Field(default_factory=dict, description="Reusable blocks by name; call "
+                                   "one like a layer type, with its arguments.")
+    custom: dict[str, Any] = Field(default_factory=dict, description="Layer types declared by formulas.")
     layers: list[Any] = Field(description="The layers, applied in order.")
 
 
@@ -122,25 +121,39 @@ def _build(raw: Any, file: str, overrides: dict[str, Any]) -> Network:
         raise reword(e, raw, Header) from None
     if not raw["layers"]:
         raise SpecError("the spec has no layers", line=line_of(raw, "layers"), hint="add at least one layer")
-    _check_definitions(raw, header)
+    blocks, custom = _definitions(raw, header)
     last = header.layout == "channels_last"
-    nodes = Expander(header.blocks, header.custom, last).expand(raw["layers"], env, Scope(""), "layers")
+    nodes = Expander(blocks, custom, last).expand(raw["layers"], env, Scope(""), "layers")
     inp = header.input if isinstance(header.input, tuple) else (header.input,)
     if last and len(inp) > 1:
         inp = (inp[-1], *inp[:-1])  # the engine works channels first
     return Network(header.name, inp, header.batch, nodes, env, header.layout, file, raw)
 
 
-def _check_definitions(raw: Mapping[str, Any], header: Header) -> None:
-    """Block and custom names must not shadow built-in types, Keras names, or each other."""
-    for section, names in (("blocks", header.blocks), ("custom", header.custom)):
-        for name in names:
+def _definitions(raw: Mapping[str, Any], header: Header) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Validated block and custom-layer definitions; their names must not shadow layer types or each other."""
+    if not header.blocks and not header.custom:
+        return {}, {}
+    from .blocks import BlockDef, CustomDef
+    out: list[dict[str, Any]] = []
+    for section, model in (("blocks", BlockDef), ("custom", CustomDef)):
+        defs: dict[str, Any] = {}
+        for name, body in getattr(header, section).items():
             line = line_of(raw.get(section), name)
-            if name in REGISTRY or name in STRUCTURES or keras.lookup(name):
+            if not isinstance(name, str) or not name.isidentifier():
+                raise SpecError(f"{section} name {name!r} must be an identifier", line=line)
+            from .keras import lookup
+            if name in LAYER_TYPES or name in STRUCTURES or lookup(name):
                 raise SpecError(f"{section} name {name!r} is already a layer type", line=line,
                                 hint="choose another name")
             if section == "custom" and name in header.blocks:
                 raise SpecError(f"{name!r} is both a block and a custom layer", line=line, hint="rename one")
+            try:
+                defs[name] = model.model_validate(body)
+            except ValidationError as e:
+                raise reword(e, body, model).locate(line=line, path=f"{section}.{name}") from None
+        out.append(defs)
+    return out[0], out[1]
 
 
 def _variables(raw: Mapping[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Literal
 
 from ..fields import Int, Number, described
 from ..num import prod
-from .base import Cost, LayerSpec, Shape, formula, torch_dim
+from .base import GLOBAL, Cost, LayerSpec, Shape, formula, torch_dim
 
 # FLOPs per element, with the arithmetic they stand for.
 PER_ELEMENT: dict[str, tuple[int, str]] = {
@@ -73,7 +73,7 @@ class SoftmaxSpec(LayerSpec):
 @formula(SoftmaxSpec)
 def activation(spec: LayerSpec, x: Shape) -> Cost:
     """Shape-preserving; FLOPs = elements x the per-element cost of the function."""
-    if isinstance(spec, SoftmaxSpec):
-        torch_dim(spec.dim, x)
+    # softmax mixes its whole dimension (the sum in the denominator); the others are pointwise
+    rf = {torch_dim(spec.dim, x): GLOBAL} if isinstance(spec, SoftmaxSpec) else None
     key = "gelu_tanh" if getattr(spec, "approximate", "none") == "tanh" else spec.type
-    return Cost(shape=x, flops={spec.kind: prod(x) * PER_ELEMENT[key][0]})
+    return Cost(shape=x, flops={spec.kind: prod(x) * PER_ELEMENT[key][0]}, rf=rf)
