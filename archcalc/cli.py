@@ -1,4 +1,11 @@
-"""Command line: ``archcalc SPEC``, ``archcalc schema``. Reads, formats and writes; no maths here."""
+"""Command line: reads, formats and writes; no maths here.
+
+    archcalc SPEC [-f table|json|csv|markdown|latex] [--set NAME=VALUE] [--symbolic NAME ...] [--depth N]
+    archcalc formula SPEC --metric macs [--symbolic NAME ...]
+    archcalc sweep SPEC --vary H=32:1024:32 [--metric macs ...]
+    archcalc solve SPEC --budget macs=4e9 --for width
+    archcalc schema
+"""
 from __future__ import annotations
 
 import argparse
@@ -8,22 +15,50 @@ from typing import Any
 
 from .errors import ArchcalcError, SpecError
 
-USAGE = """archcalc SPEC [--format table|json|csv|markdown] [--set NAME=VALUE ...]
-       archcalc schema"""
+COMMANDS = ("formula", "sweep", "solve", "schema")
+METRICS = ("params", "buffers", "macs", "flops", "activations")
 
 
-def _parser() -> argparse.ArgumentParser:
-    from . import __version__
-    p = argparse.ArgumentParser(prog="archcalc", usage=USAGE, description=(
-        "Shapes, parameters, MACs/FLOPs and receptive fields of a network declared in YAML."))
+def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("spec", help="spec file (YAML), or - for standard input")
-    p.add_argument("-f", "--format", default="table", choices=["table", "json", "csv", "markdown"],
-                   help="output format (default: table)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE",
                    help="override a variable, batch, or input (e.g. --set H=256 --set input=3,256,256)")
-    p.add_argument("--depth", type=int, default=None, metavar="N",
-                   help="table and markdown: collapse blocks below depth N (1 = top level only)")
-    p.add_argument("--version", action="version", version=f"archcalc {__version__}")
+    p.add_argument("--symbolic", nargs="+", default=[], metavar="NAME",
+                   help="keep these variables as symbols (positive integers): figures become formulas")
+    p.add_argument("--simplify", default="expand", choices=["expand", "factor", "collect", "none"],
+                   help="form of the formulas (default: expand)")
+    p.add_argument("--collect", nargs="+", default=[], metavar="NAME", help="with --simplify collect: by these")
+
+
+def _parser(command: str | None) -> argparse.ArgumentParser:
+    from . import __version__
+    prog = f"archcalc {command}" if command else "archcalc"
+    p = argparse.ArgumentParser(prog=prog, description=(
+        "Shapes, parameters, MACs/FLOPs and receptive fields of a network declared in YAML. "
+        f"Other commands: {', '.join(COMMANDS)} (archcalc COMMAND --help)."))
+    if command == "schema":
+        return p
+    _common(p)
+    if command is None:
+        p.add_argument("-f", "--format", default="table",
+                       choices=["table", "json", "csv", "markdown", "latex"], help="output format (default: table)")
+        p.add_argument("--depth", type=int, default=None, metavar="N",
+                       help="table and markdown: collapse blocks below depth N (1 = top level only)")
+        p.add_argument("--version", action="version", version=f"archcalc {__version__}")
+    elif command == "formula":
+        p.add_argument("--metric", default="macs", choices=[*METRICS, "rf"], help="which total (default: macs)")
+        p.add_argument("--latex", action="store_true", help="print LaTeX instead of sympy's text form")
+    elif command == "sweep":
+        p.add_argument("--vary", action="append", required=True, metavar="NAME=START:STOP:STEP",
+                       help="a grid axis (stop included), or NAME=v1,v2,...; repeat for a grid")
+        p.add_argument("--metric", nargs="+", default=["params", "macs", "flops"], choices=METRICS)
+        p.add_argument("-f", "--format", default="csv", choices=["csv", "json", "table"])
+        p.add_argument("--plot", metavar="FILE", help="also draw the totals against the first axis "
+                                                      "(needs the plot extra: pip install 'archcalc[plot]')")
+    elif command == "solve":
+        p.add_argument("--budget", required=True, metavar="METRIC=VALUE", help="e.g. macs=4e9")
+        p.add_argument("--for", dest="unknown", required=True, metavar="NAME", help="the variable to size")
+        p.add_argument("--max", type=int, default=10**9, help="largest value to consider")
     return p
 
 
@@ -34,9 +69,53 @@ def parse_override(text: str) -> tuple[str, Any]:
     if not sep or not name.isidentifier() or not value:
         raise SpecError(f"--set {text!r} is not NAME=VALUE", hint="e.g. --set H=256")
     if name == "input":
-        parts = [v.strip() for v in value.strip("[]()").replace("x", ",").split(",") if v.strip()]
+        import re
+        if re.fullmatch(r"\d+(x\d+)+", value):  # 3x256x256
+            value = value.replace("x", ",")
+        parts = [v.strip() for v in value.strip("[]()").split(",") if v.strip()]
         return name, [int(v) if v.lstrip("-").isdigit() else v for v in parts]
     return name, int(value) if value.lstrip("-").isdigit() else value
+
+
+def _network(args: argparse.Namespace, symbolic: Sequence[str] = ()) -> Any:
+    from .spec import build, read_text
+    from .yamlio import load_yaml
+    overrides = dict(parse_override(o) for o in args.overrides)
+    text, shown = read_text(args.spec)
+    return build(load_yaml(text, shown), shown, overrides, [*args.symbolic, *symbolic])
+
+
+def _analyze(args: argparse.Namespace, symbolic: Sequence[str] = ()) -> Any:
+    from .engine import analyze
+    return analyze(_network(args, symbolic), simplify=args.simplify, collect=tuple(args.collect))
+
+
+def run(command: str | None, args: argparse.Namespace) -> int:
+    if command == "schema":
+        import json
+
+        from .schema import json_schema
+        print(json.dumps(json_schema(), indent=2))
+    elif command is None:
+        from .render import FORMATS
+        sys.stdout.write(FORMATS[args.format](_analyze(args), args.depth) + "\n")
+    elif command == "formula":
+        from .explore import formula
+        print(formula(_analyze(args), args.metric, args.latex))
+    elif command == "sweep":
+        from .explore import parse_axis, sweep, write_sweep
+        axes = [parse_axis(a) for a in args.vary]
+        table = sweep(_analyze(args, [name for name, _ in axes]), axes, args.metric)
+        sys.stdout.write(write_sweep(table, args.format))
+        if args.plot:
+            from .explore import plot_sweep
+            plot_sweep(table, args.plot)
+    elif command == "solve":
+        from .explore import parse_budget, solve
+        metric, budget = parse_budget(args.budget)
+        value, achieved = solve(_analyze(args, [args.unknown]), metric, budget, args.unknown, args.max)
+        print(f"{args.unknown} = {value}  ({metric} = {achieved:,} <= {budget:,})")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -44,24 +123,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     # pydantic's plugin discovery scans every installed package's entry points (a tenth of a run);
     # the command line needs no plugins. The library API leaves the environment alone.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
-    args_list = list(sys.argv[1:] if argv is None else argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = argv[0] if argv and argv[0] in COMMANDS else None
     try:
-        if args_list[:1] == ["schema"]:
-            import json
-
-            from .schema import json_schema
-            print(json.dumps(json_schema(), indent=2))
-            return 0
-        args = _parser().parse_args(args_list)
-        overrides = dict(parse_override(o) for o in args.overrides)
-        from .engine import analyze
-        from .render import FORMATS
-        from .spec import build, read_text
-        from .yamlio import load_yaml
-        text, shown = read_text(args.spec)
-        report = analyze(build(load_yaml(text, shown), shown, overrides))
-        sys.stdout.write(FORMATS[args.format](report, args.depth) + "\n")
-        return 0
+        args = _parser(command).parse_args(argv[1:] if command else argv)
+        return run(command, args)
     except ArchcalcError as e:
         print(f"archcalc: {e.format()}", file=sys.stderr)
         return 2

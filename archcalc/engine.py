@@ -7,11 +7,11 @@ from difflib import get_close_matches
 from typing import Any
 
 from .convention import ARCHCALC
-from .errors import ArchcalcError, SpecError
+from .errors import ArchcalcError, ShapeError, SpecError
 from .graph import Group, Leaf, Node
-from .num import prod
+from .num import free_names, prod
 from .report import BlockResult, LayerResult, Report, Totals
-from .rf import RF, merge
+from .rf import RF, merge, repeat_rf
 from .spec import Network, build
 
 
@@ -21,11 +21,21 @@ class Tensor:
     rf: RF
 
 
-def analyze(network: Network, **overrides: Any) -> Report:
-    """Analyse a loaded network; keyword overrides replace variables, ``batch`` or ``input`` first."""
+def analyze(network: Network, *, simplify: str = "expand", collect: tuple[str, ...] = (),
+            **overrides: Any) -> Report:
+    """Analyse a loaded network; keyword overrides replace variables, ``batch`` or ``input`` first.
+
+    With symbols, every figure is a formula, shown in the user's symbols and simplified by ``simplify``
+    (expand, factor, collect by ``collect``, or none).
+    """
     if overrides:
-        network = build(network.raw, network.file, overrides)
-    return _Walk(network).report()
+        network = build(network.raw, network.file, overrides,
+                        network.symbols.names if network.symbols else ())
+    report = _Walk(network).report()
+    if network.symbols is not None:
+        from .symbolic import present
+        present(report, network.symbols, simplify, collect)
+    return report
 
 
 class _Walk:
@@ -76,10 +86,28 @@ class _Walk:
             labels = [f"branch {_branch_name(node, name)}" for name, _ in node.branches]
             assert node.merge is not None
             x = self.leaf(node.merge, x, node.merge.path.rpartition(".")[0], depth + 1, outs, labels)
+        elif node.count is not None and not isinstance(node.count, int):
+            x = self.symbolic_repeat(node, x, depth, block, start)
         else:
             x = self.run(node.children, x, node.path, depth + 1, block.children)
         block.finish(self.rows[start:], (self.batch, *self.display(x.shape)), x.rf)
         return x
+
+    def symbolic_repeat(self, node: Group, x: Tensor, depth: int, block: BlockResult, start: int) -> Tensor:
+        """``repeat: L`` with a symbolic L: cost one unit, multiply by L, extrapolate the RF in closed form."""
+        out = self.run(node.children, x, node.path, depth + 1, block.children)
+        if tuple(out.shape) != tuple(x.shape):
+            raise ShapeError(f"a repeat with a symbolic count needs a unit that keeps the shape, got "
+                             f"{list(x.shape)} -> {list(out.shape)}", hint="repeat a shape-preserving block")
+        count = node.count
+        for row in self.rows[start:]:
+            row.scale(count)
+            if "i" in free_names(row.params + row.macs + row.flops):
+                raise SpecError("with a symbolic repeat count the unit's cost cannot depend on the index i",
+                                hint="give repeat a number, or remove i from the unit")
+        for child in block.children:
+            child.scale(count)
+        return Tensor(out.shape, repeat_rf(x.rf, out.rf, count))
 
     def leaf(self, node: Leaf, x: Tensor, prefix: str, depth: int, given: list[Tensor] | None = None,
              labels: list[str] | None = None) -> Tensor:

@@ -6,18 +6,21 @@ class ArchcalcError(Exception):
     """A user error. ``format()`` gives the one line the CLI prints: ``FILE:LINE: layer PATH: message (hint)``."""
 
     def __init__(self, message: str, *, hint: str | None = None, path: str | None = None,
-                 file: str | None = None, line: int | None = None) -> None:
+                 file: str | None = None, line: int | None = None, what: str = "layer") -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
         self.path = path
         self.file = file
         self.line = line
+        self.what = what  # what the path names: a layer, a variable, a block definition
 
     def locate(self, *, path: str | None = None, file: str | None = None,
-               line: int | None = None) -> ArchcalcError:
+               line: int | None = None, what: str | None = None) -> ArchcalcError:
         """Fill in whatever part of the location is still unknown; the innermost context wins."""
-        self.path = self.path or path
+        if self.path is None and path is not None:
+            self.path = path
+            self.what = what or self.what
         self.file = self.file or file
         self.line = self.line or line
         return self
@@ -28,7 +31,7 @@ class ArchcalcError(Exception):
             where += f":{self.line}"
         text = f"{where}: "
         if self.path:
-            text += f"layer {self.path}: "
+            text += f"{self.what} {self.path}: "
         text += self.message
         if self.hint:
             text += f" ({self.hint})"

@@ -56,6 +56,7 @@ class Group:
     merge: Leaf | None = None
     inputs: tuple[str, ...] | None = None
     save: str | None = None
+    count: Any = None  # a repeat's count; a symbol means one generic unit stands for all of them
 
 
 Node = Union[Leaf, Group]
@@ -109,7 +110,7 @@ class Expander:
 
     def item(self, raw: Any, line: int | None, env: dict[str, Any], scope: Scope, where: str) -> list[Node]:
         key, body = _split(raw, line, scope.path(where) if scope.prefix else where)
-        body = dict(body)
+        body = _copy(body)
         common = {k: body.pop(k) for k in ITEM_KEYS if k in body}
         label = common.get("name") if isinstance(common.get("name"), str) else where
         try:
@@ -119,10 +120,14 @@ class Expander:
                 count = _count(common["repeat"], env)
                 name, path = scope.name(_str(common.get("name"), "name"), key, line)
                 group = Group("repeat", name, path, line, inputs=_refs(common.get("from")),
-                              save=_str(common.get("save"), "save"))
+                              save=_str(common.get("save"), "save"), count=count)
                 inner = Scope(path)
-                for i in range(count):
-                    group.children.append(self.one(key, body, {**env, "i": i}, inner, line, str(i), {}))
+                if isinstance(count, int):
+                    for i in range(count):
+                        group.children.append(self.one(key, body, {**env, "i": i}, inner, line, str(i), {}))
+                else:  # a symbolic count: one generic unit, costed once and multiplied (engine)
+                    from .symbolic import index_symbol
+                    group.children.append(self.one(key, body, {**env, "i": index_symbol()}, inner, line, "i", {}))
                 return [group]
             return [self.one(key, body, env, scope, line, _str(common.get("name"), "name"), common)]
         except ArchcalcError as e:
@@ -276,6 +281,14 @@ def _split(raw: Any, line: int | None, where: str) -> tuple[str, Mapping[str, An
                     hint="write {type: conv2d, ...}, the compact form {conv2d: {...}}, or a bare name such as relu")
 
 
+def _copy(body: Mapping[str, Any]) -> YDict:
+    """A mutable copy that keeps the YAML line of each key (for error messages)."""
+    out = YDict(body)
+    out.line = getattr(body, "line", 0)
+    out.lines = dict(getattr(body, "lines", {}))
+    return out
+
+
 def _keras() -> Any:
     from . import keras  # the Keras vocabulary loads only when a name is not archcalc's own
     return keras
@@ -288,8 +301,10 @@ def _condition(value: Any, env: dict[str, Any]) -> bool:
     return result
 
 
-def _count(value: Any, env: dict[str, Any]) -> int:
+def _count(value: Any, env: dict[str, Any]) -> Any:
     result = evaluate(value, env) if isinstance(value, str) else value
+    if type(result).__module__.startswith("sympy") and getattr(result, "is_integer", False):
+        return result
     if isinstance(result, bool) or not isinstance(result, int) or result < 1:
         raise SpecError(f"repeat must be a positive integer, got {result!r}")
     if result > MAX_NODES:
@@ -329,7 +344,9 @@ def _only(body: Mapping[str, Any], allowed: tuple[str, ...], owner: str) -> None
 
 def reword(error: ValidationError, data: Any, model: Any = None, header: bool = False) -> SpecError:
     """The first pydantic error as one sentence, located at the YAML line of the offending key."""
-    err = error.errors(include_url=False)[0]
+    # An unknown field explains a "missing" one (a misspelling), so report it first.
+    errors = error.errors(include_url=False)
+    err = min(errors, key=lambda e: {"extra_forbidden": 0, "missing": 2}.get(e["type"], 1))
     loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
     field_name = ".".join(str(p) for p in loc)
     node, line = data, None

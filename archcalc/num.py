@@ -63,3 +63,9 @@ def ratio(a: Any, b: Any) -> Any:
     if is_concrete(a) and is_concrete(b):
         return rational(Fraction(a) / Fraction(b))
     return a / b
+
+
+def free_names(value: Any) -> set[str]:
+    """Names of the free symbols of a sympy value; empty for numbers."""
+    symbols = getattr(value, "free_symbols", None)
+    return {str(s) for s in symbols} if symbols else set()

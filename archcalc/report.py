@@ -26,6 +26,12 @@ class LayerResult:
     depth: int = 0
     user_defined: bool = False
 
+    def scale(self, count: Any) -> None:
+        """Stand for ``count`` copies (a repeat with a symbolic count)."""
+        self.params, self.buffers, self.macs = self.params * count, self.buffers * count, self.macs * count
+        self.flops, self.activations = self.flops * count, self.activations * count
+        self.flops_by_kind = {k: v * count for k, v in self.flops_by_kind.items()}
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name, "type": self.type, "kind": self.kind, "user_defined": self.user_defined,
@@ -75,6 +81,14 @@ class BlockResult:
     children: list[BlockResult] = field(default_factory=list)
     layers: list[str] = field(default_factory=list)
 
+    def scale(self, count: Any) -> None:
+        t = self.totals
+        t.params, t.buffers, t.macs, t.flops = t.params * count, t.buffers * count, t.macs * count, t.flops * count
+        t.activations = t.activations * count
+        t.flops_by_kind = {k: v * count for k, v in t.flops_by_kind.items()}
+        for child in self.children:
+            child.scale(count)
+
     def finish(self, rows: list[LayerResult], output_shape: tuple[Any, ...], rf: RF) -> None:
         for row in rows:
             self.totals.add(row)
@@ -98,6 +112,7 @@ class Report:
     rf: RF | None = None
     blocks: list[BlockResult] = field(default_factory=list)
     outline: list[LayerResult | BlockResult] = field(default_factory=list)
+    symbols: dict[str, str] | None = None  # symbolic mode: the symbols the figures are formulas in
 
     def to_dict(self) -> dict[str, Any]:
         from . import __version__
@@ -111,4 +126,5 @@ class Report:
             "layers": [row.to_dict() for row in self.layers],
             "blocks": [block.to_dict() for block in self.blocks],
             "convention": self.convention.to_dict(),
+            **({"symbols": self.symbols} if self.symbols else {}),
         }

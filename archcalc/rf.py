@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .layers.base import GLOBAL, NON_UNIFORM, RFStep, Window
-from .num import fmt_exact, rational
+from .num import fmt_exact, is_concrete, rational
 
 UNALIGNED = "unaligned"  # merged branches whose jumps differ: no single window describes the output
 
@@ -121,3 +121,21 @@ def merge(rfs: list[RF]) -> RF:
 
 
 __all__ = ["AxisRF", "RF", "merge", "GLOBAL", "NON_UNIFORM", "UNALIGNED"]
+
+
+def repeat_rf(before: RF, after_one: RF, count: Any) -> RF:
+    """The RF after ``count`` identical units, from the RF before and after one of them.
+
+    A unit multiplies the jump by q and adds dr * j to the size (dP * j to the padding), where j is the
+    jump it starts from; so after n units: size r0 + dr1 * (1 + q + ... + q^(n-1)) with dr1 = r1 - r0.
+    """
+    axes = []
+    for a0, a1 in zip(before.axes, after_one.axes):
+        if not isinstance(a0, AxisRF) or not isinstance(a1, AxisRF):
+            axes.append(a1)
+            continue
+        q = rational(a1.jump / a0.jump) if is_concrete(a1.jump) and is_concrete(a0.jump) else a1.jump / a0.jump
+        series = count if q == 1 else (q ** count - 1) / (q - 1)  # 1 + q + ... + q^(count-1)
+        axes.append(AxisRF(size=a0.size + (a1.size - a0.size) * series, jump=a0.jump * q ** count,
+                           padding=a0.padding + (a1.padding - a0.padding) * series))
+    return RF(tuple(axes), after_one.dims)

@@ -6,7 +6,7 @@ The top-level keys are ``name``, ``description``, ``input``, ``batch``, ``layout
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -40,6 +40,9 @@ class Header(BaseModel):
     blocks: dict[str, Any] = Field(default_factory=dict, description="Reusable blocks by name; call "
                                    "one like a layer type, with its arguments.")
     custom: dict[str, Any] = Field(default_factory=dict, description="Layer types declared by formulas.")
+    symbols: Any = Field(None, description="Names that may stay symbolic: a list, or name -> {multiple_of: m} "
+                                           "(e.g. H: {multiple_of: 32}, so strided floors simplify). A symbol "
+                                           "without a value in variables makes the analysis symbolic.")
     layers: list[Any] = Field(description="The layers, applied in order.")
 
 
@@ -55,6 +58,7 @@ class Network:
     layout: str = "channels_first"
     file: str = "<spec>"
     raw: Any = field(default=None, repr=False)
+    symbols: Any = None  # symbolic.Symbols when any name is a symbol
 
 
 def read_text(source: str | os.PathLike[str]) -> tuple[str, str]:
@@ -82,31 +86,38 @@ def read_text(source: str | os.PathLike[str]) -> tuple[str, str]:
                          hint="save it as UTF-8") from None
 
 
-def load(source: str | os.PathLike[str] | Mapping[str, Any], **overrides: Any) -> Network:
-    """A validated network from a path, YAML text, or an already-parsed mapping."""
+def load(source: str | os.PathLike[str] | Mapping[str, Any], *, symbolic: Iterable[str] = (),
+         **overrides: Any) -> Network:
+    """A validated network from a path, YAML text, or an already-parsed mapping.
+
+    ``overrides`` replace variables, ``batch`` or ``input``; ``symbolic`` names become symbols.
+    """
     if isinstance(source, Mapping):
-        return build(source, "<dict>", overrides)
+        return build(source, "<dict>", overrides, symbolic)
     if isinstance(source, str) and ("\n" in source or ":" in source and not Path(source).exists()):
-        return build(load_yaml(source, "<string>"), "<string>", overrides)
+        return build(load_yaml(source, "<string>"), "<string>", overrides, symbolic)
     text, shown = read_text(source)
-    return build(load_yaml(text, shown), shown, overrides)
+    return build(load_yaml(text, shown), shown, overrides, symbolic)
 
 
-def build(raw: Any, file: str, overrides: Mapping[str, Any] | None = None) -> Network:
-    """Validate parsed YAML into a ``Network``; ``overrides`` replace variables, ``batch`` or ``input``."""
+def build(raw: Any, file: str, overrides: Mapping[str, Any] | None = None, symbolic: Iterable[str] = ()
+          ) -> Network:
+    """Validate parsed YAML into a ``Network``."""
     try:
-        return _build(raw, file, dict(overrides or {}))
+        return _build(raw, file, dict(overrides or {}), tuple(symbolic))
     except ArchcalcError as e:
         raise e.locate(file=file) from None
 
 
-def _build(raw: Any, file: str, overrides: dict[str, Any]) -> Network:
+def _build(raw: Any, file: str, overrides: dict[str, Any], symbolic: tuple[str, ...]) -> Network:
     if raw is None:
         raise SpecError("the spec is empty", line=1, hint="start with name:, input: and layers:")
     if not isinstance(raw, Mapping):
-        raise SpecError(f"a spec is a mapping with name, input and layers, not a {type(raw).__name__}",
+        kind = "list" if isinstance(raw, list) else type(raw).__name__
+        raise SpecError(f"a spec is a mapping with name, input and layers, not a {kind}",
                         line=line_of(raw), hint="see archcalc schema")
-    env = _variables(raw, overrides)
+    symbols = _symbols(raw, symbolic, overrides)
+    env = _variables(raw, overrides, symbols.env if symbols else {})
     header_data = {k: v for k, v in raw.items()}
     for key in ("batch", "input"):
         if key in overrides:
@@ -127,7 +138,7 @@ def _build(raw: Any, file: str, overrides: dict[str, Any]) -> Network:
     inp = header.input if isinstance(header.input, tuple) else (header.input,)
     if last and len(inp) > 1:
         inp = (inp[-1], *inp[:-1])  # the engine works channels first
-    return Network(header.name, inp, header.batch, nodes, env, header.layout, file, raw)
+    return Network(header.name, inp, header.batch, nodes, env, header.layout, file, raw, symbols)
 
 
 def _definitions(raw: Mapping[str, Any], header: Header) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -151,29 +162,68 @@ def _definitions(raw: Mapping[str, Any], header: Header) -> tuple[dict[str, Any]
             try:
                 defs[name] = model.model_validate(body)
             except ValidationError as e:
-                raise reword(e, body, model).locate(line=line, path=f"{section}.{name}") from None
+                raise reword(e, body, model).locate(line=line, path=name,
+                                                    what="block" if section == "blocks" else "custom layer") from None
         out.append(defs)
     return out[0], out[1]
 
 
-def _variables(raw: Mapping[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    """Resolve ``variables`` in order (each may use earlier ones); --set values replace declared ones."""
+def _symbols(raw: Mapping[str, Any], symbolic: tuple[str, ...], overrides: dict[str, Any]) -> Any:
+    """The symbols of this run: declared ones without a value, plus ``symbolic``; None if there are none."""
+    declared = raw.get("symbols") or {}
+    line = line_of(raw, "symbols")
+    if isinstance(declared, list):
+        declared = {name: None for name in declared}
+    if not isinstance(declared, Mapping):
+        raise SpecError("symbols must be a list of names or a mapping of names to assumptions", line=line)
+    variables = raw.get("variables") or {}
+    names = [n for n in declared if n not in variables] + [n for n in symbolic if n not in declared]
+    names += [n for n in declared if n in variables and n in symbolic]
+    unknown = [n for n in symbolic if n not in declared and n not in variables]
+    if unknown:
+        raise SpecError(f"--symbolic {unknown[0]}: no such variable or symbol", line=line,
+                        hint=f"names: {', '.join([*variables, *declared]) or 'none declared'}")
+    names = [n for n in dict.fromkeys(names) if n not in overrides]  # --set gives a symbol a value
+    if not names:
+        return None
+    multiple_of = {}
+    for name, assumption in declared.items():
+        if assumption is None:
+            continue
+        if not isinstance(assumption, Mapping) or set(assumption) - {"multiple_of"}:
+            raise SpecError(f"symbol {name}: the only assumption is {{multiple_of: m}}", line=line)
+        multiple_of[name] = assumption.get("multiple_of")
+    for assumption in [a for a in symbolic if a not in declared]:
+        multiple_of.pop(assumption, None)
+    from .symbolic import make_symbols
+    return make_symbols(names, multiple_of)
+
+
+def _variables(raw: Mapping[str, Any], overrides: dict[str, Any], symbols: dict[str, Any]) -> dict[str, Any]:
+    """Resolve ``variables`` in order (each may use earlier ones); --set values replace declared ones and
+    symbols replace values."""
     from .expr import evaluate
     declared = raw.get("variables") or {}
     if not isinstance(declared, Mapping):
         raise SpecError("variables must be a mapping of names to values", line=line_of(raw, "variables"))
-    env: dict[str, Any] = {}
+    env: dict[str, Any] = dict(symbols)
     for name, value in declared.items():
         if not isinstance(name, str) or not name.isidentifier():
             raise SpecError(f"variable name {name!r} is not an identifier", line=line_of(declared, name))
+        if name in symbols:
+            continue
         if name in overrides:
             value = overrides.pop(name)
         try:
             env[name] = evaluate(value, env) if isinstance(value, str) else value
         except ArchcalcError as e:
-            raise e.locate(line=line_of(declared, name), path=f"variables.{name}") from None
+            raise e.locate(line=line_of(declared, name), path=name, what="variable") from None
         if isinstance(env[name], bool) or not isinstance(env[name], (int, float)) \
                 and not type(env[name]).__module__.startswith(("sympy", "fractions")):
             raise SpecError(f"variable {name} must be a number or an expression, got {env[name]!r}",
                             line=line_of(declared, name))
+    symbol_names = raw.get("symbols") or {}
+    for name in [n for n in overrides if n in symbol_names and n not in env]:  # --set on a symbol
+        value = overrides.pop(name)
+        env[name] = evaluate(value, env) if isinstance(value, str) else value
     return env

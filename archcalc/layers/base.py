@@ -120,7 +120,7 @@ def expect_rank(x: Shape, rank: int | tuple[int, ...], what: str) -> None:
 def check_equal(given: Any, actual: Any, field_name: str, what: str) -> None:
     if given is not None and is_concrete(given) and is_concrete(actual) and given != actual:
         raise ShapeError(f"{field_name}={given} but the incoming tensor has {actual} {what}",
-                         hint=f"set {field_name}: {actual} or remove it (it is inferred)")
+                         hint=f"set {field_name}: {actual}, or leave it out to infer it")
 
 
 def check_divides(divisor: Any, value: Any, message: str, hint: str) -> None:

@@ -101,19 +101,18 @@ class AdaptivePoolSpec(LayerSpec):
 def _adaptive_axis(n: Any, o: Any) -> tuple[Any, Any]:
     """Total window length along one axis, and the axis' RF step.
 
-    torch's window i covers [floor(i*n/o), ceil((i+1)*n/o)).
+    torch's window i covers [floor(i*n/o), ceil((i+1)*n/o)); the sum runs over the o windows, so it is
+    exact for a symbolic n too (with floor/ceil terms unless n's assumptions remove them).
     """
-    if is_concrete(n) and is_concrete(o):
-        total = sum(ceil_div((i + 1) * n, o) - (i * n) // o for i in range(o))
-        if o == 1:
-            return total, GLOBAL
-        return total, Window(n // o, n // o, 0) if n % o == 0 else NON_UNIFORM
+    if not is_concrete(o):
+        raise ShapeError(f"adaptive pooling to a symbolic size {o} has no closed form",
+                         hint="give output_size a number")
+    total = sum(ceil_div((i + 1) * n, o) - (i * n) // o for i in range(o))
     if o == 1:
-        return n, GLOBAL
-    if o == n:
-        return n, None
-    raise ShapeError(f"adaptive pooling of a symbolic length {n} to {o} has no closed form",
-                     hint="use output size 1, or fixed sizes")
+        return total, GLOBAL
+    if is_concrete(n):
+        return total, Window(n // o, n // o, 0) if n % o == 0 else NON_UNIFORM
+    return total, NON_UNIFORM  # uniform only when o divides n, which a symbol does not promise
 
 
 @formula(AdaptivePoolSpec)
