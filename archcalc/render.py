@@ -58,9 +58,16 @@ def _cells(r: LayerResult | BlockResult, num: Callable[[Any], str], indent: str 
             num(t.flops), rf_text(rf, "size") if rf else "-", rf_text(rf, "jump") if rf else "-")
 
 
+MAX_CELL = 36  # table view only: a long formula is cut; the totals and other formats give it whole
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= MAX_CELL else text[:MAX_CELL - 1] + "…"
+
+
 def table(report: Report, depth: int | None = None) -> str:
     head = ("name", "type", "output shape", "params", "MACs", "FLOPs", "RF size", "RF jump")
-    rows = [head] + [_cells(r, human) for r in _outline(report, depth)]
+    rows = [head] + [tuple(_cut(c) for c in _cells(r, human)) for r in _outline(report, depth)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
     numeric = {3, 4, 5}
     lines = [f"{report.name}  input {shape_text(report.input_shape)}"]
@@ -71,6 +78,9 @@ def table(report: Report, depth: int | None = None) -> str:
             lines.append("  ".join("-" * w for w in widths))
     lines.append("")
     lines += _totals_lines(report, lambda n: f"{exact(n):>20}  ({human(n)})" if is_concrete(n) else str(n))
+    if report.symbols:
+        lines.append("symbols: " + ", ".join(report.symbols) + " (positive integers"
+                     + "".join(f"; {n} a multiple of {m}" for n, m in (report.assumptions or {}).items()) + ")")
     if any(r.user_defined for r in report.layers):
         lines.append("* user-defined layer type: its figures are the spec's own formulas")
     lines.append("")
@@ -112,18 +122,56 @@ def markdown(report: Report, depth: int | None = None) -> str:
     head = "| name | type | output shape | params | MACs | FLOPs | RF size | RF jump |"
     lines = [f"### {report.name}", "", f"Input `{shape_text(report.input_shape)}`", "", head,
              "|" + "---|" * 2 + "---|" + "---:|" * 3 + "---|---|"]
+
+    def num(v: Any) -> str:
+        return exact(v) if is_concrete(v) else f"`{v}`"
     for r in _outline(report, depth):
-        name, kind, shape, *rest = _cells(r, exact, indent="&nbsp;&nbsp;")
+        name, kind, shape, *rest = _cells(r, num, indent="&nbsp;&nbsp;")
         if isinstance(r, BlockResult):
             name = f"**{name}**"
         lines.append("| " + " | ".join([name, kind, f"`{shape}`", *rest]) + " |")
     t = report.totals
-    lines.append(f"| **total** | | `{shape_text(report.output_shape)}` | **{exact(t.params)}** | "
-                 f"**{exact(t.macs)}** | **{exact(t.flops)}** | | |")
-    lines += ["", f"Buffers: {exact(t.buffers)}. Activations: {exact(t.activations)}.", "",
+    lines.append(f"| **total** | | `{shape_text(report.output_shape)}` | **{num(t.params)}** | "
+                 f"**{num(t.macs)}** | **{num(t.flops)}** | | |")
+    lines += ["", f"Buffers: {num(t.buffers)}. Activations: {num(t.activations)}.", "",
               f"*{report.convention.summary()}*"]
     return "\n".join(lines)
 
 
+def _tex(v: Any) -> str:
+    if isinstance(v, int):
+        return f"{v:,}".replace(",", r"\,")
+    if is_concrete(v):
+        return str(fmt_exact(v))
+    from .symbolic import latex as sympy_latex
+    return sympy_latex(v)
+
+
+def _tex_text(text: str) -> str:
+    return "".join("\\" + c if c in "_&%$#{}" else c for c in text)
+
+
+def latex(report: Report, depth: int | None = None) -> str:
+    """A booktabs table of per-layer figures (formulas in symbolic mode) and an align block of the totals."""
+    t = report.totals
+    lines = [r"% archcalc: needs \usepackage{booktabs} and \usepackage{amsmath}", r"\begin{table}[t]",
+             r"\centering", r"\begin{tabular}{llrrr}", r"\toprule",
+             r"Layer & Type & Params & MACs & FLOPs \\", r"\midrule"]
+    for r in _outline(report, depth):
+        figures = r.totals if isinstance(r, BlockResult) else r
+        name = r"\quad " * r.depth + _tex_text(r.name)
+        lines.append(f"{name} & {_tex_text(r.type)} & ${_tex(figures.params)}$ & ${_tex(figures.macs)}$ & "
+                     f"${_tex(figures.flops)}$ \\\\")
+    lines += [r"\midrule", f"Total & & ${_tex(t.params)}$ & ${_tex(t.macs)}$ & ${_tex(t.flops)}$ \\\\",
+              r"\bottomrule", r"\end{tabular}",
+              f"\\caption{{{_tex_text(report.name)}: {_tex_text(report.convention.summary())}}}", r"\end{table}",
+              "", r"\begin{align}"]
+    totals = [("N_{\\mathrm{params}}", t.params), ("\\mathrm{MACs}", t.macs), ("\\mathrm{FLOPs}", t.flops)]
+    lines += [f"{label} &= {_tex(value)}" + (r" \\" if i < len(totals) - 1 else "")
+              for i, (label, value) in enumerate(totals)]
+    lines.append(r"\end{align}")
+    return "\n".join(lines)
+
+
 FORMATS: dict[str, Callable[[Report, int | None], str]] = {
-    "table": table, "json": to_json, "csv": csv, "markdown": markdown}
+    "table": table, "json": to_json, "csv": csv, "markdown": markdown, "latex": latex}

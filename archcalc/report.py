@@ -113,6 +113,7 @@ class Report:
     blocks: list[BlockResult] = field(default_factory=list)
     outline: list[LayerResult | BlockResult] = field(default_factory=list)
     symbols: dict[str, str] | None = None  # symbolic mode: the symbols the figures are formulas in
+    assumptions: dict[str, int] | None = None  # symbol -> the multiple it is assumed to be
 
     def to_dict(self) -> dict[str, Any]:
         from . import __version__
@@ -126,5 +127,5 @@ class Report:
             "layers": [row.to_dict() for row in self.layers],
             "blocks": [block.to_dict() for block in self.blocks],
             "convention": self.convention.to_dict(),
-            **({"symbols": self.symbols} if self.symbols else {}),
+            **({"symbols": self.symbols, "multiple_of": self.assumptions} if self.symbols else {}),
         }

@@ -23,6 +23,7 @@ class Symbols:
     env: dict[str, Any] = field(default_factory=dict)  # name -> expression the formulas see
     back: dict[Any, Any] = field(default_factory=dict)  # internal symbol -> display expression
     names: dict[str, Any] = field(default_factory=dict)  # name -> display symbol
+    multiple_of: dict[str, int] = field(default_factory=dict)
 
     def show(self, expr: Any, mode: str = "expand", by: Iterable[str] = ()) -> Any:
         """An expression in the user's symbols, simplified as asked."""
@@ -57,6 +58,7 @@ def make_symbols(names: Iterable[str], multiple_of: Mapping[str, int] | None = N
             raise SpecError(f"multiple_of for {name} must be a positive integer, got {m!r}")
         inner = sympy.Symbol(f"{name}_{m}", integer=True, positive=True)  # H = m * H_m
         out.env[name] = m * inner
+        out.multiple_of[name] = m
         out.back[inner] = shown / m
     return out
 
@@ -134,3 +136,4 @@ def present(report: Any, symbols: Symbols, mode: str, by: Iterable[str] = ()) ->
     report.output_shape = tuple(show(d) for d in report.output_shape)
     report.rf = show_rf(report.rf)
     report.symbols = {name: str(sym) for name, sym in symbols.names.items()}
+    report.assumptions = dict(symbols.multiple_of)

@@ -1,0 +1,171 @@
+"""Working with formulas: print one, tabulate totals over a grid, size a variable to a budget.
+
+These need a symbolic report (``analyze`` with symbols); sympy is imported here, never on the numeric path.
+"""
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from typing import Any
+
+from .errors import SpecError
+from .num import fmt_exact
+
+EXACT_FLOAT = 2**53  # float64 evaluation is exact below this (results are then checked and made int)
+_SUFFIX = {"K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+
+
+def formula(report: Any, metric: str, latex: bool = False) -> str:
+    """One total as a formula (or the receptive field of the output)."""
+    from .symbolic import latex as to_latex
+    if metric == "rf":
+        rf = report.rf.to_dict() if report.rf else {}
+        return "; ".join(f"{k} = {v}" for k, v in rf.items())
+    value = getattr(report.totals, metric)
+    return to_latex(value) if latex else str(fmt_exact(value))
+
+
+def parse_axis(text: str) -> tuple[str, list[int]]:
+    """``H=32:1024:32`` (stop included) or ``H=224,256,288``."""
+    name, sep, spec = text.partition("=")
+    name = name.strip()
+    try:
+        if not sep or not name.isidentifier():
+            raise ValueError
+        if ":" in spec:
+            parts = [int(p) for p in spec.split(":")]
+            start, stop, step = (parts + [1])[:3] if len(parts) == 2 else parts
+            if step < 1 or stop < start:
+                raise ValueError
+            values = list(range(start, stop + 1, step))
+        else:
+            values = [int(v) for v in spec.split(",")]
+    except ValueError:
+        raise SpecError(f"--vary {text!r} is not NAME=START:STOP:STEP or NAME=v1,v2,...",
+                        hint="e.g. --vary H=32:1024:32") from None
+    if not values or min(values) < 1:
+        raise SpecError(f"--vary {name}: values must be positive integers")
+    return name, values
+
+
+def _compile(expr: Any, names: Sequence[str], numpy: bool) -> Any:
+    import sympy
+    symbols = [sympy.Symbol(n, integer=True, positive=True) for n in names]
+    modules = ["numpy"] if numpy else ["math"]
+    return sympy.lambdify(symbols, sympy.sympify(expr), modules=modules)
+
+
+def _check_multiples(report: Any, axes: Sequence[tuple[str, list[int]]]) -> None:
+    for name, values in axes:
+        m = (report.assumptions or {}).get(name)
+        if m and any(v % m for v in values):
+            raise SpecError(f"--vary {name}: the spec assumes {name} is a multiple of {m}",
+                            hint=f"use a step and start that are multiples of {m}")
+
+
+def sweep(report: Any, axes: Sequence[tuple[str, list[int]]], metrics: Sequence[str]) -> dict[str, list[Any]]:
+    """Columns: each axis, then each metric total, over the full grid (exact integers)."""
+    _check_multiples(report, axes)
+    names = [n for n, _ in axes]
+    grid = list(itertools.product(*(v for _, v in axes)))
+    columns: dict[str, list[Any]] = {n: [p[i] for p in grid] for i, n in enumerate(names)}
+    try:
+        import numpy as np
+    except ImportError:
+        np = None
+    for metric in metrics:
+        expr = getattr(report.totals, metric)
+        if np is not None:
+            f = _compile(expr, names, True)
+            values = np.broadcast_to(np.asarray(f(*(np.asarray(columns[n], dtype=np.float64) for n in names)),
+                                                dtype=np.float64), (len(grid),))
+            if float(np.max(np.abs(values), initial=0)) < EXACT_FLOAT and np.all(values == np.round(values)):
+                columns[metric] = values.astype(np.int64).tolist()
+                continue
+        f = _compile(expr, names, False)
+        columns[metric] = [_exact(expr, names, p) if abs(v := f(*p)) >= EXACT_FLOAT or v != int(v) else int(v)
+                           for p in grid]
+    return columns
+
+
+def _exact(expr: Any, names: Sequence[str], point: Sequence[int]) -> Any:
+    import sympy
+    value = sympy.sympify(expr).subs({sympy.Symbol(n, integer=True, positive=True): v for n, v in zip(names, point)})
+    return int(value) if value.is_integer else fmt_exact(value)
+
+
+def write_sweep(columns: dict[str, list[Any]], fmt: str) -> str:
+    keys = list(columns)
+    rows = list(zip(*columns.values()))
+    if fmt == "json":
+        import json
+        return json.dumps([dict(zip(keys, r)) for r in rows], indent=1) + "\n"
+    if fmt == "table":
+        cells = [keys] + [[f"{v:,}" if isinstance(v, int) else str(v) for v in r] for r in rows]
+        widths = [max(len(c[i]) for c in cells) for i in range(len(keys))]
+        return "\n".join("  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in cells) + "\n"
+    return "\n".join(",".join(str(v) for v in r) for r in [keys, *rows]) + "\n"
+
+
+def plot_sweep(columns: dict[str, list[Any]], path: str) -> None:
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise SpecError("plotting needs matplotlib", hint="pip install 'archcalc[plot]'") from None
+    keys = list(columns)
+    x = columns[keys[0]]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for metric in keys[1:]:
+        if metric in ("params", "buffers", "macs", "flops", "activations"):
+            ax.plot(x, columns[metric], label=metric)
+    ax.set_xlabel(keys[0])
+    ax.set_yscale("log")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def parse_budget(text: str) -> tuple[str, int]:
+    """``macs=4e9`` or ``params=25M``: a metric and an integer budget."""
+    metric, sep, value = text.partition("=")
+    metric, value = metric.strip(), value.strip()
+    factor = _SUFFIX.get(value[-1:].upper(), 1) if value else 1
+    number = value[:-1] if factor > 1 else value
+    try:
+        from fractions import Fraction
+        budget = Fraction(number) * factor
+    except (ValueError, ZeroDivisionError):
+        budget = None
+    if not sep or metric not in ("params", "buffers", "macs", "flops", "activations") or budget is None \
+            or budget <= 0:
+        raise SpecError(f"--budget {text!r} is not METRIC=NUMBER", hint="e.g. --budget macs=4e9 or params=25M")
+    return metric, int(budget)
+
+
+def solve(report: Any, metric: str, budget: int, name: str, maximum: int) -> tuple[int, int]:
+    """The largest value of ``name`` whose total stays within ``budget`` (the total must grow with it)."""
+    import sympy
+    expr = sympy.sympify(getattr(report.totals, metric))
+    symbol = sympy.Symbol(name, integer=True, positive=True)
+    others = expr.free_symbols - {symbol}
+    if others:
+        raise SpecError(f"the {metric} total still depends on {', '.join(sorted(map(str, others)))}",
+                        hint="give those a value with --set")
+    step = (report.assumptions or {}).get(name) or 1
+
+    def total(v: int) -> int:
+        return int(expr.subs(symbol, v * step))
+
+    if total(1) > budget:
+        raise SpecError(f"even {name} = {step} needs {metric} = {total(1):,}, over the budget {budget:,}")
+    lo, hi = 1, 2
+    while hi * step <= maximum and total(hi) <= budget:  # grow until over budget
+        lo, hi = hi, hi * 2
+    hi = min(hi, maximum // step + 1)
+    while hi - lo > 1:  # total(lo) <= budget < total(hi), or hi is past the maximum
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if total(mid) <= budget else (lo, mid)
+    return lo * step, total(lo)
