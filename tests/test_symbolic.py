@@ -156,6 +156,7 @@ def test_latex_totals_parse_back() -> None:
     """Acceptance 5 without a TeX engine: each total in the align block parses back to the same formula."""
     lark = pytest.importorskip("lark")  # noqa: F841  (sympy's LaTeX parser backend)
     from sympy.parsing.latex import parse_latex
+
     from archcalc.render import latex
     report = archcalc.analyze(archcalc.load(SPECS / "resnet50.yaml", symbolic=["H", "W"]))
     text = latex(report)

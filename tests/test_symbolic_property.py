@@ -2,7 +2,7 @@
 floor/ceil terms kept) equal a numeric run at those values. 14 specs x 25 draws = 350 cases."""
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import pytest
 
@@ -55,7 +55,7 @@ def spec_text(name: str) -> str:
     return f"name: {name}\nsymbols: [C, H, W]\ninput: [C, H, W]\nlayers:\n  {body}\n"
 
 
-@lru_cache(maxsize=None)
+@cache
 def symbolic_report(name: str):
     return archcalc.analyze(archcalc.load(spec_text(name)))
 
