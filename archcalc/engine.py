@@ -2,9 +2,7 @@
 scale by the batch and sum. Formulas never see the batch; the engine never sees a formula's maths."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from difflib import get_close_matches
-from typing import Any
+from typing import Any, NamedTuple
 
 from .convention import ARCHCALC
 from .errors import ArchcalcError, ShapeError, SpecError
@@ -15,8 +13,7 @@ from .rf import RF, merge, repeat_rf
 from .spec import Network, build
 
 
-@dataclass(frozen=True, slots=True)
-class Tensor:
+class Tensor(NamedTuple):
     shape: tuple[Any, ...]  # per sample, channels first
     rf: RF
 
@@ -149,6 +146,7 @@ class _Walk:
             key = ".".join([*parts[:cut], ref])
             if key in self.tensors:
                 return self.tensors[key]
+        from difflib import get_close_matches
         close = get_close_matches(ref, [k.rsplit(".", 1)[-1] for k in self.tensors] + list(self.tensors), 1)
         raise SpecError(f"unknown name {ref!r}", hint=f"did you mean {close[0]!r}? names must refer to "
                         "earlier layers or blocks" if close else "names must refer to earlier layers or blocks")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from difflib import get_close_matches
 from typing import Any, Union
 
 from pydantic import ValidationError
@@ -161,7 +160,7 @@ class Expander:
             return group
         entry = LAYER_TYPES.get(key)
         if entry is None:
-            close = closest_type(key) or next(iter(get_close_matches(key, [*self.blocks, *self.custom], 1)), None)
+            close = closest_type(key) or next(iter(_close(key, [*self.blocks, *self.custom], 1)), None)
             raise SpecError(f"unknown layer type {key!r}", hint=f"did you mean {close!r}?" if close else
                             "run archcalc schema for the layer types")
         if given is not None:
@@ -240,7 +239,7 @@ def bind_args(owner: str, declared: Mapping[str, Any], given: Mapping[str, Any],
     from .blocks import ArgDef
     unknown = [k for k in given if k not in declared]
     if unknown:
-        close = get_close_matches(unknown[0], list(declared), 1)
+        close = _close(unknown[0], list(declared), 1)
         raise SpecError(f"{owner} has no argument {unknown[0]!r}", hint=f"did you mean {close[0]!r}?" if close
                         else f"its arguments: {', '.join(declared) or 'none'}")
     bound: dict[str, Any] = {}
@@ -287,6 +286,11 @@ def _copy(body: Mapping[str, Any]) -> YDict:
     out.line = getattr(body, "line", 0)
     out.lines = dict(getattr(body, "lines", {}))
     return out
+
+
+def _close(word: str, choices: list[str], n: int = 1) -> list[str]:
+    from difflib import get_close_matches  # only when there is a mistake to explain
+    return get_close_matches(word, choices, n)
 
 
 def _keras() -> Any:
@@ -337,7 +341,7 @@ def _need(body: Mapping[str, Any], key: str, owner: str) -> Any:
 def _only(body: Mapping[str, Any], allowed: tuple[str, ...], owner: str) -> None:
     for key in body:
         if key not in allowed:
-            close = get_close_matches(str(key), list(allowed), 1)
+            close = _close(str(key), list(allowed), 1)
             raise SpecError(f"unknown field {key!r} in {owner}",
                             hint=f"did you mean {close[0]!r}?" if close else f"allowed: {', '.join(allowed)}")
 
@@ -364,7 +368,7 @@ def reword(error: ValidationError, data: Any, model: Any = None, header: bool = 
     elif kind == "extra_forbidden":
         message = f"unknown field {field_name!r}"
         allowed = [f for f in model.model_fields if f != "type"] if model is not None else []
-        close = get_close_matches(str(loc[-1]), allowed, n=1)
+        close = _close(str(loc[-1]), allowed)
         hint = f"did you mean {close[0]!r}?" if close else f"allowed fields: {', '.join(allowed)}"
     elif kind == "archcalc":
         ctx = err.get("ctx") or {}

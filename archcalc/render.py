@@ -1,7 +1,6 @@
 """Output formats: table (human units), json (the machine contract), csv and markdown (exact)."""
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -89,6 +88,7 @@ def table(report: Report, depth: int | None = None) -> str:
 
 
 def to_json(report: Report, depth: int | None = None) -> str:
+    import json
     return json.dumps(report.to_dict(), indent=2)
 
 

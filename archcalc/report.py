@@ -9,7 +9,7 @@ from .num import fmt_exact
 from .rf import RF
 
 
-@dataclass(slots=True)
+@dataclass
 class LayerResult:
     name: str
     type: str
@@ -43,7 +43,7 @@ class LayerResult:
         }
 
 
-@dataclass(slots=True)
+@dataclass
 class Totals:
     params: Any = 0
     buffers: Any = 0
@@ -68,7 +68,7 @@ class Totals:
                 "flops_by_kind": {k: fmt_exact(v) for k, v in self.flops_by_kind.items()}}
 
 
-@dataclass(slots=True)
+@dataclass
 class BlockResult:
     """A block, repeat or branch group: its subtotals and the RF at its output (a named endpoint)."""
 
@@ -101,7 +101,7 @@ class BlockResult:
                 "layers": self.layers, "children": [c.to_dict() for c in self.children]}
 
 
-@dataclass(slots=True)
+@dataclass
 class Report:
     name: str
     input_shape: tuple[Any, ...]  # batch first

@@ -10,7 +10,7 @@ Output position 0 then sees input positions [-P, -P + r - 1].
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .layers.base import GLOBAL, NON_UNIFORM, RFStep, Window
 from .num import fmt_exact, is_concrete, rational
@@ -18,8 +18,7 @@ from .num import fmt_exact, is_concrete, rational
 UNALIGNED = "unaligned"  # merged branches whose jumps differ: no single window describes the output
 
 
-@dataclass(frozen=True, slots=True)
-class AxisRF:
+class AxisRF(NamedTuple):
     size: Any = 1
     jump: Any = 1
     padding: Any = 0
@@ -28,7 +27,7 @@ class AxisRF:
 Axis = Any  # AxisRF, or one of the markers GLOBAL, NON_UNIFORM, UNALIGNED
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class RF:
     """The receptive field of one tensor: one entry per spatial axis of the network input, and for each
     per-sample dimension of the tensor, the input axes it indexes (channels index none)."""

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from .base import GLOBAL, NON_UNIFORM, REGISTRY, Cost, LayerSpec, LayerType, Window
 
-MODULES = ("activation", "conv", "linear", "merge", "norm", "pool", "scale", "shape_ops")
+MODULES = ("activation", "conv", "linear", "merge", "norm", "padding", "passthrough", "pool", "reshape", "scale",
+           "upsample")
 
 _TYPE_LITERAL = re.compile(r"\btype:\s*Literal\[(.*?)\]", re.S)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, TypeVar, Union
+from typing import Any, ClassVar, Literal, NamedTuple, TypeVar, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,8 +19,7 @@ from ..num import is_concrete
 Shape = tuple[Any, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Window:
+class Window(NamedTuple):
     """One axis of a layer's receptive-field step, in units of the layer's input positions.
 
     Output position ``o`` sees inputs ``[o*stride - padding, o*stride - padding + kernel - 1]``.
@@ -41,7 +40,7 @@ NON_UNIFORM = "non-uniform"  # windows differ in size or spacing (e.g. adaptive 
 RFStep = Union[None, str, tuple[Any, ...], dict[int, Any]]
 
 
-@dataclass(slots=True)
+@dataclass
 class Cost:
     """What one layer costs, per sample. ``flops`` is split by kind (conv, bias, norm, activation, ...)."""
 
@@ -77,8 +76,7 @@ Formula = Callable[..., Cost]  # (spec, shape) -> Cost, or (spec, shapes, labels
 M = TypeVar("M", bound=type[LayerSpec])
 
 
-@dataclass(frozen=True, slots=True)
-class LayerType:
+class LayerType(NamedTuple):
     name: str
     model: type[LayerSpec]
     formula: Formula

@@ -1,0 +1,78 @@
+"""Padding and cropping of the spatial axes: ``pad`` and ``crop``."""
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, PlainValidator, WithJsonSchema
+
+from ..errors import ShapeError, SpecError
+from ..fields import Number, PositiveAxes, described, fail, nonneg_int
+from ..num import is_concrete
+from .base import Cost, LayerSpec, Shape, Window, expect_rank, formula, per_axis
+
+
+def _pad_amounts(value: Any, info: Any) -> Any:
+    """An int for every side, a list with one int per axis, or a list of [before, after] pairs."""
+    if isinstance(value, (list, tuple)):
+        out = []
+        for v in value:
+            if isinstance(v, (list, tuple)):
+                if len(v) != 2:
+                    raise fail("each per-axis entry is one int or a pair [before, after]")
+                out.append((nonneg_int(v[0], info), nonneg_int(v[1], info)))
+            else:
+                n = nonneg_int(v, info)
+                out.append((n, n))
+        if not out:
+            raise fail("padding needs at least one axis")
+        return tuple(out)
+    return nonneg_int(value, info)
+
+
+PadAmounts = Annotated[Any, PlainValidator(_pad_amounts), WithJsonSchema({"anyOf": [
+    {"type": "integer", "minimum": 0}, {"type": "string"},
+    {"type": "array", "items": {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string"},
+                                          {"type": "array", "minItems": 2, "maxItems": 2}]}}]})]
+
+
+class PadSpec(LayerSpec):
+    """Pads the spatial axes (torch.nn.ZeroPad2d, ConstantPad, ReflectionPad, ReplicationPad)."""
+
+    type: Literal["pad"]
+    padding: PadAmounts = Field(description="An int for every side of every spatial axis, or per spatial axis "
+                                            "(in axis order) an int or a pair [before, after].")
+    mode: Literal["constant", "reflect", "replicate", "circular"] = described(
+        "constant", "Fill mode (no count changes).")
+    value: Number = described(0, "Fill value for constant mode.")
+
+
+@formula(PadSpec)
+def pad(spec: PadSpec, x: Shape) -> Cost:
+    """Adds before/after positions to each spatial axis; no arithmetic."""
+    expect_rank(x, tuple(range(2, 9)), "[channels, *spatial]")
+    nd = len(x) - 1
+    amounts = spec.padding if isinstance(spec.padding, tuple) else ((spec.padding, spec.padding),) * nd
+    if len(amounts) != nd:
+        raise SpecError(f"padding gives {len(amounts)} axes but the input has {nd} spatial axes",
+                        hint=f"give one entry per spatial axis of {list(x[1:])}")
+    out = tuple(n + a + b for n, (a, b) in zip(x[1:], amounts))
+    return Cost(shape=(x[0], *out), rf=tuple(Window(1, 1, a) for a, _ in amounts))
+
+
+class CropSpec(LayerSpec):
+    """Center crop of the spatial axes (U-Net's skip connections), as torchvision's CenterCrop."""
+
+    type: Literal["crop"]
+    size: PositiveAxes = Field(description="Output size per spatial axis.")
+
+
+@formula(CropSpec)
+def crop(spec: CropSpec, x: Shape) -> Cost:
+    """Keeps the centre: offset (n - size) // 2 on each axis; no arithmetic."""
+    expect_rank(x, tuple(range(2, 9)), "[channels, *spatial]")
+    sizes = per_axis(spec.size, len(x) - 1, "size")
+    for axis, (n, m) in enumerate(zip(x[1:], sizes)):
+        if is_concrete(n) and is_concrete(m) and m > n:
+            raise ShapeError(f"crop size {m} is larger than the input {n} on spatial axis {axis}")
+    # output o reads input o + offset: a window of 1 with padding -offset
+    return Cost(shape=(x[0], *sizes), rf=tuple(Window(1, 1, -((n - m) // 2)) for n, m in zip(x[1:], sizes)))

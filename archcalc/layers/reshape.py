@@ -1,0 +1,93 @@
+"""Layers that rearrange data without arithmetic: ``reshape``, ``permute``, ``chunk`` and ``channel_shuffle``."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from ..errors import ShapeError, SpecError
+from ..expr import FUNCTIONS
+from ..fields import Int, IntList, PositiveInt, described
+from ..num import ceil_div, is_concrete, prod
+from .base import Cost, LayerSpec, Shape, check_divides, formula, torch_dim
+
+
+class ReshapeSpec(LayerSpec):
+    """Reshapes each sample, as torch.reshape with the batch dimension kept."""
+
+    type: Literal["reshape"]
+    shape: IntList = Field(description="Target shape per sample (batch excluded); one entry may be -1.")
+
+
+@formula(ReshapeSpec)
+def reshape(spec: ReshapeSpec, x: Shape) -> Cost:
+    """Same elements, new shape; a -1 entry is inferred."""
+    target = spec.shape if isinstance(spec.shape, tuple) else (spec.shape,)
+    numel = prod(x)
+    holes = [i for i, v in enumerate(target) if is_concrete(v) and v == -1]
+    if len(holes) > 1 or any(is_concrete(v) and (v == 0 or v < -1) for v in target):
+        raise SpecError(f"shape {list(target)} may hold one -1 and otherwise positive sizes")
+    if holes:
+        known = prod(v for i, v in enumerate(target) if i not in holes)
+        if is_concrete(known) and is_concrete(numel) and numel % known:
+            raise ShapeError(f"cannot reshape {list(x)} ({numel} elements) to {list(target)}",
+                             hint="the known sizes must divide the element count")
+        target = tuple(numel // known if i in holes else v for i, v in enumerate(target))
+    total = prod(target)
+    if is_concrete(total) and is_concrete(numel) and total != numel:
+        raise ShapeError(f"cannot reshape {list(x)} ({numel} elements) to {list(target)} ({total} elements)",
+                         hint="the element counts must match")
+    same = tuple(target) == tuple(x)
+    return Cost(shape=tuple(target), dims=tuple((d,) for d in range(len(x))) if same else None)
+
+
+class PermuteSpec(LayerSpec):
+    """Reorders dimensions, as torch.permute; the batch stays first."""
+
+    type: Literal["permute"]
+    dims: IntList = Field(description="New order of the dimensions, batch included as 0 "
+                                      "(e.g. [0, 2, 3, 1] for channels last).")
+
+
+@formula(PermuteSpec)
+def permute(spec: PermuteSpec, x: Shape) -> Cost:
+    """Moves dimensions; the receptive field follows them."""
+    order = spec.dims if isinstance(spec.dims, tuple) else (spec.dims,)
+    if sorted(order) != list(range(len(x) + 1)) or order[0] != 0:
+        raise SpecError(f"dims {list(order)} must be a permutation of 0..{len(x)} that keeps 0 (the batch) first")
+    src = [d - 1 for d in order[1:]]
+    return Cost(shape=tuple(x[d] for d in src), dims=tuple((d,) for d in src))
+
+
+class ChunkSpec(LayerSpec):
+    """One of the pieces of torch.chunk (ShuffleNet's channel split)."""
+
+    type: Literal["chunk"]
+    chunks: PositiveInt = Field(description="Number of pieces.")
+    index: Int = described(0, "Which piece to keep, from 0.")
+    dim: Int = described(1, "Dimension to split, counted as in torch (1 is the channels).")
+
+
+@formula(ChunkSpec)
+def chunk(spec: ChunkSpec, x: Shape) -> Cost:
+    """torch.chunk: pieces of ceil(n / chunks); the last may be smaller."""
+    axis = torch_dim(spec.dim, x)
+    n, size = x[axis], ceil_div(x[axis], spec.chunks)
+    if is_concrete(n) and not 0 <= spec.index < ceil_div(n, size):
+        raise ShapeError(f"index {spec.index} is out of range for {spec.chunks} chunks of {n}")
+    length = FUNCTIONS["min"](size, n - spec.index * size)
+    return Cost(shape=tuple(length if a == axis else d for a, d in enumerate(x)))
+
+
+class ChannelShuffleSpec(LayerSpec):
+    """Channel shuffle, as torch.nn.ChannelShuffle (ShuffleNet): a permutation, no arithmetic."""
+
+    type: Literal["channel_shuffle"]
+    groups: PositiveInt = Field(description="Number of groups to interleave.")
+
+
+@formula(ChannelShuffleSpec)
+def channel_shuffle(spec: ChannelShuffleSpec, x: Shape) -> Cost:
+    check_divides(spec.groups, x[0], f"groups={spec.groups} does not divide {x[0]} channels",
+                  "choose groups that divides the channel count")
+    return Cost(shape=x)

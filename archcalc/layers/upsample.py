@@ -1,0 +1,101 @@
+"""``upsample``: nearest and interpolating resampling, with its exact (fractional) receptive-field step."""
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Annotated, Any, Literal
+
+from pydantic import PlainValidator, WithJsonSchema
+
+from ..errors import ShapeError, SpecError
+from ..fields import Flag, PositiveAxes, described, number
+from ..num import is_concrete, prod, rational
+from .base import NON_UNIFORM, Cost, LayerSpec, Shape, Window, expect_rank, formula, per_axis, positive_out
+
+_TAPS = {"linear": (0, 1), "bilinear": (0, 1), "trilinear": (0, 1), "bicubic": (-1, 0, 1, 2)}
+_RANK = {"linear": 1, "bilinear": 2, "trilinear": 3, "bicubic": 2}
+
+
+def _scale(value: Any, info: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return tuple(number(v, info) for v in value)
+    return number(value, info)
+
+
+Scale = Annotated[Any, PlainValidator(_scale), WithJsonSchema({"anyOf": [
+    {"type": "number", "exclusiveMinimum": 0}, {"type": "string"},
+    {"type": "array", "items": {"anyOf": [{"type": "number"}, {"type": "string"}]}}]})]
+
+
+class UpsampleSpec(LayerSpec):
+    """Upsampling by a scale factor or to a size, as torch.nn.Upsample."""
+
+    type: Literal["upsample"]
+    scale_factor: Scale | None = described(None, "Multiplier per spatial axis: a number or a list.")
+    size: PositiveAxes | None = described(None, "Output size per spatial axis (instead of scale_factor).")
+    mode: Literal["nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear"] = described(
+        "nearest", "Interpolation mode, as in torch.")
+    align_corners: Flag | None = described(None, "Align corner pixels (linear modes only), as in torch.")
+    kind = "resize"
+
+
+def _resample_window(step: Any, offset: Any, taps: tuple[int, ...]) -> Any:
+    """The RF step of an interpolation whose output o reads inputs near src(o) = o*step + offset.
+
+    Over one period of the pattern, the bounding interval of the taps gives an exact affine window.
+    """
+    if not is_concrete(step) or not is_concrete(offset):
+        return NON_UNIFORM
+    step, offset = Fraction(step), Fraction(offset)
+    period = step.denominator
+    if period > 10_000:
+        return NON_UNIFORM
+    lo, hi = [], []
+    for o in range(period):
+        src = o * step + offset
+        base = int(src // 1)
+        lo.append(o * step - (base + taps[0]))
+        hi.append(base + taps[-1] - o * step)
+    padding = max(lo)
+    return Window(rational(max(hi) + padding + 1), rational(step), rational(padding))
+
+
+@formula(UpsampleSpec)
+def upsample(spec: UpsampleSpec, x: Shape) -> Cost:
+    """Nearest: a copy, 0 FLOPs. Linear modes: per output element t taps, t multiplies and t-1 adds."""
+    expect_rank(x, tuple(range(2, 5)), "[channels, *spatial]")
+    nd = len(x) - 1
+    if (spec.scale_factor is None) == (spec.size is None):
+        raise SpecError("give exactly one of scale_factor and size")
+    if spec.mode in _RANK and _RANK[spec.mode] != nd:
+        raise ShapeError(f"mode {spec.mode!r} needs {_RANK[spec.mode]} spatial axes, the input has {nd}",
+                         hint="use linear (1-D), bilinear or bicubic (2-D), trilinear (3-D)")
+    if spec.align_corners is not None and spec.mode not in _TAPS:
+        raise SpecError("align_corners applies only to the linear and cubic modes")
+    windows, out = [], []
+    for axis, n in enumerate(x[1:]):
+        if spec.size is not None:
+            o = per_axis(spec.size, nd, "size")[axis]
+            step = Fraction(n, o) if is_concrete(n) and is_concrete(o) else n / o  # torch: in / out
+        else:
+            f = per_axis(spec.scale_factor, nd, "scale_factor")[axis]
+            if is_concrete(f) and f <= 0:
+                raise SpecError(f"scale_factor must be positive, got {f}")
+            o = positive_out((n * f) // 1, axis, f"scale_factor {f} shrinks {n} to nothing",  # torch floors
+                             "use a larger scale_factor, or size")
+            step = 1 / Fraction(f) if is_concrete(f) else 1 / f
+        if spec.align_corners:
+            step = Fraction(n - 1, o - 1) if is_concrete(n) and is_concrete(o) and o > 1 else NON_UNIFORM
+        out.append(o)
+        if step is NON_UNIFORM:
+            windows.append(NON_UNIFORM)
+        elif spec.mode == "nearest":  # src = floor(o * step)
+            windows.append(_resample_window(step, 0, (0,)))
+        elif spec.mode == "nearest-exact":  # src = floor((o + 1/2) * step)
+            windows.append(_resample_window(step, step / 2, (0,)))
+        else:  # src = (o + 1/2) * step - 1/2, or o * step with align_corners
+            offset = 0 if spec.align_corners else (step - 1) / 2
+            windows.append(_resample_window(step, offset, _TAPS[spec.mode]))
+    out_numel = x[0] * prod(out)
+    taps = len(_TAPS[spec.mode]) ** nd if spec.mode in _TAPS else 0
+    return Cost(shape=(x[0], *out), flops={"resize": out_numel * (2 * taps - 1) if taps else 0},
+                rf=tuple(windows))
