@@ -19,6 +19,7 @@ class CustomLayer:
     env: dict[str, Any]
     kind: str = "custom"
     name: str | None = None
+    arity: str = "one"
 
 
 def custom_layer(key: str, definition: CustomDef, body: dict[str, Any], env: dict[str, Any]

@@ -109,7 +109,7 @@ class _Walk:
     def leaf(self, node: Leaf, x: Tensor, prefix: str, depth: int, given: list[Tensor] | None = None,
              labels: list[str] | None = None) -> Tensor:
         spec = node.spec
-        if getattr(spec, "arity", "one") == "many":
+        if spec.arity == "many":
             if given is None:
                 if not node.inputs:
                     raise SpecError(f"{node.type} needs inputs: [...] outside parallel/residual",

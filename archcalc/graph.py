@@ -178,7 +178,7 @@ class Expander:
         self.leaves += 1
         if self.leaves > MAX_NODES:
             raise SpecError(f"the spec expands to more than {MAX_NODES:,} layers", hint="reduce repeat counts")
-        refs = getattr(spec, "inputs", None)
+        refs = spec.inputs if spec.arity == "many" else None
         if refs is not None:
             inputs = tuple(refs)
         return Leaf(spec, fn, name, path, line, inputs, save, user_defined)

@@ -75,5 +75,5 @@ def activation(spec: LayerSpec, x: Shape) -> Cost:
     """Shape-preserving; FLOPs = elements x the per-element cost of the function."""
     # softmax mixes its whole dimension (the sum in the denominator); the others are pointwise
     rf = {torch_dim(spec.dim, x): GLOBAL} if isinstance(spec, SoftmaxSpec) else None
-    key = "gelu_tanh" if getattr(spec, "approximate", "none") == "tanh" else spec.type
+    key = "gelu_tanh" if isinstance(spec, GELUSpec) and spec.approximate == "tanh" else spec.type
     return Cost(shape=x, flops={spec.kind: prod(x) * PER_ELEMENT[key][0]}, rf=rf)

@@ -49,7 +49,7 @@ def _running_stats(spec: BatchNormSpec | InstanceNormSpec, x: Shape) -> tuple[in
     """(params, buffers): weight and bias [C]; running_mean and running_var [C] and num_batches_tracked []."""
     check_equal(spec.num_features, x[0], "num_features", "channels")
     c = x[0]
-    counter = 1 if getattr(spec, "num_batches_tracked", True) else 0
+    counter = 0 if isinstance(spec, BatchNormSpec) and not spec.num_batches_tracked else 1
     return (2 * c if spec.affine else 0), (2 * c + counter if spec.track_running_stats else 0)
 
 

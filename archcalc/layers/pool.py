@@ -52,7 +52,7 @@ def pool(spec: MaxPoolSpec | AvgPoolSpec, x: Shape) -> Cost:
     expect_rank(x, nd + 1, "[channels, *spatial]")
     k = per_axis(spec.kernel_size, nd, "kernel_size")
     s = per_axis(spec.stride if spec.stride is not None else spec.kernel_size, nd, "stride")
-    d = per_axis(getattr(spec, "dilation", 1), nd, "dilation")
+    d = per_axis(spec.dilation if isinstance(spec, MaxPoolSpec) else 1, nd, "dilation")
     out, windows = [], []
     for axis, n in enumerate(x[1:]):
         span = d[axis] * (k[axis] - 1) + 1
