@@ -199,6 +199,7 @@ def test_rf_unaligned_when_branch_jumps_differ() -> None:
 """)
     assert r.rf.to_dict()["jump"] == [1, 1]
     r = run("name: t\ninput: [4, 8]\nlayers:\n  - parallel:\n      branches:\n"
-            "        - [{conv1d: {out_channels: 4, kernel_size: 3, stride: 2, padding: 1}}, {pad: {padding: [[0, 4]]}}]\n"
+            "        - [{conv1d: {out_channels: 4, kernel_size: 3, stride: 2, padding: 1}},\n"
+            "           {pad: {padding: [[0, 4]]}}]\n"
             "        - [{conv1d: {out_channels: 4, kernel_size: 3, padding: 1}}]\n      merge: add\n")
     assert r.rf.to_dict()["size"] == "unaligned"  # jumps 2 and 1 cannot be aligned
