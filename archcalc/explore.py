@@ -67,21 +67,37 @@ def sweep(report: Any, axes: Sequence[tuple[str, list[int]]], metrics: Sequence[
     """Columns: each axis, then each metric total, over the full grid (exact integers)."""
     _check_multiples(report, axes)
     names = [n for n, _ in axes]
-    grid = list(itertools.product(*(v for _, v in axes)))
-    columns: dict[str, list[Any]] = {n: [p[i] for p in grid] for i, n in enumerate(names)}
     try:
         import numpy as np
     except ImportError:
-        np = None
+        return _sweep_python(report, axes, metrics)
+    grids = np.meshgrid(*(np.asarray(v, dtype=np.int64) for _, v in axes), indexing="ij")
+    points = [g.ravel() for g in grids]
+    columns: dict[str, list[Any]] = {n: p.tolist() for n, p in zip(names, points)}
+    floats = [p.astype(np.float64) for p in points]
     for metric in metrics:
         expr = getattr(report.totals, metric)
-        if np is not None:
-            f = _compile(expr, names, True)
-            values = np.broadcast_to(np.asarray(f(*(np.asarray(columns[n], dtype=np.float64) for n in names)),
-                                                dtype=np.float64), (len(grid),))
-            if float(np.max(np.abs(values), initial=0)) < EXACT_FLOAT and np.all(values == np.round(values)):
-                columns[metric] = values.astype(np.int64).tolist()
-                continue
+        values = np.broadcast_to(np.asarray(_compile(expr, names, True)(*floats), dtype=np.float64),
+                                 points[0].shape)
+        exact = np.abs(values) < EXACT_FLOAT
+        exact &= values == np.round(values)
+        if exact.all():
+            columns[metric] = values.astype(np.int64).tolist()
+        else:  # beyond float64's exact range: recompute those points exactly
+            out = values.astype(object)
+            for k in np.flatnonzero(~exact):
+                out[k] = _exact(expr, names, [int(p[k]) for p in points])
+            columns[metric] = [int(v) if isinstance(v, float) else v for v in out.tolist()]
+    return columns
+
+
+def _sweep_python(report: Any, axes: Sequence[tuple[str, list[int]]], metrics: Sequence[str]
+                  ) -> dict[str, list[Any]]:
+    names = [n for n, _ in axes]
+    grid = list(itertools.product(*(v for _, v in axes)))
+    columns: dict[str, list[Any]] = {n: [p[i] for p in grid] for i, n in enumerate(names)}
+    for metric in metrics:
+        expr = getattr(report.totals, metric)
         f = _compile(expr, names, False)
         columns[metric] = [_exact(expr, names, p) if abs(v := f(*p)) >= EXACT_FLOAT or v != int(v) else int(v)
                            for p in grid]

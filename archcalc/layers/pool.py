@@ -98,16 +98,32 @@ class AdaptivePoolSpec(LayerSpec):
     kind = "pool"
 
 
-def _adaptive_axis(n: Any, o: Any) -> tuple[Any, Any]:
-    """Total window length along one axis, and the axis' RF step.
+def _window_total(n: Any, o: int) -> Any:
+    """Sum of the window lengths of adaptive pooling from n to o along one axis.
 
-    torch's window i covers [floor(i*n/o), ceil((i+1)*n/o)); the sum runs over the o windows, so it is
-    exact for a symbolic n too (with floor/ceil terms unless n's assumptions remove them).
+    torch's window i covers [floor(i*n/o), ceil((i+1)*n/o)). Summing over i (Hermite's floor-sum
+    identity) gives n + o - gcd(n, o). For a symbolic n, gcd(n, o) = sum over the divisors d of o of
+    phi(d) * [d divides n], and [d divides n] = floor(n/d) - floor((n-1)/d).
     """
+    if is_concrete(n):
+        from math import gcd
+        return n + o - gcd(n, o)
+    divisors = [d for d in range(1, o + 1) if o % d == 0]
+    return n + o - sum(_phi(d) * (n // d - (n - 1) // d) for d in divisors)
+
+
+def _phi(d: int) -> int:
+    """Euler's totient."""
+    from math import gcd
+    return sum(1 for k in range(1, d + 1) if gcd(k, d) == 1)
+
+
+def _adaptive_axis(n: Any, o: Any) -> tuple[Any, Any]:
+    """Total window length along one axis, and the axis' RF step."""
     if not is_concrete(o):
         raise ShapeError(f"adaptive pooling to a symbolic size {o} has no closed form",
                          hint="give output_size a number")
-    total = sum(ceil_div((i + 1) * n, o) - (i * n) // o for i in range(o))
+    total = _window_total(n, o)
     if o == 1:
         return total, GLOBAL
     if is_concrete(n):
