@@ -2,23 +2,20 @@
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
+from .declare import ANY, TEXT, Model, choice, dict_of, either, field, list_of, maybe, nested
 from .errors import SpecError
 from .num import is_concrete
 
 
-class ArgDef(BaseModel):
+class ArgDef(Model):
     """A typed argument of a block or custom layer."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-
-    type: Literal["int", "bool", "number"] = Field("int", description="int, bool or number.")
-    default: Any = Field(None, description="Value when the caller omits it; may be an expression over "
-                                           "variables and earlier arguments. No default: required.")
-    description: str | None = Field(None, description="What the argument means.")
+    type = field(choice("int", "bool", "number"), "int", "int, bool or number.")
+    default = field(ANY, None, "Value when the caller omits it; may be an expression over variables and "
+                               "earlier arguments. No default: required.")
+    description = field(maybe(TEXT), None, "What the argument means.")
 
     @classmethod
     def of(cls, value: Any) -> ArgDef:
@@ -26,17 +23,22 @@ class ArgDef(BaseModel):
         if isinstance(value, ArgDef):
             return value
         if value in ("int", "bool", "number"):
-            return cls(type=value)
+            return cls.validate({"type": value})
         if isinstance(value, dict):
-            return cls.model_validate(value)
+            from pydantic_core import ValidationError
+            try:
+                return cls.validate(value)
+            except ValidationError as e:
+                from .graph import reword
+                raise reword(e, value, cls) from None
         if isinstance(value, bool):
-            return cls(type="bool", default=value)
+            return cls.validate({"type": "bool", "default": value})
         if isinstance(value, int):
-            return cls(type="int", default=value)
+            return cls.validate({"type": "int", "default": value})
         if isinstance(value, float):
-            return cls(type="number", default=value)
+            return cls.validate({"type": "number", "default": value})
         if isinstance(value, str):
-            return cls(type="int", default=value)  # an expression
+            return cls.validate({"type": "int", "default": value})  # an expression
         raise SpecError(f"cannot read argument declaration {value!r}",
                         hint="write int, bool, number, a default value, or {type: ..., default: ...}")
 
@@ -54,28 +56,24 @@ class ArgDef(BaseModel):
         return value
 
 
-class BlockDef(BaseModel):
+class BlockDef(Model):
     """A reusable block: typed arguments and a list of layers that may use them in expressions."""
 
-    model_config = ConfigDict(extra="forbid", defer_build=True)
-
-    description: str | None = Field(None, description="What the block is.")
-    args: dict[str, Any] = Field(default_factory=dict, description="Arguments: name -> int | bool | number, "
-                                 "a default value, or {type, default, description}.")
-    layers: list[Any] = Field(description="The block's layers; fields may use the arguments in expressions.")
+    description = field(maybe(TEXT), None, "What the block is.")
+    args = field(dict_of(ANY), {}, "Arguments: name -> int | bool | number, a default value, or "
+                                   "{type, default, description}.")
+    layers = field(list_of(ANY), description="The block's layers; fields may use the arguments in expressions.")
 
 
-class RFDef(BaseModel):
+class RFDef(Model):
     """The local receptive-field step of a custom layer, per spatial axis (scalars broadcast)."""
 
-    model_config = ConfigDict(extra="forbid", defer_build=True)
-
-    kernel: Any = Field(1, description="Window size in input positions.")
-    stride: Any = Field(1, description="Step between outputs in input positions.")
-    padding: Any = Field(0, description="Left padding in input positions.")
+    kernel = field(ANY, 1, "Window size in input positions.")
+    stride = field(ANY, 1, "Step between outputs in input positions.")
+    padding = field(ANY, 0, "Left padding in input positions.")
 
 
-class CustomDef(BaseModel):
+class CustomDef(Model):
     """A layer type declared in the spec by formulas (the Keras Lambda, or any op archcalc lacks).
 
     Expressions may use the arguments, the variables, ``in0, in1, ...`` (per-sample input dims, channels
@@ -83,15 +81,12 @@ class CustomDef(BaseModel):
     ``out_numel``.
     """
 
-    model_config = ConfigDict(extra="forbid", defer_build=True)
-
-    description: str | None = Field(None, description="What the layer does.")
-    args: dict[str, Any] = Field(default_factory=dict, description="Arguments, as for blocks.")
-    output: list[Any] | None = Field(None, description="Per-sample output shape expressions; default: the "
-                                                        "input shape.")
-    params: Any = Field(0, description="Trainable parameters (expression).")
-    buffers: Any = Field(0, description="Non-trainable state (expression).")
-    macs: Any = Field(0, description="Multiply-accumulates per sample (expression).")
-    flops: Any = Field(None, description="FLOPs per sample (expression); default 2 * macs.")
-    rf: RFDef | Literal["global", "pointwise"] = Field(
-        "pointwise", description="Receptive-field step: 'pointwise', 'global', or {kernel, stride, padding}.")
+    description = field(maybe(TEXT), None, "What the layer does.")
+    args = field(dict_of(ANY), {}, "Arguments, as for blocks.")
+    output = field(maybe(list_of(ANY)), None, "Per-sample output shape expressions; default: the input shape.")
+    params = field(ANY, 0, "Trainable parameters (expression).")
+    buffers = field(ANY, 0, "Non-trainable state (expression).")
+    macs = field(ANY, 0, "Multiply-accumulates per sample (expression).")
+    flops = field(ANY, None, "FLOPs per sample (expression); default 2 * macs.")
+    rf = field(either(choice("global", "pointwise"), nested(lambda: RFDef)), "pointwise",
+               "Receptive-field step: 'pointwise', 'global', or {kernel, stride, padding}.")

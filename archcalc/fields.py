@@ -1,4 +1,4 @@
-"""Field types shared by the layer models: sizes, per-axis values, padding, flags.
+"""Field kinds shared by the spec models: sizes, per-axis values, padding, flags.
 
 Every numeric field accepts a literal or an expression string (``"4 * width"``). Expressions are
 evaluated by the safe evaluator with the names in the validation context (``context={"env": ...}``),
@@ -7,11 +7,12 @@ so the models stay strict about the *values* while a spec may compute them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import Field, PlainValidator, ValidationInfo, WithJsonSchema
 from pydantic_core import PydanticCustomError
+from pydantic_core.core_schema import ValidationInfo
 
+from .declare import Kind, checked
 from .errors import ArchcalcError
 from .num import is_concrete, rational
 
@@ -112,15 +113,14 @@ def _axes_json(schema: dict[str, Any]) -> dict[str, Any]:
 _POS = {"type": "integer", "minimum": 1}
 _NONNEG = {"type": "integer", "minimum": 0}
 
-PositiveInt = Annotated[Any, PlainValidator(positive_int), WithJsonSchema(_json(_POS))]
-NonNegInt = Annotated[Any, PlainValidator(nonneg_int), WithJsonSchema(_json(_NONNEG))]
-Int = Annotated[Any, PlainValidator(any_int), WithJsonSchema(_json({"type": "integer"}))]
-Flag = Annotated[Any, PlainValidator(flag), WithJsonSchema(_json({"type": "boolean"}))]
-Number = Annotated[Any, PlainValidator(number), WithJsonSchema(_json({"type": "number"}))]
-PositiveAxes = Annotated[Any, PlainValidator(per_axis(positive_int)), WithJsonSchema(_axes_json(_POS))]
-NonNegAxes = Annotated[Any, PlainValidator(per_axis(nonneg_int)), WithJsonSchema(_axes_json(_NONNEG))]
-IntList = Annotated[Any, PlainValidator(per_axis(any_int)),
-                    WithJsonSchema({"type": "array", "items": _json({"type": "integer"})})]
+PositiveInt: Kind = checked(positive_int, _json(_POS))
+NonNegInt: Kind = checked(nonneg_int, _json(_NONNEG))
+Int: Kind = checked(any_int, _json({"type": "integer"}))
+Flag: Kind = checked(flag, _json({"type": "boolean"}))
+Number: Kind = checked(number, _json({"type": "number"}))
+PositiveAxes: Kind = checked(per_axis(positive_int), _axes_json(_POS))
+NonNegAxes: Kind = checked(per_axis(nonneg_int), _axes_json(_NONNEG))
+IntList: Kind = checked(per_axis(any_int), {"type": "array", "items": _json({"type": "integer"})})
 
 
 def _padding(value: Any, info: ValidationInfo | None) -> Any:
@@ -129,10 +129,4 @@ def _padding(value: Any, info: ValidationInfo | None) -> Any:
     return per_axis(nonneg_int)(value, info)
 
 
-Padding = Annotated[Any, PlainValidator(_padding), WithJsonSchema({"anyOf": [
-    {"enum": ["same", "valid"]}, _axes_json(_NONNEG)]})]
-
-
-def described(default: Any, description: str, **kw: Any) -> Any:
-    """``Field`` with the description every field must carry (it feeds the JSON Schema)."""
-    return Field(default, description=description, **kw)
+Padding: Kind = checked(_padding, {"anyOf": [{"enum": ["same", "valid"]}, _axes_json(_NONNEG)]})

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Union
 
-from pydantic import ValidationError
+from pydantic_core import ValidationError
 
 from .errors import ArchcalcError, SpecError
 from .expr import evaluate
@@ -167,7 +167,7 @@ class Expander:
             body["name"] = given
         body["type"] = key
         try:
-            spec = entry.model.model_validate(body, context={"env": env})
+            spec = entry.model.validate(body, {"env": env})
         except ValidationError as e:
             raise reword(e, body, entry.model) from None
         name, path = scope.name(given, key, line)
@@ -367,7 +367,7 @@ def reword(error: ValidationError, data: Any, model: Any = None, header: bool = 
         hint = f"add {field_name}: <value>"
     elif kind == "extra_forbidden":
         message = f"unknown field {field_name!r}"
-        allowed = [f for f in model.model_fields if f != "type"] if model is not None else []
+        allowed = [f for f in model.FIELDS if f != "type"] if model is not None else []
         close = _close(str(loc[-1]), allowed)
         hint = f"did you mean {close[0]!r}?" if close else f"allowed fields: {', '.join(allowed)}"
     elif kind == "archcalc":

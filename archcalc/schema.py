@@ -41,7 +41,7 @@ def _object(properties: dict[str, Any], required: list[str] | None = None) -> di
 
 def json_schema() -> dict[str, Any]:
     registry = LAYER_TYPES.load_all()
-    models = list(dict.fromkeys(entry.model for entry in registry.values()))
+    models = list(dict.fromkeys(entry.model.pydantic_model() for entry in registry.values()))
     union = Annotated[Union[tuple(models)], Field(discriminator="type")]  # type: ignore[valid-type]
     full = TypeAdapter(union).json_schema(ref_template="#/$defs/{model}")
     defs = full.pop("$defs", {})
@@ -49,7 +49,7 @@ def json_schema() -> dict[str, Any]:
         defs[model.__name__]["properties"].update(ITEM_KEYS)
     forms: list[dict[str, Any]] = [full]
     for name, entry in sorted(registry.items()):  # compact form: {conv2d: {...}} without 'type'
-        definition = defs[entry.model.__name__]
+        definition = defs[entry.model.__name__]  # the pydantic model keeps the declared class name
         body = {k: v for k, v in definition.items() if k not in ("required", "title", "description")}
         body["properties"] = {k: v for k, v in definition["properties"].items() if k != "type"}
         required = [r for r in definition.get("required", []) if r != "type"]
@@ -68,9 +68,9 @@ def json_schema() -> dict[str, Any]:
                   "description": "A block, custom layer type or Keras layer with its arguments."})
     defs["Item"] = {"anyOf": forms}
 
-    schema = Header.model_json_schema()
+    schema = Header.pydantic_model().model_json_schema()
     for key, model in (("blocks", BlockDef), ("custom", CustomDef)):
-        sub = model.model_json_schema(ref_template="#/$defs/{model}")
+        sub = model.pydantic_model().model_json_schema(ref_template="#/$defs/{model}")
         defs.update(sub.pop("$defs", {}))
         defs[model.__name__] = sub
         schema["properties"][key]["additionalProperties"] = {"$ref": f"#/$defs/{model.__name__}"}
@@ -78,5 +78,5 @@ def json_schema() -> dict[str, Any]:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "archcalc spec"
     schema.setdefault("$defs", {}).update(defs)
-    schema["properties"]["layers"] = {"description": Header.model_fields["layers"].description, **_LIST}
+    schema["properties"]["layers"] = {"description": Header.FIELDS["layers"].description, **_LIST}
     return schema

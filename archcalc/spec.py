@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import ValidationError
 
+from .declare import ANY, TEXT, Model, choice, dict_of, field, list_of, maybe
 from .errors import ArchcalcError, InputError, SpecError
 from .fields import PositiveAxes, PositiveInt
 from .graph import STRUCTURES, Expander, Node, Scope, reword
@@ -20,45 +20,45 @@ from .layers import LAYER_TYPES
 from .yamlio import line_of, load_yaml
 
 
-class Header(BaseModel):
+class Header(Model):
     """Everything in a spec except the layers, which are validated one by one by their own models."""
 
-    model_config = ConfigDict(extra="forbid", defer_build=True)
-
-    name: str = Field(description="Name of the network.")
-    description: str | None = Field(None, description="Free text.")
-    input: PositiveAxes = Field(description="Per-sample input shape, batch excluded, channels first unless "
+    name = field(TEXT, description="Name of the network.")
+    description = field(maybe(TEXT), None, "Free text.")
+    input = field(PositiveAxes, description="Per-sample input shape, batch excluded, channels first unless "
                                             "layout says otherwise: [3, 224, 224], [1, 100], [16, 32, 32, 32].")
-    layout: Literal["channels_first", "channels_last"] = Field(
-        "channels_first", description="Axis order of input and reported shapes; channels_last is Keras' "
-                                      "[H, W, C]. The analysis itself is the same.")
-    batch: PositiveInt = Field(1, description="Batch size; MACs, FLOPs and activations scale with it.")
-    variables: dict[str, Any] = Field(default_factory=dict, description="Named values (numbers or "
-                                      "expressions over earlier names) usable in any numeric field and "
-                                      "overridable with --set NAME=VALUE.")
+    layout = field(choice("channels_first", "channels_last"), "channels_first",
+                   "Axis order of input and reported shapes; channels_last is Keras' [H, W, C]. The analysis "
+                   "itself is the same.")
+    batch = field(PositiveInt, 1, "Batch size; MACs, FLOPs and activations scale with it.")
+    variables = field(dict_of(ANY), {}, "Named values (numbers or expressions over earlier names) usable in any "
+                                        "numeric field and overridable with --set NAME=VALUE.")
     # Validated by BlockDef / CustomDef (blocks.py) only when present; the JSON Schema shows those models.
-    blocks: dict[str, Any] = Field(default_factory=dict, description="Reusable blocks by name; call "
-                                   "one like a layer type, with its arguments.")
-    custom: dict[str, Any] = Field(default_factory=dict, description="Layer types declared by formulas.")
-    symbols: Any = Field(None, description="Names that may stay symbolic: a list, or name -> {multiple_of: m} "
-                                           "(e.g. H: {multiple_of: 32}, so strided floors simplify). A symbol "
-                                           "without a value in variables makes the analysis symbolic.")
-    layers: list[Any] = Field(description="The layers, applied in order.")
+    blocks = field(dict_of(ANY), {}, "Reusable blocks by name; call one like a layer type, with its arguments.")
+    custom = field(dict_of(ANY), {}, "Layer types declared by formulas.")
+    symbols = field(ANY, None, "Names that may stay symbolic: a list, or name -> {multiple_of: m} (e.g. H: "
+                               "{multiple_of: 32}, so strided floors simplify). A symbol without a value in "
+                               "variables makes the analysis symbolic.")
+    layers = field(list_of(ANY), description="The layers, applied in order.")
 
 
-@dataclass
 class Network:
     """A validated spec, ready for ``analyze``."""
 
-    name: str
-    input: tuple[Any, ...]  # channels first
-    batch: Any
-    nodes: list[Node]
-    variables: dict[str, Any]
-    layout: str = "channels_first"
-    file: str = "<spec>"
-    raw: Any = field(default=None, repr=False)
-    symbols: Any = None  # symbolic.Symbols when any name is a symbol
+    def __init__(self, name: str, input: tuple[Any, ...], batch: Any, nodes: list[Node], variables: dict[str, Any],
+                 layout: str = "channels_first", file: str = "<spec>", raw: Any = None, symbols: Any = None) -> None:
+        self.name = name
+        self.input = input  # channels first
+        self.batch = batch
+        self.nodes = nodes
+        self.variables = variables
+        self.layout = layout
+        self.file = file
+        self.raw = raw  # the parsed YAML, kept so that analyze(**overrides) can rebuild
+        self.symbols = symbols  # symbolic.Symbols when any name is a symbol
+
+    def __repr__(self) -> str:
+        return f"Network({self.name!r}, input={list(self.input)}, batch={self.batch}, {len(self.nodes)} nodes)"
 
 
 def read_text(source: str | os.PathLike[str]) -> tuple[str, str]:
@@ -127,7 +127,7 @@ def _build(raw: Any, file: str, overrides: dict[str, Any], symbolic: tuple[str, 
         known = ", ".join(["batch", "input", *env])
         raise SpecError(f"--set {name}: no such variable", hint=f"settable names: {known}")
     try:
-        header = Header.model_validate(header_data, context={"env": env})
+        header = Header.validate(header_data, {"env": env})
     except ValidationError as e:
         raise reword(e, raw, Header) from None
     if not raw["layers"]:
@@ -160,7 +160,7 @@ def _definitions(raw: Mapping[str, Any], header: Header) -> tuple[dict[str, Any]
             if section == "custom" and name in header.blocks:
                 raise SpecError(f"{name!r} is both a block and a custom layer", line=line, hint="rename one")
             try:
-                defs[name] = model.model_validate(body)
+                defs[name] = model.validate(body)
             except ValidationError as e:
                 raise reword(e, body, model).locate(line=line, path=name,
                                                     what="block" if section == "blocks" else "custom layer") from None

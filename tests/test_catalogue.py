@@ -26,10 +26,47 @@ def test_static_index_matches_the_registry() -> None:
 def test_every_field_has_a_description() -> None:
     models = {entry.model for entry in LAYER_TYPES.load_all().values()} | {Header}
     for model in models:
-        for field_name, info in model.model_fields.items():
-            if field_name == "type":
-                continue
+        for field_name, info in model.pydantic_model().model_fields.items():
             assert info.description, f"{model.__name__}.{field_name} has no description"
+        assert model.pydantic_model().model_config["extra"] == "forbid"
+
+
+def test_pydantic_models_agree_with_the_compiled_validators() -> None:
+    """Every layer of every zoo spec, as validated on the fast path, is valid for the pydantic model of its
+    type and round-trips to the same values; and both refuse an unknown field alike."""
+    from pydantic import ValidationError as PydanticError
+    from pydantic_core import ValidationError as CoreError
+
+    import archcalc
+    from archcalc.graph import Leaf
+
+    def leaves(nodes):
+        for node in nodes:
+            if isinstance(node, Leaf):
+                yield node
+            else:
+                yield from leaves(node.children)
+                for _, branch in node.branches:
+                    yield from leaves(branch)
+                if node.merge is not None:
+                    yield node.merge
+
+    seen = 0
+    for path in sorted((ROOT / "specs").glob("*.yaml")):
+        for leaf in leaves(archcalc.load(path).nodes):
+            if leaf.user_defined:
+                continue
+            data = leaf.spec.to_dict()
+            fast = type(leaf.spec).validate(data).to_dict()
+            assert type(leaf.spec).pydantic_model().model_validate(data).model_dump() == fast
+            seen += 1
+    assert seen > 1000
+    for entry in LAYER_TYPES.load_all().values():
+        bad = {"type": entry.model.TYPES[0], "no_such_field": 1}
+        with pytest.raises(CoreError):
+            entry.model.validate(bad)
+        with pytest.raises(PydanticError):
+            entry.model.pydantic_model().model_validate(bad)
 
 
 def test_readme_documents_every_layer_type() -> None:

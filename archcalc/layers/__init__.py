@@ -1,7 +1,7 @@
 """The layer catalogue. ``MODULES`` is the one place layer modules are listed; a module registers its
 types with ``@formula`` when imported, and is imported only when a spec uses one of its types.
 
-Which module holds which type is read off the ``type: Literal[...]`` annotations in the module sources,
+Which module holds which type is read off the ``TYPES = (...)`` declarations in the module sources,
 so that a run imports (and builds pydantic models for) only the layer types it needs.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ from .base import GLOBAL, NON_UNIFORM, REGISTRY, Cost, LayerSpec, LayerType, Win
 MODULES = ("activation", "conv", "linear", "merge", "norm", "padding", "passthrough", "pool", "reshape", "scale",
            "upsample")
 
-_TYPE_LITERAL = re.compile(r"\btype:\s*Literal\[(.*?)\]", re.S)
+_TYPE_LITERAL = re.compile(r"^\s+TYPES = \((.*?)\)", re.S | re.M)
 
 
 def _index() -> dict[str, str]:

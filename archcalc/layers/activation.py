@@ -4,9 +4,8 @@ A transcendental function (exp, tanh, erf) counts as one FLOP, as in Hoffmann et
 """
 from __future__ import annotations
 
-from typing import Literal
-
-from ..fields import Int, Number, described
+from ..declare import choice, field
+from ..fields import Int, Number
 from ..num import prod
 from .base import GLOBAL, Cost, LayerSpec, Shape, formula, torch_dim
 
@@ -30,39 +29,39 @@ PER_ELEMENT: dict[str, tuple[int, str]] = {
 class ActivationSpec(LayerSpec):
     """An elementwise activation with no options."""
 
-    type: Literal["relu", "relu6", "sigmoid", "tanh", "silu", "hardswish", "hardsigmoid"]
+    TYPES = ("relu", "relu6", "sigmoid", "tanh", "silu", "hardswish", "hardsigmoid")
     kind = "activation"
 
 
 class LeakyReLUSpec(LayerSpec):
     """LeakyReLU, as torch.nn.LeakyReLU."""
 
-    type: Literal["leaky_relu"]
-    negative_slope: Number = described(0.01, "Slope for negative inputs (no count changes).")
+    TYPES = ("leaky_relu",)
+    negative_slope = field(Number, 0.01, "Slope for negative inputs (no count changes).")
     kind = "activation"
 
 
 class ELUSpec(LayerSpec):
     """ELU, as torch.nn.ELU."""
 
-    type: Literal["elu"]
-    alpha: Number = described(1.0, "Scale of the negative branch (no count changes).")
+    TYPES = ("elu",)
+    alpha = field(Number, 1.0, "Scale of the negative branch (no count changes).")
     kind = "activation"
 
 
 class GELUSpec(LayerSpec):
     """GELU, as torch.nn.GELU: the exact erf form, or the tanh approximation."""
 
-    type: Literal["gelu"]
-    approximate: Literal["none", "tanh"] = described("none", "'none' (erf) or 'tanh' (approximation).")
+    TYPES = ("gelu",)
+    approximate = field(choice("none", "tanh"), "none", "'none' (erf) or 'tanh' (approximation).")
     kind = "activation"
 
 
 class SoftmaxSpec(LayerSpec):
     """Softmax along one dimension, as torch.nn.Softmax."""
 
-    type: Literal["softmax"]
-    dim: Int = described(-1, "Dimension to normalise over, counted as in torch (0 is the batch).")
+    TYPES = ("softmax",)
+    dim = field(Int, -1, "Dimension to normalise over, counted as in torch (0 is the batch).")
     kind = "softmax"
 
 

@@ -6,13 +6,12 @@ FLOPs by kind, and its local receptive-field step. The engine does the rest (bat
 """
 from __future__ import annotations
 
-import typing
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, NamedTuple, TypeVar, Union
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from typing import Any, ClassVar, NamedTuple, TypeVar, Union
 
-from pydantic import BaseModel, ConfigDict, Field
-
+from ..declare import TEXT, Model, field, maybe
 from ..errors import ShapeError, SpecError
 from ..num import is_concrete
 
@@ -48,20 +47,18 @@ class Cost:
     params: Any = 0
     buffers: Any = 0
     macs: Any = 0
-    flops: dict[str, Any] = field(default_factory=dict)
+    flops: dict[str, Any] = dataclass_field(default_factory=dict)
     rf: RFStep = None
     # Per output dimension, the input dimensions it is made of; None: the same dimensions when the rank
     # is unchanged (flatten, permute and global pooling say how they move dimensions).
     dims: tuple[tuple[int, ...], ...] | None = None
 
 
-class LayerSpec(BaseModel):
-    """Fields common to every layer."""
+class LayerSpec(Model):
+    """Fields common to every layer. A subclass lists the YAML ``type`` names it accepts in ``TYPES``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-
-    type: str
-    name: str | None = Field(None, description="Layer name; generated as <type>_<n> when omitted.")
+    type: str  # set by validation to one of TYPES
+    name = field(maybe(TEXT), None, "Layer name; generated as <type>_<n> when omitted.")
 
     kind: ClassVar[str] = "other"  # the op kind its FLOPs count under in reports
     arity: ClassVar[str] = "one"  # "many": the formula takes (spec, shapes, labels), as merges do
@@ -85,18 +82,10 @@ class LayerType(NamedTuple):
 REGISTRY: dict[str, LayerType] = {}
 
 
-def type_names(model: type[LayerSpec]) -> tuple[str, ...]:
-    """The YAML ``type`` values a model accepts, read off its ``Literal`` annotation."""
-    annotation = model.model_fields["type"].annotation
-    if typing.get_origin(annotation) is not Literal:
-        raise TypeError(f"{model.__name__}.type must be a Literal")
-    return typing.get_args(annotation)
-
-
 def formula(model: type[LayerSpec]) -> Callable[[Formula], Formula]:
     """Register ``fn`` as the cost formula of every type name ``model`` accepts; duplicates are refused."""
     def register(fn: Formula) -> Formula:
-        for name in type_names(model):
+        for name in model.TYPES:
             if name in REGISTRY:
                 raise RuntimeError(f"layer type {name!r} registered twice")
             REGISTRY[name] = LayerType(name, model, fn)

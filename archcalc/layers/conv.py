@@ -1,13 +1,12 @@
 """Convolutions, ``conv1d/2d/3d`` and ``conv_transpose1d/2d/3d``: model and cost formula."""
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import Field
-
+from ..declare import choice, field, maybe
 from ..errors import ShapeError
 from ..expr import FUNCTIONS
-from ..fields import Flag, NonNegAxes, Padding, PositiveAxes, PositiveInt, described
+from ..fields import Flag, NonNegAxes, Padding, PositiveAxes, PositiveInt
 from ..num import ceil_div, conv_out, is_concrete, prod, ratio
 from .base import (
     Cost,
@@ -24,32 +23,32 @@ from .base import (
 
 
 class _ConvBase(LayerSpec):
-    in_channels: PositiveInt | None = described(None, "Input channels; inferred from the incoming tensor, "
+    in_channels = field(maybe(PositiveInt), None, "Input channels; inferred from the incoming tensor, "
                                                       "checked against it when given.")
-    out_channels: PositiveInt = Field(description="Output channels (number of filters).")
-    kernel_size: PositiveAxes = Field(description="Kernel size: one value for every spatial axis, or a list.")
-    stride: PositiveAxes = described(1, "Stride per spatial axis.")
-    dilation: PositiveAxes = described(1, "Spacing between kernel taps per spatial axis.")
-    groups: PositiveInt = described(1, "Blocked connections; groups = in_channels is depthwise.")
-    bias: Flag = described(True, "Add a learnable bias per output channel.")
-    padding_mode: Literal["zeros", "reflect", "replicate", "circular"] = described(
-        "zeros", "How padded positions are filled (does not change any count).")
+    out_channels = field(PositiveInt, description="Output channels (number of filters).")
+    kernel_size = field(PositiveAxes, description="Kernel size: one value for every spatial axis, or a list.")
+    stride = field(PositiveAxes, 1, "Stride per spatial axis.")
+    dilation = field(PositiveAxes, 1, "Spacing between kernel taps per spatial axis.")
+    groups = field(PositiveInt, 1, "Blocked connections; groups = in_channels is depthwise.")
+    bias = field(Flag, True, "Add a learnable bias per output channel.")
+    padding_mode = field(choice("zeros", "reflect", "replicate", "circular"), "zeros",
+                         "How padded positions are filled (does not change any count).")
     kind = "conv"
 
 
 class ConvSpec(_ConvBase):
     """A convolution over 1, 2 or 3 spatial axes, as torch.nn.Conv1d/2d/3d."""
 
-    type: Literal["conv1d", "conv2d", "conv3d"]
-    padding: Padding = described(0, "Zero padding per side: an int, a per-axis list, 'same' or 'valid'.")
+    TYPES = ("conv1d", "conv2d", "conv3d")
+    padding = field(Padding, 0, "Zero padding per side: an int, a per-axis list, 'same' or 'valid'.")
 
 
 class ConvTransposeSpec(_ConvBase):
     """A transposed convolution, as torch.nn.ConvTranspose1d/2d/3d."""
 
-    type: Literal["conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
-    padding: NonNegAxes = described(0, "Implicit padding removed from each side of the output, per axis.")
-    output_padding: NonNegAxes = described(0, "Extra size added to one side of the output, per axis.")
+    TYPES = ("conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
+    padding = field(NonNegAxes, 0, "Implicit padding removed from each side of the output, per axis.")
+    output_padding = field(NonNegAxes, 0, "Extra size added to one side of the output, per axis.")
 
 
 def _channels(spec: _ConvBase, x: Shape) -> tuple[Any, Any]:

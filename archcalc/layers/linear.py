@@ -1,11 +1,8 @@
 """``linear`` (Keras ``dense``): a matrix multiply on the last dimension, as torch.nn.Linear."""
 from __future__ import annotations
 
-from typing import Literal
-
-from pydantic import Field
-
-from ..fields import Flag, PositiveInt, described
+from ..declare import field, maybe
+from ..fields import Flag, PositiveInt
 from ..num import prod
 from .base import GLOBAL, Cost, LayerSpec, Shape, check_equal, expect_rank, formula
 
@@ -13,11 +10,11 @@ from .base import GLOBAL, Cost, LayerSpec, Shape, check_equal, expect_rank, form
 class LinearSpec(LayerSpec):
     """y = x W^T + b on the last dimension; leading dimensions are kept."""
 
-    type: Literal["linear"]
-    in_features: PositiveInt | None = described(None, "Input features; inferred from the last dimension, "
+    TYPES = ("linear",)
+    in_features = field(maybe(PositiveInt), None, "Input features; inferred from the last dimension, "
                                                       "checked against it when given.")
-    out_features: PositiveInt = Field(description="Output features.")
-    bias: Flag = described(True, "Add a learnable bias.")
+    out_features = field(PositiveInt, description="Output features.")
+    bias = field(Flag, True, "Add a learnable bias.")
     kind = "linear"
 
 

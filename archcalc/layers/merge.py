@@ -5,18 +5,17 @@ in errors.
 """
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import Field
-
+from ..declare import TEXT, field, list_of, maybe
 from ..errors import ShapeError
-from ..fields import Int, described
+from ..fields import Int
 from ..num import is_concrete, prod
 from .base import Cost, LayerSpec, Shape, formula, torch_dim
 
 
 class _MergeBase(LayerSpec):
-    inputs: list[str] | None = Field(None, description="Names of earlier layers or blocks to merge; '.' is "
+    inputs = field(maybe(list_of(TEXT)), None, "Names of earlier layers or blocks to merge; '.' is "
                                                        "the current tensor. Implied inside parallel/residual.")
     kind = "elementwise"
     arity = "many"
@@ -25,14 +24,14 @@ class _MergeBase(LayerSpec):
 class ElementwiseSpec(_MergeBase):
     """Elementwise sum or product of the inputs, broadcasting like torch (e.g. SE gating [C,1,1] * [C,H,W])."""
 
-    type: Literal["add", "mul"]
+    TYPES = ("add", "mul")
 
 
 class ConcatSpec(_MergeBase):
     """Concatenation along one dimension, as torch.cat."""
 
-    type: Literal["concat"]
-    dim: Int = described(1, "Dimension to concatenate along, counted as in torch (1 is the channels).")
+    TYPES = ("concat",)
+    dim = field(Int, 1, "Dimension to concatenate along, counted as in torch (1 is the channels).")
     kind = "other"
 
 

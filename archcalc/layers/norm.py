@@ -6,12 +6,9 @@ norm) add 3 (sum for the mean, square and sum for the variance); an affine trans
 """
 from __future__ import annotations
 
-from typing import Literal
-
-from pydantic import Field
-
+from ..declare import field, maybe
 from ..errors import ShapeError
-from ..fields import Flag, Number, PositiveAxes, PositiveInt, described
+from ..fields import Flag, Number, PositiveAxes, PositiveInt
 from ..num import is_concrete, prod
 from .base import Cost, LayerSpec, Shape, check_divides, check_equal, expect_rank, formula
 
@@ -19,30 +16,30 @@ NORMALISE, STATISTICS, AFFINE = 2, 3, 2
 
 
 class _NormBase(LayerSpec):
-    eps: Number = described(1e-5, "Added to the variance for stability (no count changes).")
+    eps = field(Number, 1e-5, "Added to the variance for stability (no count changes).")
     kind = "norm"
 
 
 class BatchNormSpec(_NormBase):
     """Batch normalisation at inference, as torch.nn.BatchNorm1d/2d/3d."""
 
-    type: Literal["batchnorm", "batchnorm1d", "batchnorm2d", "batchnorm3d"]
-    num_features: PositiveInt | None = described(None, "Channels; inferred, checked when given.")
-    momentum: Number | None = described(0.1, "Running-average momentum (no count changes).")
-    affine: Flag = described(True, "Learnable scale and shift: 2 parameters per channel.")
-    track_running_stats: Flag = described(True, "Keep running mean and variance: 2 buffers per channel.")
-    num_batches_tracked: Flag = described(True, "torch also keeps a one-element batch counter buffer "
+    TYPES = ("batchnorm", "batchnorm1d", "batchnorm2d", "batchnorm3d")
+    num_features = field(maybe(PositiveInt), None, "Channels; inferred, checked when given.")
+    momentum = field(maybe(Number), 0.1, "Running-average momentum (no count changes).")
+    affine = field(Flag, True, "Learnable scale and shift: 2 parameters per channel.")
+    track_running_stats = field(Flag, True, "Keep running mean and variance: 2 buffers per channel.")
+    num_batches_tracked = field(Flag, True, "torch also keeps a one-element batch counter buffer "
                                                 "(Keras does not).")
 
 
 class InstanceNormSpec(_NormBase):
     """Instance normalisation, as torch.nn.InstanceNorm1d/2d/3d (affine off by default, as in torch)."""
 
-    type: Literal["instancenorm1d", "instancenorm2d", "instancenorm3d"]
-    num_features: PositiveInt | None = described(None, "Channels; inferred, checked when given.")
-    momentum: Number | None = described(0.1, "Running-average momentum (no count changes).")
-    affine: Flag = described(False, "Learnable scale and shift: 2 parameters per channel.")
-    track_running_stats: Flag = described(False, "Keep running statistics: 2 buffers per channel + 1.")
+    TYPES = ("instancenorm1d", "instancenorm2d", "instancenorm3d")
+    num_features = field(maybe(PositiveInt), None, "Channels; inferred, checked when given.")
+    momentum = field(maybe(Number), 0.1, "Running-average momentum (no count changes).")
+    affine = field(Flag, False, "Learnable scale and shift: 2 parameters per channel.")
+    track_running_stats = field(Flag, False, "Keep running statistics: 2 buffers per channel + 1.")
 
 
 def _running_stats(spec: BatchNormSpec | InstanceNormSpec, x: Shape) -> tuple[int, int]:
@@ -75,10 +72,10 @@ def instancenorm(spec: InstanceNormSpec, x: Shape) -> Cost:
 class LayerNormSpec(_NormBase):
     """Layer normalisation over the trailing dimensions, as torch.nn.LayerNorm."""
 
-    type: Literal["layernorm"]
-    normalized_shape: PositiveAxes = Field(description="The trailing dimensions to normalise over.")
-    elementwise_affine: Flag = described(True, "Learnable per-element weight.")
-    bias: Flag = described(True, "Learnable per-element bias (with elementwise_affine).")
+    TYPES = ("layernorm",)
+    normalized_shape = field(PositiveAxes, description="The trailing dimensions to normalise over.")
+    elementwise_affine = field(Flag, True, "Learnable per-element weight.")
+    bias = field(Flag, True, "Learnable per-element bias (with elementwise_affine).")
 
 
 @formula(LayerNormSpec)
@@ -98,10 +95,10 @@ def layernorm(spec: LayerNormSpec, x: Shape) -> Cost:
 class GroupNormSpec(_NormBase):
     """Group normalisation, as torch.nn.GroupNorm."""
 
-    type: Literal["groupnorm"]
-    num_groups: PositiveInt = Field(description="Groups the channels are split into.")
-    num_channels: PositiveInt | None = described(None, "Channels; inferred, checked when given.")
-    affine: Flag = described(True, "Learnable per-channel scale and shift.")
+    TYPES = ("groupnorm",)
+    num_groups = field(PositiveInt, description="Groups the channels are split into.")
+    num_channels = field(maybe(PositiveInt), None, "Channels; inferred, checked when given.")
+    affine = field(Flag, True, "Learnable per-channel scale and shift.")
 
 
 @formula(GroupNormSpec)

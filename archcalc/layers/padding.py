@@ -1,12 +1,11 @@
 """Padding and cropping of the spatial axes: ``pad`` and ``crop``."""
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import Field, PlainValidator, WithJsonSchema
-
+from ..declare import checked, choice, field
 from ..errors import ShapeError, SpecError
-from ..fields import Number, PositiveAxes, described, fail, nonneg_int
+from ..fields import Number, PositiveAxes, fail, nonneg_int
 from ..num import is_concrete
 from .base import Cost, LayerSpec, Shape, Window, expect_rank, formula, per_axis
 
@@ -29,21 +28,20 @@ def _pad_amounts(value: Any, info: Any) -> Any:
     return nonneg_int(value, info)
 
 
-PadAmounts = Annotated[Any, PlainValidator(_pad_amounts), WithJsonSchema({"anyOf": [
+PadAmounts = checked(_pad_amounts, {"anyOf": [
     {"type": "integer", "minimum": 0}, {"type": "string"},
     {"type": "array", "items": {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string"},
-                                          {"type": "array", "minItems": 2, "maxItems": 2}]}}]})]
+                                          {"type": "array", "minItems": 2, "maxItems": 2}]}}]})
 
 
 class PadSpec(LayerSpec):
     """Pads the spatial axes (torch.nn.ZeroPad2d, ConstantPad, ReflectionPad, ReplicationPad)."""
 
-    type: Literal["pad"]
-    padding: PadAmounts = Field(description="An int for every side of every spatial axis, or per spatial axis "
+    TYPES = ("pad",)
+    padding = field(PadAmounts, description="An int for every side of every spatial axis, or per spatial axis "
                                             "(in axis order) an int or a pair [before, after].")
-    mode: Literal["constant", "reflect", "replicate", "circular"] = described(
-        "constant", "Fill mode (no count changes).")
-    value: Number = described(0, "Fill value for constant mode.")
+    mode = field(choice("constant", "reflect", "replicate", "circular"), "constant", "Fill mode (no count changes).")
+    value = field(Number, 0, "Fill value for constant mode.")
 
 
 @formula(PadSpec)
@@ -62,8 +60,8 @@ def pad(spec: PadSpec, x: Shape) -> Cost:
 class CropSpec(LayerSpec):
     """Center crop of the spatial axes (U-Net's skip connections), as torchvision's CenterCrop."""
 
-    type: Literal["crop"]
-    size: PositiveAxes = Field(description="Output size per spatial axis.")
+    TYPES = ("crop",)
+    size = field(PositiveAxes, description="Output size per spatial axis.")
 
 
 @formula(CropSpec)

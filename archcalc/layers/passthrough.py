@@ -2,10 +2,9 @@
 (and ``stochastic_depth``; identities at inference) and ``flatten``."""
 from __future__ import annotations
 
-from typing import Literal
-
+from ..declare import choice, field, maybe
 from ..errors import ShapeError
-from ..fields import Int, Number, described
+from ..fields import Int, Number
 from ..num import prod
 from .base import Cost, LayerSpec, Shape, formula, torch_dim
 
@@ -13,15 +12,15 @@ from .base import Cost, LayerSpec, Shape, formula, torch_dim
 class IdentitySpec(LayerSpec):
     """Passes the input through (torch.nn.Identity)."""
 
-    type: Literal["identity"]
+    TYPES = ("identity",)
 
 
 class DropoutSpec(LayerSpec):
     """Dropout; the analysis is of inference, where dropout is the identity."""
 
-    type: Literal["dropout", "dropout1d", "dropout2d", "dropout3d", "stochastic_depth"]
-    p: Number = described(0.5, "Drop probability (no count changes at inference).")
-    mode: Literal["row", "batch"] | None = described(None, "stochastic_depth only: torchvision's mode "
+    TYPES = ("dropout", "dropout1d", "dropout2d", "dropout3d", "stochastic_depth")
+    p = field(Number, 0.5, "Drop probability (no count changes at inference).")
+    mode = field(maybe(choice("row", "batch")), None, "stochastic_depth only: torchvision's mode "
                                                            "(no count changes).")
 
 
@@ -35,9 +34,9 @@ def passthrough(spec: LayerSpec, x: Shape) -> Cost:
 class FlattenSpec(LayerSpec):
     """Flattens a range of dimensions, as torch.nn.Flatten."""
 
-    type: Literal["flatten"]
-    start_dim: Int = described(1, "First dimension to flatten, counted as in torch (0 is the batch).")
-    end_dim: Int = described(-1, "Last dimension to flatten, counted as in torch.")
+    TYPES = ("flatten",)
+    start_dim = field(Int, 1, "First dimension to flatten, counted as in torch (0 is the batch).")
+    end_dim = field(Int, -1, "Last dimension to flatten, counted as in torch.")
 
 
 @formula(FlattenSpec)

@@ -1,39 +1,38 @@
 """Pooling: ``maxpool``/``avgpool`` (1d/2d/3d), adaptive pooling and global pooling."""
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import Field, PlainValidator, WithJsonSchema
-
+from ..declare import checked, field, maybe
 from ..errors import ShapeError
-from ..fields import Flag, Padding, PositiveAxes, PositiveInt, described, fail, positive_int
+from ..fields import Flag, Padding, PositiveAxes, PositiveInt, fail, positive_int
 from ..num import ceil_div, conv_out, is_concrete, prod
 from .base import GLOBAL, NON_UNIFORM, Cost, LayerSpec, Shape, Window, expect_rank, formula, per_axis, positive_out
 from .conv import same_padding
 
 
 class _PoolBase(LayerSpec):
-    kernel_size: PositiveAxes = Field(description="Window size per spatial axis.")
-    stride: PositiveAxes | None = described(None, "Stride per spatial axis; defaults to kernel_size.")
-    padding: Padding = described(0, "Implicit padding per side (-inf for max, 0 for average): an int, a "
+    kernel_size = field(PositiveAxes, description="Window size per spatial axis.")
+    stride = field(maybe(PositiveAxes), None, "Stride per spatial axis; defaults to kernel_size.")
+    padding = field(Padding, 0, "Implicit padding per side (-inf for max, 0 for average): an int, a "
                                     "per-axis list, or Keras' 'same' / 'valid'.")
-    ceil_mode: Flag = described(False, "Use ceil instead of floor for the output size.")
+    ceil_mode = field(Flag, False, "Use ceil instead of floor for the output size.")
     kind = "pool"
 
 
 class MaxPoolSpec(_PoolBase):
     """Max pooling, as torch.nn.MaxPool1d/2d/3d."""
 
-    type: Literal["maxpool1d", "maxpool2d", "maxpool3d"]
-    dilation: PositiveAxes = described(1, "Spacing between window taps.")
+    TYPES = ("maxpool1d", "maxpool2d", "maxpool3d")
+    dilation = field(PositiveAxes, 1, "Spacing between window taps.")
 
 
 class AvgPoolSpec(_PoolBase):
     """Average pooling, as torch.nn.AvgPool1d/2d/3d."""
 
-    type: Literal["avgpool1d", "avgpool2d", "avgpool3d"]
-    count_include_pad: Flag = described(True, "Include padded zeros in the average (no count changes).")
-    divisor_override: PositiveInt | None = described(None, "Divide by this instead of the window size.")
+    TYPES = ("avgpool1d", "avgpool2d", "avgpool3d")
+    count_include_pad = field(Flag, True, "Include padded zeros in the average (no count changes).")
+    divisor_override = field(maybe(PositiveInt), None, "Divide by this instead of the window size.")
 
 
 def _pool_out(n: Any, k: Any, s: Any, p: Any, d: Any, ceil_mode: bool) -> Any:
@@ -83,18 +82,18 @@ def _output_size(value: Any, info: Any) -> Any:
     return positive_int(value, info)
 
 
-OutputSize = Annotated[Any, PlainValidator(_output_size), WithJsonSchema({"anyOf": [
+OutputSize = checked(_output_size, {"anyOf": [
     {"type": "integer", "minimum": 1}, {"type": "string"},
     {"type": "array", "items": {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "string"},
-                                          {"type": "null"}]}}]})]
+                                          {"type": "null"}]}}]})
 
 
 class AdaptivePoolSpec(LayerSpec):
     """Adaptive pooling to a fixed output size, as torch.nn.AdaptiveAvgPool2d / AdaptiveMaxPool2d."""
 
-    type: Literal["adaptive_avgpool1d", "adaptive_avgpool2d", "adaptive_avgpool3d",
-                  "adaptive_maxpool1d", "adaptive_maxpool2d", "adaptive_maxpool3d"]
-    output_size: OutputSize = Field(description="Output size per spatial axis; null keeps that axis.")
+    TYPES = ("adaptive_avgpool1d", "adaptive_avgpool2d", "adaptive_avgpool3d",
+             "adaptive_maxpool1d", "adaptive_maxpool2d", "adaptive_maxpool3d")
+    output_size = field(OutputSize, description="Output size per spatial axis; null keeps that axis.")
     kind = "pool"
 
 
@@ -148,8 +147,8 @@ def adaptive_pool(spec: AdaptivePoolSpec, x: Shape) -> Cost:
 class GlobalPoolSpec(LayerSpec):
     """Global pooling over every spatial axis (Keras GlobalAveragePooling2D)."""
 
-    type: Literal["global_avgpool", "global_maxpool"]
-    keepdims: Flag = described(False, "Keep the spatial axes with size 1 (torch AdaptiveAvgPool(1)) "
+    TYPES = ("global_avgpool", "global_maxpool")
+    keepdims = field(Flag, False, "Keep the spatial axes with size 1 (torch AdaptiveAvgPool(1)) "
                                       "instead of dropping them (Keras).")
     kind = "pool"
 

@@ -1,13 +1,10 @@
 """Layers that rearrange data without arithmetic: ``reshape``, ``permute``, ``chunk`` and ``channel_shuffle``."""
 from __future__ import annotations
 
-from typing import Literal
-
-from pydantic import Field
-
+from ..declare import field
 from ..errors import ShapeError, SpecError
 from ..expr import FUNCTIONS
-from ..fields import Int, IntList, PositiveInt, described
+from ..fields import Int, IntList, PositiveInt
 from ..num import ceil_div, is_concrete, prod
 from .base import Cost, LayerSpec, Shape, check_divides, formula, torch_dim
 
@@ -15,8 +12,8 @@ from .base import Cost, LayerSpec, Shape, check_divides, formula, torch_dim
 class ReshapeSpec(LayerSpec):
     """Reshapes each sample, as torch.reshape with the batch dimension kept."""
 
-    type: Literal["reshape"]
-    shape: IntList = Field(description="Target shape per sample (batch excluded); one entry may be -1.")
+    TYPES = ("reshape",)
+    shape = field(IntList, description="Target shape per sample (batch excluded); one entry may be -1.")
 
 
 @formula(ReshapeSpec)
@@ -44,8 +41,8 @@ def reshape(spec: ReshapeSpec, x: Shape) -> Cost:
 class PermuteSpec(LayerSpec):
     """Reorders dimensions, as torch.permute; the batch stays first."""
 
-    type: Literal["permute"]
-    dims: IntList = Field(description="New order of the dimensions, batch included as 0 "
+    TYPES = ("permute",)
+    dims = field(IntList, description="New order of the dimensions, batch included as 0 "
                                       "(e.g. [0, 2, 3, 1] for channels last).")
 
 
@@ -62,10 +59,10 @@ def permute(spec: PermuteSpec, x: Shape) -> Cost:
 class ChunkSpec(LayerSpec):
     """One of the pieces of torch.chunk (ShuffleNet's channel split)."""
 
-    type: Literal["chunk"]
-    chunks: PositiveInt = Field(description="Number of pieces.")
-    index: Int = described(0, "Which piece to keep, from 0.")
-    dim: Int = described(1, "Dimension to split, counted as in torch (1 is the channels).")
+    TYPES = ("chunk",)
+    chunks = field(PositiveInt, description="Number of pieces.")
+    index = field(Int, 0, "Which piece to keep, from 0.")
+    dim = field(Int, 1, "Dimension to split, counted as in torch (1 is the channels).")
 
 
 @formula(ChunkSpec)
@@ -82,8 +79,8 @@ def chunk(spec: ChunkSpec, x: Shape) -> Cost:
 class ChannelShuffleSpec(LayerSpec):
     """Channel shuffle, as torch.nn.ChannelShuffle (ShuffleNet): a permutation, no arithmetic."""
 
-    type: Literal["channel_shuffle"]
-    groups: PositiveInt = Field(description="Number of groups to interleave.")
+    TYPES = ("channel_shuffle",)
+    groups = field(PositiveInt, description="Number of groups to interleave.")
 
 
 @formula(ChannelShuffleSpec)

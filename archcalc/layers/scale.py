@@ -1,9 +1,8 @@
 """``scale``: a learnable per-channel multiplier (ConvNeXt's layer scale, CaiT's LayerScale)."""
 from __future__ import annotations
 
-from typing import Literal
-
-from ..fields import Flag, Int, described
+from ..declare import field
+from ..fields import Flag, Int
 from ..num import prod
 from .base import Cost, LayerSpec, Shape, formula, torch_dim
 
@@ -11,10 +10,10 @@ from .base import Cost, LayerSpec, Shape, formula, torch_dim
 class ScaleSpec(LayerSpec):
     """y = gamma * x (+ beta), with one learnable value per entry of one dimension, broadcast over the rest."""
 
-    type: Literal["scale"]
-    dim: Int = described(1, "Dimension that holds the learnable values, counted as in torch "
+    TYPES = ("scale",)
+    dim = field(Int, 1, "Dimension that holds the learnable values, counted as in torch "
                              "(1: channels first, -1: channels last).")
-    bias: Flag = described(False, "Also add a learnable shift.")
+    bias = field(Flag, False, "Also add a learnable shift.")
     kind = "elementwise"
 
 

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import PlainValidator, WithJsonSchema
-
+from ..declare import checked, choice, field, maybe
 from ..errors import ShapeError, SpecError
-from ..fields import Flag, PositiveAxes, described, number
+from ..fields import Flag, PositiveAxes, number
 from ..num import is_concrete, prod, rational
 from .base import NON_UNIFORM, Cost, LayerSpec, Shape, Window, expect_rank, formula, per_axis, positive_out
 
@@ -21,20 +20,20 @@ def _scale(value: Any, info: Any) -> Any:
     return number(value, info)
 
 
-Scale = Annotated[Any, PlainValidator(_scale), WithJsonSchema({"anyOf": [
+Scale = checked(_scale, {"anyOf": [
     {"type": "number", "exclusiveMinimum": 0}, {"type": "string"},
-    {"type": "array", "items": {"anyOf": [{"type": "number"}, {"type": "string"}]}}]})]
+    {"type": "array", "items": {"anyOf": [{"type": "number"}, {"type": "string"}]}}]})
 
 
 class UpsampleSpec(LayerSpec):
     """Upsampling by a scale factor or to a size, as torch.nn.Upsample."""
 
-    type: Literal["upsample"]
-    scale_factor: Scale | None = described(None, "Multiplier per spatial axis: a number or a list.")
-    size: PositiveAxes | None = described(None, "Output size per spatial axis (instead of scale_factor).")
-    mode: Literal["nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear"] = described(
-        "nearest", "Interpolation mode, as in torch.")
-    align_corners: Flag | None = described(None, "Align corner pixels (linear modes only), as in torch.")
+    TYPES = ("upsample",)
+    scale_factor = field(maybe(Scale), None, "Multiplier per spatial axis: a number or a list.")
+    size = field(maybe(PositiveAxes), None, "Output size per spatial axis (instead of scale_factor).")
+    mode = field(choice("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear"), "nearest",
+                 "Interpolation mode, as in torch.")
+    align_corners = field(maybe(Flag), None, "Align corner pixels (linear modes only), as in torch.")
     kind = "resize"
 
 
