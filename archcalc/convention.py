@@ -2,17 +2,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 
-@dataclass(frozen=True)
 class Convention:
-    name: str
-    mac: str
-    flop: str
-    rules: Callable[[], dict[str, str]]  # per op kind; a function so the layer modules load only when asked
-    notes: tuple[str, ...] = ()
+    """What a MAC and a FLOP are, and the per-op rules; stated in every report."""
+
+    def __init__(self, name: str, mac: str, flop: str, rules: Callable[[], dict[str, str]],
+                 notes: tuple[str, ...] = ()) -> None:
+        self.name = name
+        self.mac = mac
+        self.flop = flop
+        self.rules = rules  # per op kind; a function so the layer modules load only when asked
+        self.notes = notes
 
     def summary(self) -> str:
         """The one line printed under every table."""

@@ -7,7 +7,6 @@ walks the tree. Leaves carry their formula, so the engine never looks anything u
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any, Union
 
 from pydantic_core import ValidationError
@@ -24,50 +23,58 @@ MAX_NODES = 200_000  # leaves after expansion
 MAX_DEPTH = 32  # nested blocks
 
 
-@dataclass
 class Leaf:
     """One layer: its validated spec, its formula, and where it sits."""
 
-    spec: Any
-    formula: Formula
-    name: str
-    path: str
-    line: int | None
-    inputs: tuple[str, ...] | None = None  # refs to earlier tensors; None: the previous output
-    save: str | None = None
-    user_defined: bool = False
+    __slots__ = ("spec", "formula", "name", "path", "line", "inputs", "save", "user_defined")
+
+    def __init__(self, spec: Any, formula: Formula, name: str, path: str, line: int | None,
+                 inputs: tuple[str, ...] | None = None, save: str | None = None, user_defined: bool = False) -> None:
+        self.spec = spec
+        self.formula = formula
+        self.name = name
+        self.path = path
+        self.line = line
+        self.inputs = inputs  # refs to earlier tensors; None: the previous output
+        self.save = save
+        self.user_defined = user_defined
 
     @property
     def type(self) -> str:
         return str(self.spec.type)
 
 
-@dataclass
 class Group:
     """A named group of nodes: a block call, a repeat, a sequential, or branches with a merge."""
 
-    kind: str  # block name, "repeat", "sequential", "parallel" or "residual"
-    name: str
-    path: str
-    line: int | None
-    children: list[Node] = field(default_factory=list)
-    branches: list[tuple[str, list[Node]]] = field(default_factory=list)
-    merge: Leaf | None = None
-    inputs: tuple[str, ...] | None = None
-    save: str | None = None
-    count: Any = None  # a repeat's count; a symbol means one generic unit stands for all of them
+    __slots__ = ("kind", "name", "path", "line", "children", "branches", "merge", "inputs", "save", "count")
+
+    def __init__(self, kind: str, name: str, path: str, line: int | None, inputs: tuple[str, ...] | None = None,
+                 save: str | None = None, count: Any = None) -> None:
+        self.kind = kind  # block name, "repeat", "sequential", "parallel" or "residual"
+        self.name = name
+        self.path = path
+        self.line = line
+        self.children: list[Node] = []
+        self.branches: list[tuple[str, list[Node]]] = []
+        self.merge: Leaf | None = None
+        self.inputs = inputs
+        self.save = save
+        self.count = count  # a repeat's count; a symbol means one generic unit stands for all of them
 
 
 Node = Union[Leaf, Group]
 
 
-@dataclass
 class Scope:
     """Names already used at one level of the tree, and per-type counters for generated names."""
 
-    prefix: str
-    used: dict[str, int | None] = field(default_factory=dict)
-    counts: dict[str, int] = field(default_factory=dict)
+    __slots__ = ("prefix", "used", "counts")
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.used: dict[str, int | None] = {}
+        self.counts: dict[str, int] = {}
 
     def name(self, given: str | None, kind: str, line: int | None) -> tuple[str, str]:
         """(local name, dotted path); generated names are <kind>_<n>, 1-based per kind."""

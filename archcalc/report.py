@@ -1,7 +1,6 @@
 """The result of an analysis: one row per leaf layer, totals, and the convention used."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from .convention import Convention
@@ -9,22 +8,29 @@ from .num import fmt_exact
 from .rf import RF
 
 
-@dataclass
 class LayerResult:
-    name: str
-    type: str
-    kind: str
-    output_shape: tuple[Any, ...]  # batch first
-    params: Any
-    buffers: Any
-    macs: Any
-    flops: Any
-    flops_by_kind: dict[str, Any]
-    activations: Any  # output elements, batch included
-    rf: RF
-    line: int | None = None
-    depth: int = 0
-    user_defined: bool = False
+    """One leaf layer's figures. MACs, FLOPs and activations include the batch; params and buffers don't."""
+
+    __slots__ = ("name", "type", "kind", "output_shape", "params", "buffers", "macs", "flops", "flops_by_kind",
+                 "activations", "rf", "line", "depth", "user_defined")
+
+    def __init__(self, name: str, type: str, kind: str, output_shape: tuple[Any, ...], params: Any, buffers: Any,
+                 macs: Any, flops: Any, flops_by_kind: dict[str, Any], activations: Any, rf: RF,
+                 line: int | None = None, depth: int = 0, user_defined: bool = False) -> None:
+        self.name = name  # dotted path
+        self.type = type
+        self.kind = kind
+        self.output_shape = output_shape  # batch first
+        self.params = params
+        self.buffers = buffers
+        self.macs = macs
+        self.flops = flops
+        self.flops_by_kind = flops_by_kind
+        self.activations = activations  # output elements
+        self.rf = rf
+        self.line = line
+        self.depth = depth
+        self.user_defined = user_defined
 
     def scale(self, count: Any) -> None:
         """Stand for ``count`` copies (a repeat with a symbolic count)."""
@@ -43,14 +49,18 @@ class LayerResult:
         }
 
 
-@dataclass
 class Totals:
-    params: Any = 0
-    buffers: Any = 0
-    macs: Any = 0
-    flops: Any = 0
-    activations: Any = 0
-    flops_by_kind: dict[str, Any] = field(default_factory=dict)
+    """Sums over leaf layers."""
+
+    __slots__ = ("params", "buffers", "macs", "flops", "activations", "flops_by_kind")
+
+    def __init__(self) -> None:
+        self.params: Any = 0
+        self.buffers: Any = 0
+        self.macs: Any = 0
+        self.flops: Any = 0
+        self.activations: Any = 0
+        self.flops_by_kind: dict[str, Any] = {}
 
     def add(self, row: LayerResult) -> None:
         self.params += row.params
@@ -68,18 +78,20 @@ class Totals:
                 "flops_by_kind": {k: fmt_exact(v) for k, v in self.flops_by_kind.items()}}
 
 
-@dataclass
 class BlockResult:
     """A block, repeat or branch group: its subtotals and the RF at its output (a named endpoint)."""
 
-    name: str
-    type: str
-    depth: int
-    totals: Totals = field(default_factory=Totals)
-    output_shape: tuple[Any, ...] = ()
-    rf: RF | None = None
-    children: list[BlockResult] = field(default_factory=list)
-    layers: list[str] = field(default_factory=list)
+    __slots__ = ("name", "type", "depth", "totals", "output_shape", "rf", "children", "layers")
+
+    def __init__(self, name: str, type: str, depth: int) -> None:
+        self.name = name
+        self.type = type
+        self.depth = depth
+        self.totals = Totals()
+        self.output_shape: tuple[Any, ...] = ()
+        self.rf: RF | None = None
+        self.children: list[BlockResult] = []
+        self.layers: list[str] = []  # the leaf layers inside, by name
 
     def scale(self, count: Any) -> None:
         t = self.totals
@@ -101,19 +113,24 @@ class BlockResult:
                 "layers": self.layers, "children": [c.to_dict() for c in self.children]}
 
 
-@dataclass
 class Report:
-    name: str
-    input_shape: tuple[Any, ...]  # batch first
-    layers: list[LayerResult]
-    totals: Totals
-    convention: Convention
-    output_shape: tuple[Any, ...] = ()
-    rf: RF | None = None
-    blocks: list[BlockResult] = field(default_factory=list)
-    outline: list[LayerResult | BlockResult] = field(default_factory=list)
-    symbols: dict[str, str] | None = None  # symbolic mode: the symbols the figures are formulas in
-    assumptions: dict[str, int] | None = None  # symbol -> the multiple it is assumed to be
+    """The analysis of a network: leaf rows, block tree, totals, and the convention they follow."""
+
+    def __init__(self, name: str, input_shape: tuple[Any, ...], layers: list[LayerResult], totals: Totals,
+                 convention: Convention, output_shape: tuple[Any, ...] = (), rf: RF | None = None,
+                 blocks: list[BlockResult] | None = None,
+                 outline: list[LayerResult | BlockResult] | None = None) -> None:
+        self.name = name
+        self.input_shape = input_shape  # batch first
+        self.layers = layers
+        self.totals = totals
+        self.convention = convention
+        self.output_shape = output_shape
+        self.rf = rf
+        self.blocks = blocks or []
+        self.outline = outline or []  # table order: a block before its contents
+        self.symbols: dict[str, str] | None = None  # symbolic mode: the symbols the figures are formulas in
+        self.assumptions: dict[str, int] | None = None  # symbol -> the multiple it is assumed to be
 
     def to_dict(self) -> dict[str, Any]:
         from . import __version__

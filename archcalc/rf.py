@@ -9,7 +9,6 @@ Output position 0 then sees input positions [-P, -P + r - 1].
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from .layers.base import GLOBAL, NON_UNIFORM, RFStep, Window
@@ -27,13 +26,15 @@ class AxisRF(NamedTuple):
 Axis = Any  # AxisRF, or one of the markers GLOBAL, NON_UNIFORM, UNALIGNED
 
 
-@dataclass(frozen=True)
 class RF:
     """The receptive field of one tensor: one entry per spatial axis of the network input, and for each
-    per-sample dimension of the tensor, the input axes it indexes (channels index none)."""
+    per-sample dimension of the tensor, the input axes it indexes (channels index none). Immutable."""
 
-    axes: tuple[Axis, ...]
-    dims: tuple[tuple[int, ...], ...]
+    __slots__ = ("axes", "dims")
+
+    def __init__(self, axes: tuple[Axis, ...], dims: tuple[tuple[int, ...], ...]) -> None:
+        self.axes = axes
+        self.dims = dims
 
     @classmethod
     def of_input(cls, rank: int) -> RF:

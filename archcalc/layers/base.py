@@ -7,8 +7,6 @@ FLOPs by kind, and its local receptive-field step. The engine does the rest (bat
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from dataclasses import field as dataclass_field
 from typing import Any, ClassVar, NamedTuple, TypeVar, Union
 
 from ..declare import TEXT, Model, field, maybe
@@ -39,19 +37,23 @@ NON_UNIFORM = "non-uniform"  # windows differ in size or spacing (e.g. adaptive 
 RFStep = Union[None, str, tuple[Any, ...], dict[int, Any]]
 
 
-@dataclass
 class Cost:
     """What one layer costs, per sample. ``flops`` is split by kind (conv, bias, norm, activation, ...)."""
 
-    shape: Shape
-    params: Any = 0
-    buffers: Any = 0
-    macs: Any = 0
-    flops: dict[str, Any] = dataclass_field(default_factory=dict)
-    rf: RFStep = None
-    # Per output dimension, the input dimensions it is made of; None: the same dimensions when the rank
-    # is unchanged (flatten, permute and global pooling say how they move dimensions).
-    dims: tuple[tuple[int, ...], ...] | None = None
+    __slots__ = ("shape", "params", "buffers", "macs", "flops", "rf", "dims")
+
+    def __init__(self, shape: Shape, params: Any = 0, buffers: Any = 0, macs: Any = 0,
+                 flops: dict[str, Any] | None = None, rf: RFStep = None,
+                 dims: tuple[tuple[int, ...], ...] | None = None) -> None:
+        self.shape = shape
+        self.params = params
+        self.buffers = buffers
+        self.macs = macs
+        self.flops = flops or {}
+        self.rf = rf
+        # Per output dimension, the input dimensions it is made of; None: the same dimensions when the rank
+        # is unchanged (flatten, permute and global pooling say how they move dimensions).
+        self.dims = dims
 
 
 class LayerSpec(Model):
