@@ -119,10 +119,6 @@ def run(command: str | None, args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    import os
-    # pydantic's plugin discovery scans every installed package's entry points (a tenth of a run);
-    # the command line needs no plugins. The library API leaves the environment alone.
-    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv[0] if argv and argv[0] in COMMANDS else None
     try:
