@@ -195,3 +195,34 @@ def test_sweep_and_solve_agree_with_numeric_runs() -> None:
     value, achieved = solve(one, "macs", 10**10, "H", 10**6)
     assert value == 128
     assert achieved == 305856 * 128 * 224 + 123633664
+
+
+def test_json_formulas_parse_back_with_sympy(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from archcalc.cli import main
+    assert main([str(SPECS / "vgg16.yaml"), "--symbolic", "H", "W", "-f", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    macs = sympy.sympify(data["totals"]["macs"], locals={"H": sym("H"), "W": sym("W")})
+    assert sympy.expand(macs - (305856 * sym("H") * sym("W") + 123633664)) == 0
+    assert data["symbols"] == {"H": "H", "W": "W"} and data["multiple_of"] == {"H": 32, "W": 32}
+
+
+def test_set_substitutes_into_a_symbolic_report(capsys: pytest.CaptureFixture[str]) -> None:
+    from archcalc.cli import main
+    # W = 224 leaves MACs = 305856 * 224 * H + 123633664 = 68511744 * H + 123633664
+    assert main(["formula", str(SPECS / "vgg16.yaml"), "--symbolic", "H", "W", "--set", "W=224"]) == 0
+    assert capsys.readouterr().out.strip() == "68511744*H + 123633664"
+
+
+def test_sweep_and_solve_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    from archcalc.cli import main
+    assert main(["sweep", str(SPECS / "vgg16.yaml"), "--vary", "H=32:64:32", "--vary", "W=224",
+                 "--metric", "macs"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    # 305856 * 32 * 224 + 123633664 = 2316009472; at H = 64: 4508385280
+    assert lines == ["H,W,macs", "32,224,2316009472", "64,224,4508385280"]
+    assert main(["solve", str(SPECS / "vgg16.yaml"), "--budget", "macs=5G", "--for", "H", "--set", "W=224"]) == 0
+    # 68511744 * H + 123633664 <= 5e9  ->  H <= 71.2, multiples of 32: H = 64
+    assert capsys.readouterr().out.startswith("H = 64 ")
+    assert main(["sweep", str(SPECS / "vgg16.yaml"), "--vary", "H=30:60:30"]) == 2  # not multiples of 32
