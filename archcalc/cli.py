@@ -15,7 +15,7 @@ from typing import Any
 
 from .errors import ArchcalcError, SpecError
 
-COMMANDS = ("formula", "sweep", "solve", "schema")
+COMMANDS = ("formula", "sweep", "solve", "plot", "report", "schema")
 METRICS = ("params", "buffers", "macs", "flops", "activations")
 
 
@@ -39,12 +39,26 @@ def _parser(command: str | None) -> argparse.ArgumentParser:
     if command == "schema":
         return p
     _common(p)
+    if command in (None, "report"):
+        p.add_argument("--hardware", metavar="NAME|FILE", help="add roofline bounds for a device: a built-in "
+                       "name (archcalc --hardware list) or a YAML file of your own entries")
+        p.add_argument("--dtype", default="fp32", choices=["fp32", "bf16", "fp16", "int8"],
+                       help="bytes per value for the roofline (default: fp32)")
+        p.add_argument("--efficiency", type=float, default=1.0, metavar="E",
+                       help="fraction of peak assumed for the roofline time at that efficiency (default 1.0)")
     if command is None:
         p.add_argument("-f", "--format", default="table",
                        choices=["table", "json", "csv", "markdown", "latex"], help="output format (default: table)")
         p.add_argument("--depth", type=int, default=None, metavar="N",
                        help="table and markdown: collapse blocks below depth N (1 = top level only)")
         p.add_argument("--version", action="version", version=f"archcalc {__version__}")
+    elif command == "plot":
+        p.add_argument("-o", "--output", required=True, metavar="FILE", help="FILE.png, FILE.svg or FILE.pdf")
+        p.add_argument("--kind", default="summary", choices=["layers", "cumulative", "rf", "summary"],
+                       help="which chart (default: summary)")
+        p.add_argument("--depth", type=int, default=None, metavar="N", help="layers chart: collapse blocks below N")
+    elif command == "report":
+        p.add_argument("-o", "--output", required=True, metavar="FILE", help="the HTML file to write")
     elif command == "formula":
         p.add_argument("--metric", default="macs", choices=[*METRICS, "rf"], help="which total (default: macs)")
         p.add_argument("--latex", action="store_true", help="print LaTeX instead of sympy's text form")
@@ -90,6 +104,12 @@ def _analyze(args: argparse.Namespace, symbolic: Sequence[str] = ()) -> Any:
     return analyze(_network(args, symbolic), simplify=args.simplify, collect=tuple(args.collect))
 
 
+def _roofline(report: Any, args: argparse.Namespace) -> None:
+    if args.hardware:
+        from .roofline import annotate
+        annotate(report, args.hardware, args.dtype, args.efficiency)
+
+
 def run(command: str | None, args: argparse.Namespace) -> int:
     if command == "schema":
         import json
@@ -98,7 +118,18 @@ def run(command: str | None, args: argparse.Namespace) -> int:
         print(json.dumps(json_schema(), indent=2))
     elif command is None:
         from .render import FORMATS
-        sys.stdout.write(FORMATS[args.format](_analyze(args), args.depth) + "\n")
+        report = _analyze(args)
+        _roofline(report, args)
+        sys.stdout.write(FORMATS[args.format](report, args.depth) + "\n")
+    elif command == "plot":
+        from .plot import plot
+        plot(_analyze(args), args.kind, args.output, args.depth)
+    elif command == "report":
+        from .html import write_report
+        from .spec import read_text
+        report = _analyze(args)
+        _roofline(report, args)
+        write_report(report, read_text(args.spec)[0], args.output)
     elif command == "formula":
         from .explore import formula
         print(formula(_analyze(args), args.metric, args.latex))

@@ -118,9 +118,11 @@ class _Walk:
                 labels = [f"input {r!r}" for r in node.inputs]
             cost = node.formula(spec, [t.shape for t in given], labels)
             rf = merge([t.rf for t in given]).then(cost.rf)
+            inputs = sum(prod(t.shape) for t in given)
         else:
             cost = node.formula(spec, x.shape)
             rf = x.rf.then(cost.rf)
+            inputs = prod(x.shape)
         shape = tuple(cost.shape)
         rf = rf.remap(cost.dims, len(shape))
         b = self.batch
@@ -129,7 +131,7 @@ class _Walk:
             name=node.path, type=node.type, kind=spec.kind, output_shape=(b, *self.display(shape)),
             params=cost.params, buffers=cost.buffers, macs=cost.macs * b, flops=sum(flops_by_kind.values()),
             flops_by_kind=flops_by_kind, activations=prod(shape) * b, rf=rf, line=node.line, depth=depth,
-            user_defined=node.user_defined,
+            user_defined=node.user_defined, input_elements=inputs * b,
         )
         self.rows.append(row)
         self.outline.append(row)

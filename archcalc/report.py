@@ -12,11 +12,12 @@ class LayerResult:
     """One leaf layer's figures. MACs, FLOPs and activations include the batch; params and buffers don't."""
 
     __slots__ = ("name", "type", "kind", "output_shape", "params", "buffers", "macs", "flops", "flops_by_kind",
-                 "activations", "rf", "line", "depth", "user_defined")
+                 "activations", "rf", "line", "depth", "user_defined", "input_elements", "extra")
 
     def __init__(self, name: str, type: str, kind: str, output_shape: tuple[Any, ...], params: Any, buffers: Any,
                  macs: Any, flops: Any, flops_by_kind: dict[str, Any], activations: Any, rf: RF,
-                 line: int | None = None, depth: int = 0, user_defined: bool = False) -> None:
+                 line: int | None = None, depth: int = 0, user_defined: bool = False,
+                 input_elements: Any = 0) -> None:
         self.name = name  # dotted path
         self.type = type
         self.kind = kind
@@ -31,11 +32,14 @@ class LayerResult:
         self.line = line
         self.depth = depth
         self.user_defined = user_defined
+        self.input_elements = input_elements  # elements read (all inputs), batch included
+        self.extra: dict[str, Any] = {}  # figures added after the analysis (e.g. a roofline), by name
 
     def scale(self, count: Any) -> None:
         """Stand for ``count`` copies (a repeat with a symbolic count)."""
         self.params, self.buffers, self.macs = self.params * count, self.buffers * count, self.macs * count
         self.flops, self.activations = self.flops * count, self.activations * count
+        self.input_elements = self.input_elements * count
         self.flops_by_kind = {k: v * count for k, v in self.flops_by_kind.items()}
 
     def to_dict(self) -> dict[str, Any]:
@@ -45,7 +49,8 @@ class LayerResult:
             "params": fmt_exact(self.params), "buffers": fmt_exact(self.buffers),
             "macs": fmt_exact(self.macs), "flops": fmt_exact(self.flops),
             "flops_by_kind": {k: fmt_exact(v) for k, v in self.flops_by_kind.items()},
-            "activations": fmt_exact(self.activations), "rf": self.rf.to_dict(),
+            "activations": fmt_exact(self.activations), "input_elements": fmt_exact(self.input_elements),
+            "rf": self.rf.to_dict(), **self.extra,
         }
 
 
@@ -131,6 +136,7 @@ class Report:
         self.outline = outline or []  # table order: a block before its contents
         self.symbols: dict[str, str] | None = None  # symbolic mode: the symbols the figures are formulas in
         self.assumptions: dict[str, int] | None = None  # symbol -> the multiple it is assumed to be
+        self.extra: dict[str, Any] = {}  # sections added after the analysis (e.g. "roofline"), by name
 
     def to_dict(self) -> dict[str, Any]:
         from . import __version__
@@ -145,4 +151,5 @@ class Report:
             "blocks": [block.to_dict() for block in self.blocks],
             "convention": self.convention.to_dict(),
             **({"symbols": self.symbols, "multiple_of": self.assumptions} if self.symbols else {}),
+            **self.extra,
         }

@@ -123,6 +123,7 @@ def present(report: Any, symbols: Symbols, mode: str, by: Iterable[str] = ()) ->
     for row in report.layers:
         show_totals(row)
         row.output_shape = tuple(show(d) for d in row.output_shape)
+        row.input_elements = show(row.input_elements)
         row.rf = show_rf(row.rf)
     stack = list(report.blocks)
     while stack:
