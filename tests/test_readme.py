@@ -1,0 +1,54 @@
+"""The README tells the truth: the zoo table matches archcalc and torchvision's published figures, and the
+quick start has exactly the two set-up commands that CI runs."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import archcalc
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+REFERENCE = json.loads((Path(__file__).parent / "data" / "torchvision_reference.json").read_text())["models"]
+
+
+def zoo_rows() -> list[list[str]]:
+    block = README.split("<!-- zoo-table -->", 1)[1].strip().split("\n\n", 1)[0]
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in block.splitlines()]
+    return rows[2:]  # header and rule
+
+
+def number(cell: str) -> int:
+    return int(cell.replace(",", "").strip("`*"))
+
+
+def test_zoo_table_matches_archcalc_and_torchvision() -> None:
+    rows = zoo_rows()
+    assert rows, "the README has no zoo table"
+    listed = set()
+    for spec, _, params, tv_params, macs, tv_ops in rows:
+        name = spec.strip("`").removeprefix("specs/").removesuffix(".yaml")
+        listed.add(name)
+        report = archcalc.analyze(archcalc.load(ROOT / "specs" / f"{name}.yaml"))
+        assert number(params) == report.totals.params, name
+        assert number(macs) == report.totals.macs, name
+        if name in REFERENCE:
+            meta = REFERENCE[name]["torchvision_meta"]
+            assert tv_params.startswith(f"{meta['num_params']:,}"), name
+            assert tv_ops == f"{meta['_ops']} G", name
+            assert report.totals.macs == REFERENCE[name]["macs"]  # FlopCounterMode / 2 (torchvision 0.29.1)
+        else:
+            assert tv_params == tv_ops == "-", name
+    with_reference = {p.stem for p in (ROOT / "specs").glob("*.yaml") if p.stem in REFERENCE}
+    assert with_reference <= listed, f"missing from the README table: {sorted(with_reference - listed)}"
+
+
+def test_quick_start_has_two_commands_and_ci_runs_the_test_one() -> None:
+    quick = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    commands = re.findall(r"```sh\n(.*?)\n```", quick, re.S)
+    assert len(commands) == 2 and all("\n" not in c for c in commands)
+    install_run, test = commands
+    assert "archcalc specs/vgg16.yaml" in install_run
+    assert "[test]" in test and "pytest" in test
+    assert test in (ROOT / ".ci" / "run").read_text()
