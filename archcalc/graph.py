@@ -93,6 +93,14 @@ class Scope:
     def path(self, name: str) -> str:
         return f"{self.prefix}.{name}" if self.prefix else name
 
+    def fresh(self, base: str, line: int | None) -> tuple[str, str]:
+        """``base``, or ``base_2``, ``base_3``, ... when taken (parts a structure adds on its own)."""
+        name, n = base, 1
+        while name in self.used:
+            n += 1
+            name = f"{base}_{n}"
+        return self.name(name, base, line)
+
 
 class Expander:
     """Turns raw layer items into nodes, with the spec's blocks and custom layer types."""
@@ -200,8 +208,10 @@ class Expander:
         if key == "residual":
             _only(body, ("body", "shortcut"), key)
             shortcut = body.get("shortcut") or []  # empty: the identity
-            group.branches = [("body", self.expand(_need(body, "body", key), env, inner, "body")),
-                              ("shortcut", self.expand(shortcut, env, Scope(inner.path("shortcut")), "shortcut"))]
+            main = self.expand(_need(body, "body", key), env, inner, "body")
+            _, shortcut_path = inner.fresh("shortcut", group.line)
+            side = self.expand(shortcut, env, Scope(shortcut_path), "shortcut")
+            group.branches = [("body", main), ("shortcut", side)]
             merge_key, merge_body = "add", {}
         else:
             _only(body, ("branches", "merge"), key)
@@ -220,7 +230,9 @@ class Expander:
             merge_key, merge_body = (merge, {}) if isinstance(merge, str) else _split(merge, line_of(merge), "merge")
         if merge_key not in ("add", "mul", "concat"):
             raise SpecError(f"merge must be add, mul or concat, not {merge_key!r}")
-        node = self.one(merge_key, dict(merge_body), env, inner, group.line, merge_key, {})
+        merge_name, _ = inner.fresh(merge_key, group.line)
+        inner.used.pop(merge_name)  # reserved here, taken by the merge layer itself just below
+        node = self.one(merge_key, dict(merge_body), env, inner, group.line, merge_name, {})
         assert isinstance(node, Leaf)
         group.merge = node
         return group

@@ -203,3 +203,16 @@ def test_rf_unaligned_when_branch_jumps_differ() -> None:
             "           {pad: {padding: [[0, 4]]}}]\n"
             "        - [{conv1d: {out_channels: 4, kernel_size: 3, padding: 1}}]\n      merge: add\n")
     assert r.rf.to_dict()["size"] == "unaligned"  # jumps 2 and 1 cannot be aligned
+
+
+def test_two_unnamed_residuals_in_one_block_get_distinct_names() -> None:
+    r = run(HEAD + """blocks:
+  two:
+    layers:
+      - residual: {body: [{conv2d: {out_channels: 4, kernel_size: 1}}], shortcut: [{conv2d: {out_channels: 4, kernel_size: 1}}]}
+      - residual: {body: [{conv2d: {out_channels: 4, kernel_size: 1}}], shortcut: [{conv2d: {out_channels: 4, kernel_size: 1}}]}
+layers: [two]
+""")
+    names = [row.name for row in r.layers]
+    assert len(set(names)) == len(names) == 6
+    assert names[2] == "two_1.add" and names[5] == "two_1.add_2"
