@@ -209,8 +209,10 @@ def test_two_unnamed_residuals_in_one_block_get_distinct_names() -> None:
     r = run(HEAD + """blocks:
   two:
     layers:
-      - residual: {body: [{conv2d: {out_channels: 4, kernel_size: 1}}], shortcut: [{conv2d: {out_channels: 4, kernel_size: 1}}]}
-      - residual: {body: [{conv2d: {out_channels: 4, kernel_size: 1}}], shortcut: [{conv2d: {out_channels: 4, kernel_size: 1}}]}
+      - residual: {body: [{conv2d: {out_channels: 4, kernel_size: 1}}],
+                   shortcut: [{conv2d: {out_channels: 4, kernel_size: 1}}]}
+      - residual: {body: [{conv2d: {out_channels: 4, kernel_size: 1}}],
+                   shortcut: [{conv2d: {out_channels: 4, kernel_size: 1}}]}
 layers: [two]
 """)
     names = [row.name for row in r.layers]
