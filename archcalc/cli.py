@@ -105,6 +105,8 @@ def _analyze(args: argparse.Namespace, symbolic: Sequence[str] = ()) -> Any:
 
 
 def _roofline(report: Any, args: argparse.Namespace) -> None:
+    if args.hardware == "list":
+        raise SpecError("--hardware list takes no spec", hint="run archcalc --hardware list")
     if args.hardware:
         from .roofline import annotate
         annotate(report, args.hardware, args.dtype, args.efficiency)
@@ -152,6 +154,10 @@ def run(command: str | None, args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv[0] if argv and argv[0] in COMMANDS else None
+    if argv in (["--hardware", "list"], ["--hardware=list"]):  # the built-in devices; no spec needed
+        from .roofline import listing
+        print(listing())
+        return 0
     try:
         args = _parser(command).parse_args(argv[1:] if command else argv)
         return run(command, args)

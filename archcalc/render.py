@@ -64,11 +64,24 @@ def _cut(text: str) -> str:
     return text if len(text) <= MAX_CELL else text[:MAX_CELL - 1] + "…"
 
 
+def _roofline(report: Report) -> Any:
+    """Per-row roofline cells (intensity, bound, time) when the report has been annotated, else None."""
+    if "roofline" not in report.extra:
+        return None
+    from .roofline import row_cells
+    return row_cells(report)
+
+
 def table(report: Report, depth: int | None = None) -> str:
     head = ("name", "type", "output shape", "params", "MACs", "FLOPs", "RF size", "RF jump")
-    rows = [head] + [tuple(_cut(c) for c in _cells(r, human)) for r in _outline(report, depth)]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+    roof = _roofline(report)
+    outline = _outline(report, depth)
+    rows = [head] + [tuple(_cut(c) for c in _cells(r, human)) for r in outline]
     numeric = {3, 4, 5}
+    if roof:
+        rows = [rows[0] + ("intensity", "bound", "time")] + [row + roof(r) for row, r in zip(rows[1:], outline)]
+        numeric |= {8, 10}
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = [f"{report.name}  input {shape_text(report.input_shape)}"]
     for j, row in enumerate(rows):
         cells = [c.rjust(w) if i in numeric else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))]
@@ -82,6 +95,9 @@ def table(report: Report, depth: int | None = None) -> str:
                      + "".join(f"; {n} a multiple of {m}" for n, m in (report.assumptions or {}).items()) + ")")
     if any(r.user_defined for r in report.layers):
         lines.append("* user-defined layer type: its figures are the spec's own formulas")
+    if roof:
+        from .roofline import summary
+        lines += ["", *summary(report)]
     lines.append("")
     lines.append(report.convention.summary())
     return "\n".join(lines)
@@ -107,21 +123,28 @@ def csv(report: Report, depth: int | None = None) -> str:
     import io
     buf = io.StringIO()
     writer = _csv.writer(buf, lineterminator="\n")
-    writer.writerow(_COLUMNS)
+    roof = report.extra.get("roofline")
+    if roof:  # exact, as in JSON: ints, rationals as "p/q"
+        from .roofline import csv_columns, csv_values
+    writer.writerow([*_COLUMNS, *(csv_columns() if roof else ())])
     for r in report.layers:
-        writer.writerow(_plain_row(r))
+        writer.writerow([*_plain_row(r), *(csv_values(r.extra.get("roofline")) if roof else ())])
     t = report.totals
     writer.writerow(["total", "", "x".join(str(fmt_exact(d)) for d in report.output_shape),
                      *(str(fmt_exact(v)) for v in (t.params, t.buffers, t.macs, t.flops, t.activations)),
-                     "", "", ""])
+                     "", "", "", *(csv_values(roof["totals"]) if roof else ())])
     buf.write(f"# {report.convention.summary()}\n")
     return buf.getvalue()
 
 
 def markdown(report: Report, depth: int | None = None) -> str:
-    head = "| name | type | output shape | params | MACs | FLOPs | RF size | RF jump |"
+    roof = _roofline(report)
+    if roof:
+        from .roofline import summary, total_cells
+    head = "| name | type | output shape | params | MACs | FLOPs | RF size | RF jump |" + (
+        " intensity | bound | time |" if roof else "")
     lines = [f"### {report.name}", "", f"Input `{shape_text(report.input_shape)}`", "", head,
-             "|" + "---|" * 2 + "---|" + "---:|" * 3 + "---|---|"]
+             "|" + "---|" * 2 + "---|" + "---:|" * 3 + "---|---|" + ("---:|---|---:|" if roof else "")]
 
     def num(v: Any) -> str:
         return exact(v) if is_concrete(v) else f"`{v}`"
@@ -129,12 +152,15 @@ def markdown(report: Report, depth: int | None = None) -> str:
         name, kind, shape, *rest = _cells(r, num, indent="&nbsp;&nbsp;")
         if isinstance(r, BlockResult):
             name = f"**{name}**"
-        lines.append("| " + " | ".join([name, kind, f"`{shape}`", *rest]) + " |")
+        lines.append("| " + " | ".join([name, kind, f"`{shape}`", *rest, *(roof(r) if roof else ())]) + " |")
     t = report.totals
     lines.append(f"| **total** | | `{shape_text(report.output_shape)}` | **{num(t.params)}** | "
-                 f"**{num(t.macs)}** | **{num(t.flops)}** | | |")
-    lines += ["", f"Buffers: {num(t.buffers)}. Activations: {num(t.activations)}.", "",
-              f"*{report.convention.summary()}*"]
+                 f"**{num(t.macs)}** | **{num(t.flops)}** | | |" + (" **{}** | **{}** | **{}** |".format(
+                     *total_cells(report)) if roof else ""))
+    lines += ["", f"Buffers: {num(t.buffers)}. Activations: {num(t.activations)}."]
+    if roof:
+        lines += ["", *summary(report, markdown=True)]
+    lines += ["", f"*{report.convention.summary()}*"]
     return "\n".join(lines)
 
 
