@@ -91,17 +91,15 @@ def parse_override(text: str) -> tuple[str, Any]:
     return name, int(value) if value.lstrip("-").isdigit() else value
 
 
-def _network(args: argparse.Namespace, symbolic: Sequence[str] = ()) -> Any:
+def _analyze(args: argparse.Namespace, symbolic: Sequence[str] = ()) -> Any:
+    """The report of ``args.spec``; its text is kept as ``args.text`` (standard input can be read only once)."""
+    from .engine import analyze
     from .spec import build, read_text
     from .yamlio import load_yaml
     overrides = dict(parse_override(o) for o in args.overrides)
-    text, shown = read_text(args.spec)
-    return build(load_yaml(text, shown), shown, overrides, [*args.symbolic, *symbolic])
-
-
-def _analyze(args: argparse.Namespace, symbolic: Sequence[str] = ()) -> Any:
-    from .engine import analyze
-    return analyze(_network(args, symbolic), simplify=args.simplify, collect=tuple(args.collect))
+    args.text, shown = read_text(args.spec)
+    network = build(load_yaml(args.text, shown), shown, overrides, [*args.symbolic, *symbolic])
+    return analyze(network, simplify=args.simplify, collect=tuple(args.collect))
 
 
 def _roofline(report: Any, args: argparse.Namespace) -> None:
@@ -128,10 +126,9 @@ def run(command: str | None, args: argparse.Namespace) -> int:
         plot(_analyze(args), args.kind, args.output, args.depth)
     elif command == "report":
         from .html import write_report
-        from .spec import read_text
         report = _analyze(args)
         _roofline(report, args)
-        write_report(report, read_text(args.spec)[0], args.output)
+        write_report(report, args.text, args.output)
     elif command == "formula":
         from .explore import formula
         print(formula(_analyze(args), args.metric, args.latex))
