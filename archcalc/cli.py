@@ -4,6 +4,8 @@
     archcalc formula SPEC --metric macs [--symbolic NAME ...]
     archcalc sweep SPEC --vary H=32:1024:32 [--metric macs ...]
     archcalc solve SPEC --budget macs=4e9 --for width
+    archcalc plot SPEC -o FILE.svg --kind summary
+    archcalc report SPEC -o report.html [--hardware NAME]
     archcalc schema
 """
 from __future__ import annotations
@@ -135,11 +137,12 @@ def run(command: str | None, args: argparse.Namespace) -> int:
     elif command == "sweep":
         from .explore import parse_axis, sweep, write_sweep
         axes = [parse_axis(a) for a in args.vary]
-        table = sweep(_analyze(args, [name for name, _ in axes]), axes, args.metric)
-        sys.stdout.write(write_sweep(table, args.format))
+        report = _analyze(args, [name for name, _ in axes])
+        table = sweep(report, axes, args.metric)
         if args.plot:
             from .explore import plot_sweep
-            plot_sweep(table, args.plot)
+            plot_sweep(table, args.plot, report.name)
+        sys.stdout.write(write_sweep(table, args.format))
     elif command == "solve":
         from .explore import parse_budget, solve
         metric, budget = parse_budget(args.budget)
@@ -155,11 +158,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .roofline import listing
         print(listing())
         return 0
+    args = None
     try:
         args = _parser(command).parse_args(argv[1:] if command else argv)
         return run(command, args)
     except ArchcalcError as e:
-        print(f"archcalc: {e.format()}", file=sys.stderr)
+        spec = getattr(args, "spec", None)
+        print(f"archcalc: {e.locate(file=None if spec in (None, '-') else spec).format()}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         return 0

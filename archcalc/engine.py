@@ -50,8 +50,10 @@ class _Walk:
         totals = Totals()
         for row in self.rows:
             totals.add(row)
-        return Report(self.net.name, (self.batch, *self.display(self.net.input)), self.rows, totals, ARCHCALC,
-                      (self.batch, *self.display(x.shape)), x.rf, blocks, self.outline)
+        report = Report(self.net.name, (self.batch, *self.display(self.net.input)), self.rows, totals, ARCHCALC,
+                        (self.batch, *self.display(x.shape)), x.rf, blocks, self.outline)
+        report.layout = self.net.layout
+        return report
 
     def display(self, shape: tuple[Any, ...]) -> tuple[Any, ...]:
         if self.net.layout == "channels_last" and len(shape) > 1:

@@ -123,25 +123,46 @@ def write_sweep(columns: dict[str, list[Any]], fmt: str) -> str:
     return "\n".join(",".join(str(v) for v in r) for r in [keys, *rows]) + "\n"
 
 
-def plot_sweep(columns: dict[str, list[Any]], path: str) -> None:
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise SpecError("plotting needs matplotlib", hint="pip install 'archcalc[plot]'") from None
-    keys = list(columns)
-    x = columns[keys[0]]
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for metric in keys[1:]:
-        if metric in ("params", "buffers", "macs", "flops", "activations"):
-            ax.plot(x, columns[metric], label=metric)
-    ax.set_xlabel(keys[0])
-    ax.set_yscale("log")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+def plot_sweep(columns: dict[str, list[Any]], path: str, name: str | None = None) -> Any:
+    """Draw the metric totals of a sweep against its first axis (one line per metric, and per value of any
+    further axis), log scale; saved by extension (.png, .svg, .pdf). Returns the matplotlib Figure."""
+    from fractions import Fraction
+
+    from .plot import _format, _matplotlib, decade_below, formatter, new_figure, save
+    fmt = _format(path)
+    mpl = _matplotlib()
+    metrics = [k for k in columns if k in _METRICS]
+    axes = [k for k in columns if k not in _METRICS]
+    x_name, others = axes[0], axes[1:]
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for i in range(len(columns[x_name])):
+        groups.setdefault(tuple(columns[o][i] for o in others), []).append(i)
+    with mpl.rc_context({"font.size": 8, "axes.titlesize": 9, "legend.fontsize": 7}):
+        fig = new_figure(7.0, 4.5)
+        ax = fig.add_subplot()
+        styles = ("-", "--", ":", "-.")
+        for m, metric in enumerate(metrics):
+            for g, (key, rows) in enumerate(groups.items()):
+                label = metric + (" (" + ", ".join(f"{o}={v}" for o, v in zip(others, key)) + ")" if others else "")
+                ax.plot([columns[x_name][i] for i in rows], [float(Fraction(str(columns[metric][i]))) for i in rows],
+                        styles[g % len(styles)], color=f"C{m}", marker="." if len(rows) <= 40 else None,
+                        label=label)
+        ax.set_yscale("log")
+        low = min((y for line in ax.get_lines() for y in line.get_ydata() if y > 0), default=None)
+        if low is not None:
+            ax.set_ylim(bottom=decade_below(low))
+        ax.yaxis.set_major_formatter(formatter())
+        ax.set_xlabel(x_name)
+        ax.set_ylabel("total (count, log scale)")
+        ax.set_title(f"{name + ': ' if name else ''}totals against {x_name}"
+                     + (f" (one line per {', '.join(others)})" if others else ""))
+        ax.grid(lw=0.4, alpha=0.5)
+        ax.legend(handlelength=3.5)
+        save(fig, path, fmt)
+    return fig
+
+
+_METRICS = ("params", "buffers", "macs", "flops", "activations")
 
 
 def parse_budget(text: str) -> tuple[str, int]:

@@ -137,6 +137,7 @@ class Report:
         self.symbols: dict[str, str] | None = None  # symbolic mode: the symbols the figures are formulas in
         self.assumptions: dict[str, int] | None = None  # symbol -> the multiple it is assumed to be
         self.extra: dict[str, Any] = {}  # sections added after the analysis (e.g. "roofline"), by name
+        self.layout = "channels_first"  # how the shapes above are written
 
     def to_dict(self) -> dict[str, Any]:
         from . import __version__
