@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from .expr import FUNCTIONS
 from .layers.base import GLOBAL, NON_UNIFORM, RFStep, Window
 from .num import fmt_exact, is_concrete, rational
 
@@ -114,8 +115,8 @@ def merge(rfs: list[RF]) -> RF:
         elif len({a.jump for a in column}) > 1:
             axes.append(UNALIGNED)
         else:
-            start = min(-a.padding for a in column)  # intervals are [-P, -P + r - 1]
-            end = max(-a.padding + a.size - 1 for a in column)
+            start = FUNCTIONS["min"](*(-a.padding for a in column))  # intervals are [-P, -P + r - 1]
+            end = FUNCTIONS["max"](*(-a.padding + a.size - 1 for a in column))
             axes.append(AxisRF(size=rational(end - start + 1), jump=column[0].jump, padding=rational(-start)))
     return RF(tuple(axes), first.dims)
 

@@ -226,3 +226,29 @@ def test_sweep_and_solve_commands(capsys: pytest.CaptureFixture[str]) -> None:
     # 68511744 * H + 123633664 <= 5e9  ->  H <= 71.2, multiples of 32: H = 64
     assert capsys.readouterr().out.startswith("H = 64 ")
     assert main(["sweep", str(SPECS / "vgg16.yaml"), "--vary", "H=30:60:30"]) == 2  # not multiples of 32
+
+
+def test_symbolic_merge_of_branches_with_undecidable_padding_order() -> None:
+    """Two crops of different sizes merged: the union needs min/max of symbolic paddings (sympy Min/Max)."""
+    spec = """
+name: t
+symbols: [H]
+input: [1, H, H]
+layers:
+  - identity: {name: x}
+  - crop: {name: a, size: 8}
+  - crop: {name: b9, size: 9, from: x}
+  - crop: {name: b, size: 8}
+  - concat: {inputs: [a, b]}
+"""
+    report = archcalc.analyze(archcalc.load(spec))
+    numeric = archcalc.analyze(archcalc.load(spec.replace("symbols: [H]", "variables: {H: 32}")))
+    # crop to 8 of 32: offset 12, so a sees [12, 12] (P = -12); b9 has offset 11 and b then offset 0: [11, 11]
+    assert numeric.rf.to_dict()["size"] == [2, 2] and numeric.rf.to_dict()["padding"] == [-11, -11]
+    assert at(report.rf.axes[0].size, {"H": 32}) == 2
+
+
+def test_crop_by_margin_keeps_a_symbolic_size() -> None:
+    spec = "name: t\nsymbols: [H]\ninput: [3, H, H]\nlayers:\n  - crop: {margin: [4, 2]}\n"
+    report = archcalc.analyze(archcalc.load(spec))
+    assert report.output_shape == (1, 3, sym("H") - 8, sym("H") - 4)

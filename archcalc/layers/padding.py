@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..declare import checked, choice, field
+from ..declare import checked, choice, field, maybe
 from ..errors import ShapeError, SpecError
-from ..fields import Number, PositiveAxes, fail, nonneg_int
+from ..fields import NonNegAxes, Number, PositiveAxes, fail, nonneg_int
 from ..num import is_concrete
 from .base import Cost, LayerSpec, Shape, Window, expect_rank, formula, per_axis
 
@@ -58,19 +58,29 @@ def pad(spec: PadSpec, x: Shape) -> Cost:
 
 
 class CropSpec(LayerSpec):
-    """Center crop of the spatial axes (U-Net's skip connections), as torchvision's CenterCrop."""
+    """Center crop of the spatial axes (U-Net's skip connections): to a size (torchvision's CenterCrop), or
+    by a margin on each side (Keras' Cropping2D), which keeps a symbolic input size symbolic."""
 
     TYPES = ("crop",)
-    size = field(PositiveAxes, description="Output size per spatial axis.")
+    size = field(maybe(PositiveAxes), None, "Output size per spatial axis.")
+    margin = field(maybe(NonNegAxes), None, "Positions dropped on each side, per spatial axis (instead of size).")
 
 
 @formula(CropSpec)
 def crop(spec: CropSpec, x: Shape) -> Cost:
-    """Keeps the centre: offset (n - size) // 2 on each axis; no arithmetic."""
+    """Keeps the centre: offset (n - size) // 2, or the margin, on each axis; no arithmetic."""
     expect_rank(x, tuple(range(2, 9)), "[channels, *spatial]")
-    sizes = per_axis(spec.size, len(x) - 1, "size")
+    if (spec.size is None) == (spec.margin is None):
+        raise SpecError("give exactly one of size and margin")
+    nd = len(x) - 1
+    if spec.margin is not None:
+        offsets = per_axis(spec.margin, nd, "margin")
+        sizes = tuple(n - 2 * m for n, m in zip(x[1:], offsets))
+    else:
+        sizes = per_axis(spec.size, nd, "size")
+        offsets = tuple((n - m) // 2 for n, m in zip(x[1:], sizes))
     for axis, (n, m) in enumerate(zip(x[1:], sizes)):
-        if is_concrete(n) and is_concrete(m) and m > n:
-            raise ShapeError(f"crop size {m} is larger than the input {n} on spatial axis {axis}")
+        if is_concrete(n) and is_concrete(m) and not 0 < m <= n:
+            raise ShapeError(f"cropping spatial axis {axis} of size {n} to {m}", hint="crop less")
     # output o reads input o + offset: a window of 1 with padding -offset
-    return Cost(shape=(x[0], *sizes), rf=tuple(Window(1, 1, -((n - m) // 2)) for n, m in zip(x[1:], sizes)))
+    return Cost(shape=(x[0], *sizes), rf=tuple(Window(1, 1, -offset) for offset in offsets))
