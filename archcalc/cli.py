@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from .errors import ArchcalcError, SpecError
@@ -112,6 +113,18 @@ def _roofline(report: Any, args: argparse.Namespace) -> None:
         annotate(report, args.hardware, args.dtype, args.efficiency)
 
 
+@contextmanager
+def all_digits() -> Iterator[None]:
+    """Exact counts print in full, beyond Python's 4,300-digit default; the spec's own integers were parsed
+    under that default, which keeps a huge literal from taking quadratic time."""
+    limit = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)
+    try:
+        yield
+    finally:
+        sys.set_int_max_str_digits(limit)
+
+
 def run(command: str | None, args: argparse.Namespace) -> int:
     if command == "schema":
         import json
@@ -122,7 +135,8 @@ def run(command: str | None, args: argparse.Namespace) -> int:
         from .render import FORMATS
         report = _analyze(args)
         _roofline(report, args)
-        sys.stdout.write(FORMATS[args.format](report, args.depth) + "\n")
+        with all_digits():
+            sys.stdout.write(FORMATS[args.format](report, args.depth) + "\n")
     elif command == "plot":
         from .plot import plot
         plot(_analyze(args), args.kind, args.output, args.depth)
@@ -130,7 +144,8 @@ def run(command: str | None, args: argparse.Namespace) -> int:
         from .html import write_report
         report = _analyze(args)
         _roofline(report, args)
-        write_report(report, args.text, args.output)
+        with all_digits():
+            write_report(report, args.text, args.output)
     elif command == "formula":
         from .explore import formula
         print(formula(_analyze(args), args.metric, args.latex))

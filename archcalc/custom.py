@@ -9,7 +9,8 @@ from .errors import ShapeError, SpecError
 from .expr import evaluate
 from .graph import bind_args
 from .layers.base import GLOBAL, Cost, Formula, Shape, Window
-from .num import is_concrete, prod
+from .num import prod
+from .symbolic import is_symbolic
 
 
 @dataclass(frozen=True)
@@ -28,10 +29,14 @@ def custom_layer(key: str, definition: CustomDef, body: dict[str, Any], env: dic
     return CustomLayer(key, definition, {**env, **bind_args(key, definition.args, body, env)}), custom_cost
 
 
-def _value(expr: Any, env: dict[str, Any], what: str, minimum: int = 0) -> Any:
+def _value(expr: Any, env: dict[str, Any], what: str, minimum: int | None = 0) -> Any:
+    """An integer (or a symbolic expression) at least ``minimum``; anything else names the field."""
     value = evaluate(expr, env) if isinstance(expr, str) else expr
-    if isinstance(value, bool) or is_concrete(value) and (not isinstance(value, int) or value < minimum):
-        raise ShapeError(f"{what} evaluates to {value!r}", hint=f"it must be an integer >= {minimum}")
+    if is_symbolic(value):
+        return value
+    if not isinstance(value, int) or isinstance(value, bool) or minimum is not None and value < minimum:
+        bound = "an integer" if minimum is None else f"an integer >= {minimum}"
+        raise ShapeError(f"{what} is {value!r}", hint=f"it must be {bound} or an expression giving one")
     return value
 
 
@@ -54,10 +59,10 @@ def custom_cost(layer: CustomLayer, x: Shape) -> Cost:
 
 
 def _windows(rf: RFDef, env: dict[str, Any], axes: int) -> tuple[Window, ...]:
-    def per_axis(value: Any, what: str) -> list[Any]:
+    def per_axis(value: Any, what: str, minimum: int | None) -> list[Any]:
         values = value if isinstance(value, list) else [value] * axes
         if len(values) != axes:
             raise SpecError(f"rf.{what} has {len(values)} values for {axes} spatial axes")
-        return [evaluate(v, env) if isinstance(v, str) else v for v in values]
-    ks, ss, ps = per_axis(rf.kernel, "kernel"), per_axis(rf.stride, "stride"), per_axis(rf.padding, "padding")
-    return tuple(Window(k, s, p) for k, s, p in zip(ks, ss, ps))
+        return [_value(v, env, f"rf.{what}", minimum) for v in values]
+    kernels, strides = per_axis(rf.kernel, "kernel", 1), per_axis(rf.stride, "stride", 1)
+    return tuple(Window(*w) for w in zip(kernels, strides, per_axis(rf.padding, "padding", None)))

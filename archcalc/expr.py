@@ -20,6 +20,7 @@ from .num import ceil_div, is_concrete
 MAX_LENGTH = 1000
 MAX_DEPTH = 50
 MAX_POWER_BITS = 4096  # refuse ``10**10**10`` before computing it
+MAX_BITS = MAX_POWER_BITS  # any intermediate result: ``a*a*a`` chained through variables grows without bound
 
 
 def _floor(x: Any) -> Any:
@@ -120,6 +121,17 @@ def _exact(x: Any) -> Any:
     return x
 
 
+def _bounded(x: Any, text: str) -> Any:
+    """``x`` unchanged, unless it is an int or a fraction of more than ``MAX_BITS`` bits."""
+    if isinstance(x, Fraction):
+        size = max(x.numerator.bit_length(), x.denominator.bit_length())
+    else:
+        size = x.bit_length() if isinstance(x, int) else 0
+    if size > MAX_BITS:
+        raise ExpressionError(f"a result in {text!r} is too large", hint=f"results are limited to {MAX_BITS} bits")
+    return x
+
+
 class _Evaluator:
     def __init__(self, env: Mapping[str, Any], text: str) -> None:
         self.env = env
@@ -128,11 +140,14 @@ class _Evaluator:
     def visit(self, node: ast.AST) -> Any:
         method: Callable[[Any], Any] = getattr(self, "visit_" + type(node).__name__)
         try:
-            return method(node)
+            return _bounded(method(node), self.text)
         except ExpressionError:
             raise
         except ZeroDivisionError:
             raise ExpressionError(f"division by zero in {self.text!r}") from None
+        except (OverflowError, ValueError):  # float overflow (a float variable), int too large for a float
+            raise ExpressionError(f"a number in {self.text!r} is too large",
+                                  hint=f"results are limited to {MAX_BITS} bits") from None
         except TypeError as e:
             raise ExpressionError(f"cannot evaluate {self.text!r}: {e}",
                                   hint="a condition on a symbol cannot be decided; give it a value") from None

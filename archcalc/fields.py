@@ -6,6 +6,7 @@ so the models stay strict about the *values* while a spec may compute them.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -87,6 +88,8 @@ def number(value: Any, info: ValidationInfo | None) -> Any:
     value = resolve(value, info)
     if isinstance(value, bool) or not isinstance(value, (int, float)) and not is_concrete(value):
         raise fail(f"expected a number, got {value!r}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise fail(f"expected a finite number, got {value!r}")
     return rational(value)
 
 

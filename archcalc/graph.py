@@ -19,7 +19,7 @@ from .yamlio import YDict, line_of
 
 ITEM_KEYS = ("name", "from", "save", "if", "repeat")  # meaningful on every item, not passed to the layer
 STRUCTURES = ("sequential", "parallel", "residual")
-MAX_NODES = 200_000  # leaves after expansion
+MAX_NODES = 20_000  # leaves after expansion: 10x the deepest published networks, and analysed within a second
 MAX_DEPTH = 32  # nested blocks
 
 
@@ -258,7 +258,7 @@ def bind_args(owner: str, declared: Mapping[str, Any], given: Mapping[str, Any],
     from .blocks import ArgDef
     unknown = [k for k in given if k not in declared]
     if unknown:
-        close = _close(unknown[0], list(declared), 1)
+        close = _close(unknown[0], list(declared), 1) if isinstance(unknown[0], str) else []
         raise SpecError(f"{owner} has no argument {unknown[0]!r}", hint=f"did you mean {close[0]!r}?" if close
                         else f"its arguments: {', '.join(declared) or 'none'}")
     bound: dict[str, Any] = {}

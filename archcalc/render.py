@@ -15,6 +15,9 @@ def human(n: Any) -> str:
     """12345678 -> '12.35 M'; only the table view uses this."""
     if not is_concrete(n):
         return str(n)
+    if abs(n) >= 1000 * _UNITS[0][0]:  # scientific, in Decimal: a float overflows above ~1e308
+        from decimal import Decimal
+        return f"{Decimal(n.numerator) / n.denominator:.2e}"
     for size, unit in _UNITS:
         if abs(n) >= size:
             return f"{n / size:.2f} {unit}"
@@ -104,8 +107,15 @@ def table(report: Report, depth: int | None = None) -> str:
 
 
 def to_json(report: Report, depth: int | None = None) -> str:
+    """Indented JSON with one line per layer; the C encoder writes the lines (the indenting one is Python)."""
     import json
-    return json.dumps(report.to_dict(), indent=2)
+
+    def member(key: str, value: Any) -> str:
+        if key == "layers" and value:
+            return f"  {json.dumps(key)}: [\n    " + ",\n    ".join(map(json.dumps, value)) + "\n  ]"
+        return f"  {json.dumps(key)}: " + json.dumps(value, indent=2).replace("\n", "\n  ")  # no raw \n in JSON
+
+    return "{\n" + ",\n".join(member(k, v) for k, v in report.to_dict().items()) + "\n}"
 
 
 _COLUMNS = ("name", "type", "output_shape", "params", "buffers", "macs", "flops", "activations",

@@ -172,11 +172,17 @@ def _symbols(raw: Mapping[str, Any], symbolic: tuple[str, ...], overrides: dict[
     """The symbols of this run: declared ones without a value, plus ``symbolic``; None if there are none."""
     declared = raw.get("symbols") or {}
     line = line_of(raw, "symbols")
-    if isinstance(declared, list):
-        declared = {name: None for name in declared}
-    if not isinstance(declared, Mapping):
+    if not isinstance(declared, (list, Mapping)):
         raise SpecError("symbols must be a list of names or a mapping of names to assumptions", line=line)
+    for name in declared:
+        if not isinstance(name, str) or not name.isidentifier():
+            raise SpecError(f"symbol name {name!r} is not an identifier", line=line,
+                            hint="symbols are names such as H or batch")
+    if isinstance(declared, list):
+        declared = dict.fromkeys(declared)
     variables = raw.get("variables") or {}
+    if not isinstance(variables, Mapping):
+        raise SpecError("variables must be a mapping of names to values", line=line_of(raw, "variables"))
     names = [n for n in declared if n not in variables] + [n for n in symbolic if n not in declared]
     names += [n for n in declared if n in variables and n in symbolic]
     unknown = [n for n in symbolic if n not in declared and n not in variables]

@@ -46,7 +46,7 @@ def make_symbols(names: Iterable[str], multiple_of: Mapping[str, int] | None = N
     import sympy
     out = Symbols()
     for name in names:
-        if not name.isidentifier():
+        if not isinstance(name, str) or not name.isidentifier():
             raise SpecError(f"symbol name {name!r} is not an identifier")
         shown = sympy.Symbol(name, integer=True, positive=True)
         out.names[name] = shown

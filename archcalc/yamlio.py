@@ -45,10 +45,14 @@ class _Loader(_Base):  # type: ignore[misc, valid-type]
 
 
 def _mapping(loader: _Loader, node: yaml.MappingNode) -> YDict:
+    # Keys merged in with ``<<: *base`` come first and may be overridden by the mapping's own keys (YAML's
+    # merge semantics); only a key written twice in the mapping itself is a duplicate.
+    own = {id(k) for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge"}
     loader.flatten_mapping(node)
     out = YDict()
     out.line = node.start_mark.line + 1
     out.lines = {}
+    written: set[Any] = set()
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         line = key_node.start_mark.line + 1
@@ -56,9 +60,11 @@ def _mapping(loader: _Loader, node: yaml.MappingNode) -> YDict:
             hash(key)
         except TypeError:
             raise SpecError("a mapping key must be a plain value", file=loader.file, line=line) from None
-        if key in out:
+        if key in written:
             raise SpecError(f"duplicate key {key!r}", file=loader.file, line=line,
                             hint=f"it was already set on line {out.lines[key]}; keep one")
+        if id(key_node) in own:
+            written.add(key)
         out[key] = loader.construct_object(value_node, deep=True)
         out.lines[key] = line
     return out
@@ -133,5 +139,8 @@ def load_yaml(text: str, file: str = "<spec>") -> Any:
         raise SpecError(f"YAML error: {' '.join(str(e).split())}", file=file) from None
     except RecursionError:
         raise SpecError("the YAML is nested too deeply", file=file) from None
+    except (ValueError, OverflowError) as e:  # a value its tag cannot hold: !!int abc, 2020-13-01, 5000 digits
+        problem = "an integer has too many digits" if "digits" in str(e) else " ".join(str(e).split())
+        raise SpecError(f"YAML error: {problem}", file=file, hint="quote the value if it is meant as text") from None
     finally:
         loader.dispose()

@@ -97,6 +97,9 @@ class AdaptivePoolSpec(LayerSpec):
     kind = "pool"
 
 
+MAX_SYMBOLIC_TERMS = 256  # closed forms of adaptive pooling over symbolic sizes: one term per divisor, per axis
+
+
 def _window_total(n: Any, o: int) -> Any:
     """Sum of the window lengths of adaptive pooling from n to o along one axis.
 
@@ -107,14 +110,30 @@ def _window_total(n: Any, o: int) -> Any:
     if is_concrete(n):
         from math import gcd
         return n + o - gcd(n, o)
-    divisors = [d for d in range(1, o + 1) if o % d == 0]
-    return n + o - sum(_phi(d) * (n // d - (n - 1) // d) for d in divisors)
+    return n + o - sum(_phi(d) * (n // d - (n - 1) // d) for d in _divisors(o))
+
+
+def _divisors(o: int) -> list[int]:
+    """The divisors of o, in O(sqrt(o)); refused beyond what a closed form can hold."""
+    if o > MAX_SYMBOLIC_TERMS ** 2:
+        raise ShapeError(f"adaptive pooling of a symbolic size to {o} outputs has no practical closed form",
+                         hint="give the symbol a value, or a smaller output_size")
+    small = [d for d in range(1, int(o ** 0.5) + 1) if o % d == 0]
+    return sorted({*small, *(o // d for d in small)})
 
 
 def _phi(d: int) -> int:
-    """Euler's totient."""
-    from math import gcd
-    return sum(1 for k in range(1, d + 1) if gcd(k, d) == 1)
+    """Euler's totient, by trial division."""
+    result, m, p = d, d, 2
+    while p * p <= m:
+        if m % p == 0:
+            while m % p == 0:
+                m //= p
+            result -= result // p
+        p += 1
+    if m > 1:
+        result -= result // m
+    return result
 
 
 def _adaptive_axis(n: Any, o: Any) -> tuple[Any, Any]:
@@ -137,6 +156,11 @@ def adaptive_pool(spec: AdaptivePoolSpec, x: Shape) -> Cost:
     expect_rank(x, nd + 1, "[channels, *spatial]")
     sizes = per_axis(spec.output_size, nd, "output_size")
     out = tuple(n if o is None else o for n, o in zip(x[1:], sizes))
+    terms = prod(len(_divisors(o)) for n, o in zip(x[1:], out) if is_concrete(o) and not is_concrete(n))
+    if terms > MAX_SYMBOLIC_TERMS:
+        raise ShapeError(f"adaptive pooling of symbolic sizes to {list(out)} has a closed form of {terms} terms, "
+                         f"above the limit of {MAX_SYMBOLIC_TERMS}", hint="give the symbols values, or an "
+                         "output_size with fewer divisors")
     axes = [_adaptive_axis(n, o) for n, o in zip(x[1:], out)]
     taps = x[0] * prod(t for t, _ in axes)  # sum over outputs of the window size (windows are separable)
     out_numel = x[0] * prod(out)
