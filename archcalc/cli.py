@@ -5,7 +5,7 @@
     archcalc sweep SPEC --vary H=32:1024:32 [--metric macs ...]
     archcalc solve SPEC --budget macs=4e9 --for width
     archcalc plot SPEC -o FILE.svg --kind summary
-    archcalc report SPEC -o report.html [--hardware NAME]
+    archcalc report SPEC -o report.html [--hardware NAME] [--memory]
     archcalc schema
 """
 from __future__ import annotations
@@ -31,6 +31,10 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--simplify", default="expand", choices=["expand", "factor", "collect", "none"],
                    help="form of the formulas (default: expand)")
     p.add_argument("--collect", nargs="+", default=[], metavar="NAME", help="with --simplify collect: by these")
+    p.add_argument("--batch", type=int, metavar="N", help="batch size, overriding the spec's batch (as --set batch=N)")
+    p.add_argument("--convention", default="archcalc", choices=["archcalc", "kaplan"],
+                   help="counting convention (default: archcalc); kaplan: Kaplan et al. 2020's non-embedding "
+                        "parameters and forward FLOPs per token")
 
 
 def _parser(command: str | None) -> argparse.ArgumentParser:
@@ -45,10 +49,15 @@ def _parser(command: str | None) -> argparse.ArgumentParser:
     if command in (None, "report"):
         p.add_argument("--hardware", metavar="NAME|FILE", help="add roofline bounds for a device: a built-in "
                        "name (archcalc --hardware list) or a YAML file of your own entries")
-        p.add_argument("--dtype", default="fp32", choices=["fp32", "bf16", "fp16", "int8"],
-                       help="bytes per value for the roofline (default: fp32)")
+        p.add_argument("--dtype", choices=["fp32", "bf16", "fp16", "int8"],
+                       help="bytes per value for the roofline and the memory report (default: fp32); without "
+                            "--hardware it implies --memory")
         p.add_argument("--efficiency", type=float, default=1.0, metavar="E",
                        help="fraction of peak assumed for the roofline time at that efficiency (default 1.0)")
+        p.add_argument("--memory", action="store_true", help="add memory: parameter bytes, peak live activations, "
+                       "training memory and KV cache at --dtype and the batch")
+        p.add_argument("--optimizer", choices=["sgd", "momentum", "adam"], help="optimizer state counted in the "
+                       "training memory (default: adam); implies --memory")
     if command is None:
         p.add_argument("-f", "--format", default="table",
                        choices=["table", "json", "csv", "markdown", "latex"], help="output format (default: table)")
@@ -100,17 +109,31 @@ def _analyze(args: argparse.Namespace, symbolic: Sequence[str] = ()) -> Any:
     from .spec import build, read_text
     from .yamlio import load_yaml
     overrides = dict(parse_override(o) for o in args.overrides)
+    if args.batch is not None:
+        if "batch" in overrides:
+            raise SpecError("the batch is given twice, by --batch and --set batch=", file="--batch",
+                            hint="keep one of them")
+        if args.batch < 1:
+            raise SpecError(f"--batch {args.batch} is not a positive integer", file="--batch", hint="e.g. --batch 8")
+        overrides["batch"] = args.batch
     args.text, shown = read_text(args.spec)
     network = build(load_yaml(args.text, shown), shown, overrides, [*args.symbolic, *symbolic])
-    return analyze(network, simplify=args.simplify, collect=tuple(args.collect))
+    from .convention import CONVENTIONS
+    return analyze(network, simplify=args.simplify, collect=tuple(args.collect),
+                   convention=CONVENTIONS[args.convention])
 
 
 def _roofline(report: Any, args: argparse.Namespace) -> None:
+    """The sections the options ask for: roofline bounds (--hardware), memory (--memory, --optimizer, or
+    --dtype without --hardware)."""
     if args.hardware == "list":
         raise SpecError("--hardware list takes no spec", hint="run archcalc --hardware list")
     if args.hardware:
         from .roofline import annotate
-        annotate(report, args.hardware, args.dtype, args.efficiency)
+        annotate(report, args.hardware, args.dtype or "fp32", args.efficiency)
+    if args.memory or args.optimizer or args.dtype and not args.hardware:
+        from .memory import annotate as memory
+        memory(report, args.dtype or "fp32", args.optimizer or "adam")
 
 
 @contextmanager

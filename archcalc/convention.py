@@ -2,19 +2,34 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 
 class Convention:
-    """What a MAC and a FLOP are, and the per-op rules; stated in every report."""
+    """What a MAC and a FLOP are, and the per-op rules; stated in every report.
+
+    The data beyond the text: ``counted`` the FLOP kinds summed (None: all), ``causal_pairs`` how a causal
+    mask's (query, key) pairs are counted ("triangle": T(T+1)/2 exactly; "half_square": T^2/2),
+    ``embeddings`` whether embedding tables, position tables and outputs tied to them count, and
+    ``per_token`` whether FLOPs are divided by the tokens of a sequence input. With ``counted`` set, only
+    layers of those kinds have parameters counted, and ``biases: False`` drops their bias parameters.
+    """
 
     def __init__(self, name: str, mac: str, flop: str, rules: Callable[[], dict[str, str]],
-                 notes: tuple[str, ...] = ()) -> None:
+                 notes: tuple[str, ...] = (), counted: frozenset[str] | None = None,
+                 causal_pairs: str = "triangle", embeddings: bool = True, per_token: bool = False,
+                 biases: bool = True) -> None:
         self.name = name
         self.mac = mac
         self.flop = flop
         self.rules = rules  # per op kind; a function so the layer modules load only when asked
         self.notes = notes
+        self.counted = counted
+        self.causal_pairs = causal_pairs
+        self.embeddings = embeddings
+        self.per_token = per_token
+        self.biases = biases
 
     def summary(self) -> str:
         """The one line printed under every table."""
@@ -26,8 +41,9 @@ class Convention:
 
 
 def _archcalc_rules() -> dict[str, str]:
-    from .layers import norm
+    from .layers import attention, norm
     from .layers.activation import PER_ELEMENT
+    from .layers.recurrent import CELLS
     return {
         "conv/linear/matmul": "2 FLOPs per MAC (one multiply, one add)",
         "bias": "1 per output element of a layer with a bias",
@@ -36,27 +52,77 @@ def _archcalc_rules() -> dict[str, str]:
         "layernorm/groupnorm/instancenorm": f"{norm.STATISTICS + norm.NORMALISE} per element (mean sum; "
                                             f"square and sum for the variance; subtract, divide) + 1 per "
                                             f"affine weight and bias term",
+        "rmsnorm": f"{norm.RMS_STATISTICS + norm.RMS_NORMALISE} per element (square and sum; multiply by 1/rms) "
+                   f"+ 1 with the weight",
+        "attention": f"per head and scored (query, key) pair: QK^T and AV, 2 x head_dim MACs; softmax "
+                     f"{attention.SOFTMAX}; scaling by 1/sqrt(head_dim) {attention.SCALE}; rotary "
+                     f"{attention.ROTARY} per element of Q and K. Pairs: T x (cache + T) unmasked; "
+                     f"T x cache + T(T+1)/2 with causal: true; at most `window` keys per query with a window",
+        "embedding": "a lookup: 0; positional_embedding 1 add per element; class_token 0",
+        "gated_mlp/moe": "matrices as linear; activation per hidden element; the gate 1 multiply per hidden "
+                         "element; moe: router (linear), softmax over the experts, top_k experts per token, "
+                         "top_k multiplies + top_k - 1 adds per output element to combine; top-k selection "
+                         "comparisons not counted",
         "maxpool": "window - 1 comparisons per output element (windows counted at full size)",
         "avgpool": "window - 1 adds + 1 divide per output element (windows counted at full size)",
         "adaptive/global pooling": "as pooling, summed over the actual windows",
         "add/mul": "inputs - 1 per output element",
+        "matmul": "[..., n, k] @ [..., k, m]: (broadcast leading dims) x n x k x m MACs",
+        "einsum": "one operand: prod(all letters) - prod(output letters) adds; two: letters in one operand only "
+                  "(not the output) are summed first (adds, as above), then prod(remaining letters) MACs if a "
+                  "letter is contracted, else 1 multiply per output element; size-1 dims take no part (as "
+                  "torch); 3+ operands refused",
         "scale": "1 multiply (+ 1 add with a bias) per element",
         "upsample": "nearest 0; interpolation with t taps: t multiplies + t - 1 adds per output element",
-        "dropout/identity/flatten/reshape/permute/chunk/pad/crop/concat": "0 (inference; data movement)",
+        "dropout/identity/flatten/reshape/permute/chunk/select/pad/crop/concat": "0 (inference; data movement)",
         "custom": "the spec's own formula",
         **{f"activation.{name}": f"{n} per element ({how})" for name, (n, how) in PER_ELEMENT.items()},
+        **{f"recurrent.{name}": f"matmuls as linear; then per hidden unit, time step, layer and direction: "
+                                f"{2 * cell.gates} bias adds (b_ih, b_hh) if bias; {cell.elementwise} elementwise "
+                                f"({cell.how}); activations {', '.join(f'{f} {what}' for f, what in cell.activations)}"
+           for name, cell in CELLS.items()},
     }
 
 
 ARCHCALC = Convention(
     name="archcalc",
     mac="one multiply-accumulate of a convolution, linear layer or matmul; bias adds are not MACs",
-    flop="2 x MACs + bias adds + normalisation + activations + pooling + elementwise + resampling, "
+    flop="2 x MACs + bias adds + normalisation + activations + softmax + pooling + elementwise + resampling, "
          "per the rules listed",
     rules=_archcalc_rules,
     notes=(
         "Inference, batch as declared; transcendental functions (exp, erf, tanh) count 1 FLOP.",
         "Per-channel or per-group scalar work (a square root per channel) is not counted.",
-        "MACs match torchvision's _ops and torch FlopCounterMode / 2.",
+        "MACs match torchvision's _ops and torch FlopCounterMode / 2 wherever the counter sees the op (it does "
+        "not see eval-mode nn.MultiheadAttention's fused fast path, nor torch's fused LSTM kernel on CPU).",
     ),
 )
+
+
+def _kaplan_rules() -> dict[str, str]:
+    return {
+        "params": "non-embedding weight matrices only (Kaplan's N): token and position tables, biases and "
+                  "norm parameters excluded",
+        "linear": "2 FLOPs per MAC of the QKV, output-projection and feed-forward matrices",
+        "attention": "QK^T and AV: 2 FLOPs per MAC, over n_ctx^2 / 2 (query, key) pairs under a causal mask "
+                     "(Kaplan's continuum approximation of the exact n_ctx (n_ctx + 1) / 2)",
+        "omitted": "biases, normalisation, nonlinearities, softmax, residual adds, the embedding and the "
+                   "de-embedding (an output layer tied to the embedding)",
+        "per token": "FLOPs are per token: the forward pass of a sequence divided by its length",
+    }
+
+
+KAPLAN = Convention(
+    name="kaplan",
+    mac="as archcalc (MACs are not restated: only FLOPs and parameters follow Kaplan)",
+    flop="forward FLOPs per token of Kaplan et al. 2020, Table 1: 2 x the non-embedding matmul MACs + "
+         "2 x QK^T/AV MACs over n_ctx^2/2 causal pairs; biases, norms, nonlinearities omitted",
+    rules=_kaplan_rules,
+    notes=("Kaplan et al. 2020, 'Scaling Laws for Neural Language Models', Table 1: N = 2 d_model n_layer "
+           "(2 d_attn + d_ff), C_forward = 2N + 2 n_layer n_ctx d_attn.",),
+    counted=frozenset({"linear", "attention"}), causal_pairs="half_square", embeddings=False, per_token=True,
+    biases=False,
+)
+
+CONVENTIONS = {c.name: c for c in (ARCHCALC, KAPLAN)}
+ACTIVE: ContextVar[Convention] = ContextVar("convention", default=ARCHCALC)  # read by convention-aware formulas

@@ -195,6 +195,9 @@ class Expander:
             raise SpecError(f"the spec expands to more than {MAX_NODES:,} layers", hint="reduce repeat counts")
         refs = spec.inputs if spec.arity == "many" else None
         if refs is not None:
+            if inputs is not None:
+                raise SpecError(f"{spec.type} has both from: and inputs:", line=line, path=path,
+                                hint=f"list every operand in inputs: (for example inputs: [{inputs[0]}, ...])")
             inputs = tuple(refs)
         return Leaf(spec, fn, name, path, line, inputs, save, user_defined)
 

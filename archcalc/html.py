@@ -87,6 +87,7 @@ def _summary(report: Report) -> str:
         unit = f"({human(value)})" if is_concrete(value) else ""
         rows.append(f'<tr><th scope="row">{label}</th><td class="num" data-value="{_attr(value)}">'
                     f'{escape(exact(value))}</td><td class="unit">{escape(unit)}</td></tr>')
+    rows += _memory_totals(report)
     notes = []
     if report.rf is not None and report.rf.axes:
         notes.append(f"Receptive field at the output: size {escape(rf_text(report.rf, 'size'))}, "
@@ -100,6 +101,22 @@ def _summary(report: Report) -> str:
                      "spec's own formulas.")
     return ('<section id="summary"><h2>Summary</h2><table class="totals"><tbody>' + "".join(rows)
             + "</tbody></table>" + "".join(f"<p>{n}</p>" for n in notes) + "</section>")
+
+
+def _memory_totals(report: Report) -> list[str]:
+    """Summary rows for the memory section's totals (bytes, with decimal units), when the report has one."""
+    m = report.extra.get("memory")
+    if not m:
+        return []
+    from .memory import bytes_text
+    inf, train = m["inference"], m["training"]
+    figures = [("parameter bytes", m["param_bytes"]), ("peak activations", inf["peak_activation_bytes"]),
+               ("KV cache", inf["kv_cache_bytes"]), ("inference memory", inf["total_bytes"]),
+               *([(f"training memory ({m['optimizer']})", train["total_bytes"])] if train else [])]
+    return [f'<tr><th scope="row">{escape(label)} <span class="unit">({escape(m["dtype"])})</span></th>'
+            f'<td class="num" data-value="{_attr(value)}">{escape(exact(value))}</td>'
+            f'<td class="unit">{escape(f"({bytes_text(value)})" if is_concrete(value) else "bytes")}</td></tr>'
+            for label, value in figures if not (label == "KV cache" and value == 0)]
 
 
 def _charts(report: Report) -> str:

@@ -42,7 +42,9 @@ def rf_text(rf: RF, key: str) -> str:
 
 def _totals_lines(report: Report, num: Callable[[Any], str]) -> list[str]:
     t = report.totals
-    return [f"params       {num(t.params)}", f"buffers      {num(t.buffers)}", f"MACs         {num(t.macs)}",
+    active = [] if t.active_params is t.params or t.active_params == t.params else \
+        [f"active       {num(t.active_params)}  params one token uses (mixture of experts)"]
+    return [f"params       {num(t.params)}", *active, f"buffers      {num(t.buffers)}", f"MACs         {num(t.macs)}",
             f"FLOPs        {num(t.flops)}", f"activations  {num(t.activations)}"]
 
 
@@ -84,6 +86,13 @@ def table(report: Report, depth: int | None = None) -> str:
     if roof:
         rows = [rows[0] + ("intensity", "bound", "time")] + [row + roof(r) for row, r in zip(rows[1:], outline)]
         numeric |= {8, 10}
+    mem = "memory" in report.extra  # per-row memory cells (live, KV cache) when the report has been annotated
+    if mem:
+        from .memory import bytes_text, columns, row_cells
+        cells = row_cells(report, lambda v: _cut(bytes_text(v)))
+        n = len(rows[0])
+        rows = [rows[0] + columns(report)] + [row + cells(r) for row, r in zip(rows[1:], outline)]
+        numeric |= set(range(n, len(rows[0])))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = [f"{report.name}  input {shape_text(report.input_shape)}"]
     for j, row in enumerate(rows):
@@ -101,6 +110,9 @@ def table(report: Report, depth: int | None = None) -> str:
     if roof:
         from .roofline import summary
         lines += ["", *summary(report)]
+    if mem:
+        from .memory import summary as memory_summary
+        lines += ["", *memory_summary(report)]
     lines.append("")
     lines.append(report.convention.summary())
     return "\n".join(lines)
@@ -136,14 +148,21 @@ def csv(report: Report, depth: int | None = None) -> str:
     roof = report.extra.get("roofline")
     if roof:  # exact, as in JSON: ints, rationals as "p/q"
         from .roofline import csv_columns, csv_values
-    writer.writerow([*_COLUMNS, *(csv_columns() if roof else ())])
+    mem = "memory" in report.extra
+    if mem:
+        from . import memory
+    writer.writerow([*_COLUMNS, *(csv_columns() if roof else ()), *(memory.csv_columns() if mem else ())])
     for r in report.layers:
-        writer.writerow([*_plain_row(r), *(csv_values(r.extra.get("roofline")) if roof else ())])
+        writer.writerow([*_plain_row(r), *(csv_values(r.extra.get("roofline")) if roof else ()),
+                         *(memory.csv_values(r.extra.get("memory")) if mem else ())])
     t = report.totals
     writer.writerow(["total", "", "x".join(str(fmt_exact(d)) for d in report.output_shape),
                      *(str(fmt_exact(v)) for v in (t.params, t.buffers, t.macs, t.flops, t.activations)),
-                     "", "", "", *(csv_values(roof["totals"]) if roof else ())])
+                     "", "", "", *(csv_values(roof["totals"]) if roof else ()),
+                     *(memory.csv_totals(report) if mem else ())])
     buf.write(f"# {report.convention.summary()}\n")
+    if mem:
+        buf.write("".join(f"# {line}\n" for line in memory.csv_notes(report)))
     return buf.getvalue()
 
 
@@ -151,25 +170,34 @@ def markdown(report: Report, depth: int | None = None) -> str:
     roof = _roofline(report)
     if roof:
         from .roofline import summary, total_cells
-    head = "| name | type | output shape | params | MACs | FLOPs | RF size | RF jump |" + (
-        " intensity | bound | time |" if roof else "")
-    lines = [f"### {report.name}", "", f"Input `{shape_text(report.input_shape)}`", "", head,
-             "|" + "---|" * 2 + "---|" + "---:|" * 3 + "---|---|" + ("---:|---|---:|" if roof else "")]
 
     def num(v: Any) -> str:
         return exact(v) if is_concrete(v) else f"`{v}`"
+    mem = "memory" in report.extra  # exact bytes in the memory columns
+    if mem:
+        from . import memory
+        mem_cells, mem_heads = memory.row_cells(report, num), memory.columns(report)
+    head = "| name | type | output shape | params | MACs | FLOPs | RF size | RF jump |" + (
+        " intensity | bound | time |" if roof else "") + ("".join(f" {h} (bytes) |" for h in mem_heads) if mem else "")
+    lines = [f"### {report.name}", "", f"Input `{shape_text(report.input_shape)}`", "", head,
+             "|" + "---|" * 2 + "---|" + "---:|" * 3 + "---|---|" + ("---:|---|---:|" if roof else "")
+             + ("---:|" * len(mem_heads) if mem else "")]
     for r in _outline(report, depth):
         name, kind, shape, *rest = _cells(r, num, indent="&nbsp;&nbsp;")
         if isinstance(r, BlockResult):
             name = f"**{name}**"
-        lines.append("| " + " | ".join([name, kind, f"`{shape}`", *rest, *(roof(r) if roof else ())]) + " |")
+        lines.append("| " + " | ".join([name, kind, f"`{shape}`", *rest, *(roof(r) if roof else ()),
+                                        *(mem_cells(r) if mem else ())]) + " |")
     t = report.totals
     lines.append(f"| **total** | | `{shape_text(report.output_shape)}` | **{num(t.params)}** | "
                  f"**{num(t.macs)}** | **{num(t.flops)}** | | |" + (" **{}** | **{}** | **{}** |".format(
-                     *total_cells(report)) if roof else ""))
+                     *total_cells(report)) if roof else "")
+                 + ("".join(f" **{c}** |" for c in memory.total_cells(report, num)) if mem else ""))
     lines += ["", f"Buffers: {num(t.buffers)}. Activations: {num(t.activations)}."]
     if roof:
         lines += ["", *summary(report, markdown=True)]
+    if mem:
+        lines += ["", *memory.summary(report, markdown=True)]
     lines += ["", f"*{report.convention.summary()}*"]
     return "\n".join(lines)
 

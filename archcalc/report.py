@@ -9,15 +9,16 @@ from .rf import RF
 
 
 class LayerResult:
-    """One leaf layer's figures. MACs, FLOPs and activations include the batch; params and buffers don't."""
+    """One leaf layer's figures. MACs, FLOPs, activations and cache include the batch; params and buffers don't."""
 
     __slots__ = ("name", "type", "kind", "output_shape", "params", "buffers", "macs", "flops", "flops_by_kind",
-                 "activations", "rf", "line", "depth", "user_defined", "input_elements", "extra")
+                 "activations", "rf", "line", "depth", "user_defined", "input_elements", "cache", "live",
+                 "active_params", "extra")
 
     def __init__(self, name: str, type: str, kind: str, output_shape: tuple[Any, ...], params: Any, buffers: Any,
                  macs: Any, flops: Any, flops_by_kind: dict[str, Any], activations: Any, rf: RF,
                  line: int | None = None, depth: int = 0, user_defined: bool = False,
-                 input_elements: Any = 0) -> None:
+                 input_elements: Any = 0, cache: Any = 0, active_params: Any = None) -> None:
         self.name = name  # dotted path
         self.type = type
         self.kind = kind
@@ -33,6 +34,11 @@ class LayerResult:
         self.depth = depth
         self.user_defined = user_defined
         self.input_elements = input_elements  # elements read (all inputs), batch included
+        self.cache = cache  # elements kept between decode steps (an attention layer's K and V), batch included
+        self.active_params = params if active_params is None else active_params  # used per token (experts)
+        # Elements of every tensor live while this layer runs (its inputs, its output, those read later), batch
+        # included; one copy's figure in a repeat with a symbolic count (set by the engine after the walk).
+        self.live: Any = 0
         self.extra: dict[str, Any] = {}  # figures added after the analysis (e.g. a roofline), by name
 
     def scale(self, count: Any) -> None:
@@ -40,6 +46,8 @@ class LayerResult:
         self.params, self.buffers, self.macs = self.params * count, self.buffers * count, self.macs * count
         self.flops, self.activations = self.flops * count, self.activations * count
         self.input_elements = self.input_elements * count
+        self.cache = self.cache * count
+        self.active_params = self.active_params * count
         self.flops_by_kind = {k: v * count for k, v in self.flops_by_kind.items()}
 
     def to_dict(self) -> dict[str, Any]:
@@ -50,6 +58,7 @@ class LayerResult:
             "macs": fmt_exact(self.macs), "flops": fmt_exact(self.flops),
             "flops_by_kind": {k: fmt_exact(v) for k, v in self.flops_by_kind.items()},
             "activations": fmt_exact(self.activations), "input_elements": fmt_exact(self.input_elements),
+            "cache": fmt_exact(self.cache), "active_params": fmt_exact(self.active_params),
             "rf": self.rf.to_dict(), **self.extra,
         }
 
@@ -57,7 +66,7 @@ class LayerResult:
 class Totals:
     """Sums over leaf layers."""
 
-    __slots__ = ("params", "buffers", "macs", "flops", "activations", "flops_by_kind")
+    __slots__ = ("params", "buffers", "macs", "flops", "activations", "cache", "active_params", "flops_by_kind")
 
     def __init__(self) -> None:
         self.params: Any = 0
@@ -65,6 +74,8 @@ class Totals:
         self.macs: Any = 0
         self.flops: Any = 0
         self.activations: Any = 0
+        self.cache: Any = 0
+        self.active_params: Any = 0  # parameters one token uses: params, less the experts it skips
         self.flops_by_kind: dict[str, Any] = {}
 
     def add(self, row: LayerResult) -> None:
@@ -73,13 +84,16 @@ class Totals:
         self.macs += row.macs
         self.flops += row.flops
         self.activations += row.activations
+        self.cache += row.cache
+        self.active_params += row.active_params
         for kind, value in row.flops_by_kind.items():
             self.flops_by_kind[kind] = self.flops_by_kind.get(kind, 0) + value
 
     def to_dict(self) -> dict[str, Any]:
         return {"params": fmt_exact(self.params), "buffers": fmt_exact(self.buffers),
                 "macs": fmt_exact(self.macs), "flops": fmt_exact(self.flops),
-                "activations": fmt_exact(self.activations),
+                "activations": fmt_exact(self.activations), "cache": fmt_exact(self.cache),
+                "active_params": fmt_exact(self.active_params),
                 "flops_by_kind": {k: fmt_exact(v) for k, v in self.flops_by_kind.items()}}
 
 
@@ -101,7 +115,8 @@ class BlockResult:
     def scale(self, count: Any) -> None:
         t = self.totals
         t.params, t.buffers, t.macs, t.flops = t.params * count, t.buffers * count, t.macs * count, t.flops * count
-        t.activations = t.activations * count
+        t.activations, t.cache = t.activations * count, t.cache * count
+        t.active_params = t.active_params * count
         t.flops_by_kind = {k: v * count for k, v in t.flops_by_kind.items()}
         for child in self.children:
             child.scale(count)

@@ -188,7 +188,7 @@ def _symbols(raw: Mapping[str, Any], symbolic: tuple[str, ...], overrides: dict[
     unknown = [n for n in symbolic if n not in declared and n not in variables]
     if unknown:
         raise SpecError(f"--symbolic {unknown[0]}: no such variable or symbol", line=line,
-                        hint=f"names: {', '.join([*variables, *declared]) or 'none declared'}")
+                        hint=f"names: {', '.join(dict.fromkeys([*variables, *declared])) or 'none declared'}")
     names = [n for n in dict.fromkeys(names) if n not in overrides]  # --set gives a symbol a value
     if not names:
         return None

@@ -117,13 +117,13 @@ def present(report: Any, symbols: Symbols, mode: str, by: Iterable[str] = ()) ->
 
     def show_totals(t: Any) -> None:
         t.params, t.buffers, t.macs = show(t.params), show(t.buffers), show(t.macs)
-        t.flops, t.activations = show(t.flops), show(t.activations)
+        t.flops, t.activations, t.cache = show(t.flops), show(t.activations), show(t.cache)
         t.flops_by_kind = {k: show(v) for k, v in t.flops_by_kind.items()}
 
     for row in report.layers:
         show_totals(row)
         row.output_shape = tuple(show(d) for d in row.output_shape)
-        row.input_elements = show(row.input_elements)
+        row.input_elements, row.live = show(row.input_elements), show(row.live)
         row.rf = show_rf(row.rf)
     stack = list(report.blocks)
     while stack:

@@ -351,3 +351,10 @@ def test_process_success(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
     assert '"params": 112' in proc.stdout  # 4 * (3 * 3*3) + 4
+
+
+def test_merge_with_both_from_and_inputs(capsys, tmp_path):
+    """from: on a layer that lists its operands in inputs: was silently ignored; now it is an error."""
+    line, _ = run_bad(capsys, tmp_path, HEADER + "  - conv2d: {name: a, out_channels: 3, kernel_size: 1}\n"
+                                                 "  - add: {inputs: [a, '.'], from: a}\n")
+    assert ":5: layer add_1: add has both from: and inputs:" in line and "inputs: [a, ...]" in line

@@ -54,7 +54,10 @@ def test_matches_torchvision_reference(path: Path) -> None:
     assert list(report.input_shape) == [1, *ref["input"]]  # the reference is measured at batch 1
     assert report.totals.params == ref["params"]
     assert report.totals.buffers == ref["buffers"]
-    assert report.totals.macs == ref["macs"]
+    # FlopCounterMode does not see eval-mode nn.MultiheadAttention (torch's fused fast path; shown in
+    # tests/test_torch_transformer.py), so for the ViTs the reference is the MACs outside attention layers
+    attention = sum(r.macs for r in report.layers if r.type == "multihead_attention")
+    assert report.totals.macs - attention == ref["macs"]
 
 
 def test_vgg16_headline_figures() -> None:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from .base import GLOBAL, NON_UNIFORM, REGISTRY, Cost, LayerSpec, LayerType, Window
 
-MODULES = ("activation", "conv", "linear", "merge", "norm", "padding", "passthrough", "pool", "reshape", "scale",
-           "upsample")
+MODULES = ("activation", "attention", "conv", "embedding", "linear", "matmul", "merge", "mlp", "norm", "padding",
+           "passthrough", "pool", "recurrent", "reshape", "scale", "upsample")
 
 _TYPE_LITERAL = re.compile(r"^\s+TYPES = \((.*?)\)", re.S | re.M)
 

@@ -40,11 +40,12 @@ RFStep = Union[None, str, tuple[Any, ...], dict[int, Any]]
 class Cost:
     """What one layer costs, per sample. ``flops`` is split by kind (conv, bias, norm, activation, ...)."""
 
-    __slots__ = ("shape", "params", "buffers", "macs", "flops", "rf", "dims")
+    __slots__ = ("shape", "params", "buffers", "macs", "flops", "rf", "dims", "cache", "shared", "active", "bias")
 
     def __init__(self, shape: Shape, params: Any = 0, buffers: Any = 0, macs: Any = 0,
                  flops: dict[str, Any] | None = None, rf: RFStep = None,
-                 dims: tuple[tuple[int, ...], ...] | None = None) -> None:
+                 dims: tuple[tuple[int, ...], ...] | None = None, cache: Any = 0,
+                 shared: Any = 0, active: Any = None, bias: Any = 0) -> None:
         self.shape = shape
         self.params = params
         self.buffers = buffers
@@ -54,6 +55,12 @@ class Cost:
         # Per output dimension, the input dimensions it is made of; None: the same dimensions when the rank
         # is unchanged (flatten, permute and global pooling say how they move dimensions).
         self.dims = dims
+        # Elements kept between decode steps, per sample: an attention layer's K and V cache at its context
+        # length (2 * kv_heads * head_dim * positions); 0 for layers without state.
+        self.cache = cache
+        self.shared = shared  # parameters used here but owned (and counted) by a tied layer
+        self.active = params if active is None else active  # parameters one token uses (a mixture of experts)
+        self.bias = bias  # how many of ``params`` are biases (a convention may omit them, as Kaplan's does)
 
 
 class LayerSpec(Model):

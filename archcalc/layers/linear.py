@@ -1,7 +1,7 @@
 """``linear`` (Keras ``dense``): a matrix multiply on the last dimension, as torch.nn.Linear."""
 from __future__ import annotations
 
-from ..declare import field, maybe
+from ..declare import TEXT, field, maybe
 from ..fields import Flag, PositiveInt
 from ..num import prod
 from .base import GLOBAL, Cost, LayerSpec, Shape, check_equal, expect_rank, formula
@@ -15,6 +15,8 @@ class LinearSpec(LayerSpec):
                                                       "checked against it when given.")
     out_features = field(PositiveInt, description="Output features.")
     bias = field(Flag, True, "Add a learnable bias.")
+    tied_to = field(maybe(TEXT), None, "Name of an earlier layer whose weight this one shares (a language "
+                                       "model's output layer tied to its embedding): counted there, once.")
     kind = "linear"
 
 
@@ -27,9 +29,12 @@ def linear(spec: LinearSpec, x: Shape) -> Cost:
     rows = prod(x[:-1])
     macs = rows * n_in * n_out
     rf = {len(x) - 1: GLOBAL}  # every output mixes the whole last dimension, whatever positions it holds
+    weight = n_in * n_out
     return Cost(
         shape=(*x[:-1], n_out),
-        params=n_in * n_out + (n_out if spec.bias else 0),
+        params=(0 if spec.tied_to else weight) + (n_out if spec.bias else 0),
+        shared=weight if spec.tied_to else 0,
+        bias=n_out if spec.bias else 0,
         macs=macs,
         flops={"linear": 2 * macs, "bias": rows * n_out if spec.bias else 0},
         rf=rf,

@@ -1,8 +1,9 @@
-"""Normalisation: ``batchnorm1d/2d/3d``, ``layernorm``, ``groupnorm`` and ``instancenorm1d/2d/3d``.
+"""Normalisation: ``batchnorm1d/2d/3d``, ``layernorm``, ``rmsnorm``, ``groupnorm``, ``instancenorm1d/2d/3d``.
 
 FLOPs per element (documented in the convention): with running statistics (batch norm at inference)
 normalising is 2 (subtract mean, divide by std); statistics computed on the fly (layer, group, instance
 norm) add 3 (sum for the mean, square and sum for the variance); an affine transform adds 2 (scale, shift).
+RMS norm has no mean: square and sum, then one multiply by 1/rms, then the optional scale.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from ..num import is_concrete, prod
 from .base import Cost, LayerSpec, Shape, check_divides, check_equal, expect_rank, formula
 
 NORMALISE, STATISTICS, AFFINE = 2, 3, 2
+RMS_STATISTICS, RMS_NORMALISE = 2, 1
 
 
 class _NormBase(LayerSpec):
@@ -78,15 +80,37 @@ class LayerNormSpec(_NormBase):
     bias = field(Flag, True, "Learnable per-element bias (with elementwise_affine).")
 
 
-@formula(LayerNormSpec)
-def layernorm(spec: LayerNormSpec, x: Shape) -> Cost:
-    """Statistics over the last len(normalized_shape) dimensions, then normalise and scale/shift."""
+class RMSNormSpec(_NormBase):
+    """Root-mean-square normalisation over the trailing dimensions, as torch.nn.RMSNorm (Llama)."""
+
+    TYPES = ("rmsnorm",)
+    normalized_shape = field(PositiveAxes, description="The trailing dimensions to normalise over.")
+    eps = field(maybe(Number), None, "Added to the mean square for stability (no count changes).")
+    elementwise_affine = field(Flag, True, "Learnable per-element weight (RMS norm has no bias).")
+
+
+def _normalized_size(spec: LayerNormSpec | RMSNormSpec, x: Shape) -> int:
+    """Elements per normalised group; normalized_shape must match the trailing dimensions."""
     dims = spec.normalized_shape if isinstance(spec.normalized_shape, tuple) else (spec.normalized_shape,)
     tail = x[len(x) - len(dims):] if len(dims) <= len(x) else None
     if tail is None or any(is_concrete(a) and is_concrete(b) and a != b for a, b in zip(dims, tail)):
         raise ShapeError(f"normalized_shape {list(dims)} does not match the trailing dimensions of {list(x)}",
                          hint=f"use normalized_shape: {list(x[-len(dims):]) if len(dims) <= len(x) else list(x)}")
-    size = prod(dims)
+    return prod(dims)
+
+
+@formula(RMSNormSpec)
+def rmsnorm(spec: RMSNormSpec, x: Shape) -> Cost:
+    """x / sqrt(mean(x^2) + eps) * weight."""
+    size = _normalized_size(spec, x)
+    affine = 1 if spec.elementwise_affine else 0
+    return Cost(shape=x, params=size * affine, flops={"norm": prod(x) * (RMS_STATISTICS + RMS_NORMALISE + affine)})
+
+
+@formula(LayerNormSpec)
+def layernorm(spec: LayerNormSpec, x: Shape) -> Cost:
+    """Statistics over the last len(normalized_shape) dimensions, then normalise and scale/shift."""
+    size = _normalized_size(spec, x)
     params = (size if spec.elementwise_affine else 0) + (size if spec.elementwise_affine and spec.bias else 0)
     affine = (1 if spec.elementwise_affine else 0) + (1 if spec.elementwise_affine and spec.bias else 0)
     return Cost(shape=x, params=params, flops={"norm": prod(x) * (STATISTICS + NORMALISE + affine)})

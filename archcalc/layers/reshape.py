@@ -1,4 +1,4 @@
-"""Layers that rearrange data without arithmetic: ``reshape``, ``permute``, ``chunk`` and ``channel_shuffle``."""
+"""Data movement without arithmetic: ``reshape``, ``permute``, ``chunk``, ``select`` and ``channel_shuffle``."""
 from __future__ import annotations
 
 from ..declare import field
@@ -74,6 +74,26 @@ def chunk(spec: ChunkSpec, x: Shape) -> Cost:
         raise ShapeError(f"index {spec.index} is out of range for {spec.chunks} chunks of {n}")
     length = FUNCTIONS["min"](size, n - spec.index * size)
     return Cost(shape=tuple(length if a == axis else d for a, d in enumerate(x)))
+
+
+class SelectSpec(LayerSpec):
+    """One index along a dimension, which is removed, as torch.select (ViT's class token: x[:, 0])."""
+
+    TYPES = ("select",)
+    dim = field(Int, description="Dimension to index, counted as in torch (0 is the batch).")
+    index = field(Int, 0, "Position to keep; negative counts from the end.")
+
+
+@formula(SelectSpec)
+def select(spec: SelectSpec, x: Shape) -> Cost:
+    """Drops dimension ``dim``; the others keep their receptive field."""
+    axis = torch_dim(spec.dim, x)
+    n = x[axis]
+    if is_concrete(n) and not -n <= spec.index < n:
+        raise ShapeError(f"index {spec.index} is out of range for a dimension of {n}",
+                         hint=f"use a value in [{-n}, {n - 1}]")
+    keep = [d for d in range(len(x)) if d != axis]
+    return Cost(shape=tuple(x[d] for d in keep), dims=tuple((d,) for d in keep))
 
 
 class ChannelShuffleSpec(LayerSpec):

@@ -1,0 +1,146 @@
+"""Attention: ``multihead_attention`` (projections included) and ``scaled_dot_product_attention``.
+
+Per sample the input is a sequence ``[T, d]``. With ``h`` query heads, ``g`` key/value heads (``g = h``:
+multi-head; ``1 < g < h``: grouped-query; ``g = 1``: multi-query) of size ``dh``, and ``P`` the number of
+(query, key) pairs each head scores:
+
+    projections  T*d*h*dh (Q) + 2*T*d*g*dh (K, V) + T*h*dh*d (output)     MACs
+    QK^T and AV  2 * h * P * dh                                          MACs
+    softmax      3 per score: exp, sum, divide                          FLOPs
+    scaling      1 per score (by 1/sqrt(dh))                             FLOPs
+    rotary       3 per element of Q and K, with ``rotary: true``          FLOPs
+
+``P`` is where counters disagree. Without a mask every query meets every key: ``P = T*S`` with
+``S = cache + T`` keys. ``causal: true`` counts only the lower triangle that a causal kernel computes:
+query ``i`` (0-based, after ``cache`` earlier tokens) meets ``cache + i + 1`` keys, so
+``P = T*cache + T*(T+1)/2``. A sliding ``window`` w caps each query at its last w keys. A decode step
+is ``T = 1`` new token against ``cache`` cached ones: P = cache + 1, linear in the context where the
+prefill's ``T*(T+1)/2`` is quadratic.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..convention import ACTIVE
+from ..declare import choice, field, maybe
+from ..errors import ShapeError, SpecError
+from ..fields import Flag, NonNegInt, PositiveInt
+from ..num import is_concrete, ratio
+from .base import GLOBAL, Cost, LayerSpec, Shape, check_divides, check_equal, expect_rank, formula
+
+SOFTMAX, SCALE = 3, 1  # FLOPs per score
+ROTARY = 3  # FLOPs per element of Q and K: x * cos + rotate_half(x) * sin
+
+
+class _AttentionBase(LayerSpec):
+    num_heads = field(PositiveInt, description="Query heads (h).")
+    kv_heads = field(maybe(PositiveInt), None, "Key/value heads (g): default num_heads; 1 is multi-query, "
+                                               "1 < g < h grouped-query attention. Must divide num_heads.")
+    head_dim = field(maybe(PositiveInt), None, "Size of one head (dh); default embed_dim / num_heads.")
+    causal = field(Flag, False, "Causal mask: count only the (query, key) pairs a causal kernel computes, "
+                                "the lower triangle. false counts the full square.")
+    window = field(maybe(PositiveInt), None, "Sliding-window attention: each query sees at most its last "
+                                             "`window` keys (itself included). Needs causal: true.")
+    cache = field(NonNegInt, 0, "Tokens already in the KV cache: the input's T tokens are new and attend to "
+                                "cache + T keys (a decode step is T = 1). 0: a prefill or an encoder.")
+    kind = "attention"
+
+
+class MultiheadAttentionSpec(_AttentionBase):
+    """Self-attention with its Q, K, V and output projections, as torch.nn.MultiheadAttention (which has
+    fused QKV and biases) or a Llama-style block (separate, no bias, grouped-query)."""
+
+    TYPES = ("multihead_attention",)
+    embed_dim = field(maybe(PositiveInt), None, "Model width d; inferred from the last dimension, checked "
+                                                "when given.")
+    bias = field(Flag, True, "Biases on the Q, K, V and output projections.")
+    qkv = field(choice("fused", "separate"), "fused", "One [d, (h + 2g) dh] projection (torch's in_proj) or "
+                                                      "three; the counts are the same either way.")
+    out_proj = field(Flag, True, "The output projection [h dh, d].")
+    rotary = field(Flag, False, "Rotary position embedding (RoPE) on Q and K: x cos + rotate(x) sin, 3 FLOPs "
+                                "per element; the cos/sin tables are not counted.")
+
+
+class SDPASpec(_AttentionBase):
+    """Scaled dot-product attention alone, as torch.nn.functional.scaled_dot_product_attention: softmax(Q
+    K^T / sqrt(dh)) V on projections made elsewhere. The input is [T, h*dh + 2*g*dh] (Q, K and V
+    side by side, as a fused projection gives them); the output is [T, h*dh]."""
+
+    TYPES = ("scaled_dot_product_attention",)
+
+
+def pairs(t: Any, cache: Any, causal: bool, window: Any) -> Any:
+    """(query, key) pairs scored per head; see the module docstring."""
+    if not causal:
+        if window is not None:
+            raise SpecError("window needs causal: true", hint="a sliding window here is causal (Mistral)")
+        return t * (cache + t)
+    if window is None:
+        if ACTIVE.get().causal_pairs == "half_square":  # a convention's approximation (Kaplan's)
+            return t * cache + ratio(t * t, 2)
+        return t * cache + ratio(t * (t + 1), 2)
+    if not (is_concrete(t) and is_concrete(cache) and is_concrete(window)):
+        raise SpecError("a sliding window is counted for numeric sizes only",
+                        hint="give T, cache and window values (--set), or drop window")
+    # query at absolute position p (1-based) sees min(window, p) keys, for p = cache+1 .. cache+t
+    first, last = cache + 1, cache + t
+    full = max(0, last - max(first, window + 1) + 1)  # positions capped at `window` keys
+    low_last = min(last, window)
+    ramp = (first + low_last) * (low_last - first + 1) // 2 if low_last >= first else 0
+    return ramp + full * window
+
+
+def _heads(spec: _AttentionBase, d: Any) -> tuple[Any, Any, Any]:
+    h, g = spec.num_heads, spec.kv_heads or spec.num_heads
+    check_divides(g, h, f"kv_heads={g} does not divide num_heads={h}", "each key/value head serves a whole "
+                  "group of query heads: choose kv_heads dividing num_heads")
+    if spec.head_dim is not None:
+        return h, g, spec.head_dim
+    check_divides(h, d, f"num_heads={h} does not divide the width {d}", "set head_dim, or a num_heads "
+                  "dividing the width")
+    return h, g, d // h
+
+
+def _scores(spec: _AttentionBase, t: Any, h: Any, g: Any, dh: Any) -> tuple[Any, dict[str, Any], Any]:
+    """MACs of QK^T and AV, their FLOPs by kind, and the K/V cache (elements) after this call."""
+    p = pairs(t, spec.cache, spec.causal, spec.window)
+    macs = 2 * h * p * dh
+    flops = {"attention": 2 * macs, "softmax": SOFTMAX * h * p, "elementwise": SCALE * h * p}
+    kept = spec.cache + t if spec.window is None else _min(spec.cache + t, spec.window)
+    return macs, flops, 2 * g * dh * kept
+
+
+def _min(a: Any, b: Any) -> Any:
+    return min(a, b) if is_concrete(a) and is_concrete(b) else a  # symbolic: window is numeric-only anyway
+
+
+@formula(MultiheadAttentionSpec)
+def multihead_attention(spec: MultiheadAttentionSpec, x: Shape) -> Cost:
+    expect_rank(x, 2, "[positions, features]")
+    t, d = x
+    check_equal(spec.embed_dim, d, "embed_dim", "features in its last dimension")
+    h, g, dh = _heads(spec, d)
+    q, kv, out = d * h * dh, 2 * d * g * dh, (h * dh * d if spec.out_proj else 0)
+    proj_macs = t * (q + kv + out)
+    bias = (h * dh + 2 * g * dh + (d if spec.out_proj else 0)) if spec.bias else 0
+    macs, flops, cache = _scores(spec, t, h, g, dh)
+    if spec.rotary:
+        flops["elementwise"] += ROTARY * t * (h + g) * dh
+    width = d if spec.out_proj else h * dh
+    return Cost(shape=(t, width), params=q + kv + out + bias, macs=proj_macs + macs,
+                flops={"linear": 2 * proj_macs, "bias": t * bias, **flops}, rf={0: GLOBAL, 1: GLOBAL},
+                cache=cache, bias=bias)
+
+
+@formula(SDPASpec)
+def scaled_dot_product_attention(spec: SDPASpec, x: Shape) -> Cost:
+    expect_rank(x, 2, "[positions, q + k + v features]")
+    t, width = x
+    if spec.head_dim is None:
+        raise SpecError("scaled_dot_product_attention needs head_dim", hint="add head_dim: <size of one head>")
+    h, g, dh = _heads(spec, width)
+    if is_concrete(width) and is_concrete(h * dh + 2 * g * dh) and width != h * dh + 2 * g * dh:
+        raise ShapeError(f"the input has {width} features but Q, K and V need (num_heads + 2 kv_heads) x "
+                         f"head_dim = {h * dh + 2 * g * dh}", hint="feed the fused QKV projection")
+    macs, flops, cache = _scores(spec, t, h, g, dh)
+    return Cost(shape=(t, h * dh), macs=macs, flops=flops, rf={0: GLOBAL, 1: GLOBAL}, cache=cache)
