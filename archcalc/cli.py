@@ -6,6 +6,7 @@
     archcalc solve SPEC --budget macs=4e9 --for width
     archcalc plot SPEC -o FILE.svg --kind summary
     archcalc report SPEC -o report.html [--hardware NAME] [--memory]
+    archcalc export SPEC --to pytorch [-o FILE]
     archcalc schema
 """
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 from .errors import ArchcalcError, SpecError
 
-COMMANDS = ("formula", "sweep", "solve", "plot", "report", "schema")
+COMMANDS = ("formula", "sweep", "solve", "compare", "plot", "report", "export", "schema")
 METRICS = ("params", "buffers", "macs", "flops", "activations")
 
 
@@ -32,9 +33,10 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="form of the formulas (default: expand)")
     p.add_argument("--collect", nargs="+", default=[], metavar="NAME", help="with --simplify collect: by these")
     p.add_argument("--batch", type=int, metavar="N", help="batch size, overriding the spec's batch (as --set batch=N)")
-    p.add_argument("--convention", default="archcalc", choices=["archcalc", "kaplan"],
-                   help="counting convention (default: archcalc); kaplan: Kaplan et al. 2020's non-embedding "
-                        "parameters and forward FLOPs per token")
+    p.add_argument("--convention", default="archcalc", metavar="NAME|FILE",
+                   help="counting convention (default: archcalc): kaplan (Kaplan et al. 2020's non-embedding "
+                        "parameters and forward FLOPs per token), a tool's preset (torch, fvcore, ptflops, thop, "
+                        "torchinfo, paper), or a YAML file of your own; archcalc compare shows them side by side")
 
 
 def _parser(command: str | None) -> argparse.ArgumentParser:
@@ -44,6 +46,14 @@ def _parser(command: str | None) -> argparse.ArgumentParser:
         "Shapes, parameters, MACs/FLOPs and receptive fields of a network declared in YAML. "
         f"Other commands: {', '.join(COMMANDS)} (archcalc COMMAND --help)."))
     if command == "schema":
+        return p
+    if command == "export":
+        p.add_argument("spec", help="spec file (YAML), or - for standard input")
+        p.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE",
+                       help="override a variable, batch, or input before exporting")
+        from .export import TARGETS
+        p.add_argument("--to", required=True, choices=TARGETS, help="the framework to write code for")
+        p.add_argument("-o", "--output", metavar="FILE", help="the file to write (default: standard output)")
         return p
     _common(p)
     if command in (None, "report"):
@@ -81,6 +91,10 @@ def _parser(command: str | None) -> argparse.ArgumentParser:
         p.add_argument("-f", "--format", default="csv", choices=["csv", "json", "table"])
         p.add_argument("--plot", metavar="FILE", help="also draw the totals against the first axis "
                                                       "(needs the plot extra: pip install 'archcalc[plot]')")
+    elif command == "compare":
+        p.add_argument("--metric", default="macs", choices=["macs", "flops"],
+                       help="MACs or FLOPs, each preset as its tool counts them (default: macs)")
+        p.add_argument("-f", "--format", default="table", choices=["table", "markdown", "json"])
     elif command == "solve":
         p.add_argument("--budget", required=True, metavar="METRIC=VALUE", help="e.g. macs=4e9")
         p.add_argument("--for", dest="unknown", required=True, metavar="NAME", help="the variable to size")
@@ -104,8 +118,21 @@ def parse_override(text: str) -> tuple[str, Any]:
 
 
 def _analyze(args: argparse.Namespace, symbolic: Sequence[str] = ()) -> Any:
-    """The report of ``args.spec``; its text is kept as ``args.text`` (standard input can be read only once)."""
+    """The report of ``args.spec`` under ``--convention``."""
+    from .convention import CONVENTIONS
     from .engine import analyze
+    network = _network(args, symbolic)
+    if args.convention in CONVENTIONS:
+        convention = CONVENTIONS[args.convention]
+    else:
+        from .preset import load
+        convention = load(args.convention)
+    return analyze(network, simplify=args.simplify, collect=tuple(args.collect), convention=convention)
+
+
+def _network(args: argparse.Namespace, symbolic: Sequence[str] = ()) -> Any:
+    """The network of ``args.spec`` with --set, --batch and --symbolic applied; its text is kept as
+    ``args.text`` (standard input can be read only once)."""
     from .spec import build, read_text
     from .yamlio import load_yaml
     overrides = dict(parse_override(o) for o in args.overrides)
@@ -117,10 +144,7 @@ def _analyze(args: argparse.Namespace, symbolic: Sequence[str] = ()) -> Any:
             raise SpecError(f"--batch {args.batch} is not a positive integer", file="--batch", hint="e.g. --batch 8")
         overrides["batch"] = args.batch
     args.text, shown = read_text(args.spec)
-    network = build(load_yaml(args.text, shown), shown, overrides, [*args.symbolic, *symbolic])
-    from .convention import CONVENTIONS
-    return analyze(network, simplify=args.simplify, collect=tuple(args.collect),
-                   convention=CONVENTIONS[args.convention])
+    return build(load_yaml(args.text, shown), shown, overrides, [*args.symbolic, *symbolic])
 
 
 def _roofline(report: Any, args: argparse.Namespace) -> None:
@@ -134,6 +158,25 @@ def _roofline(report: Any, args: argparse.Namespace) -> None:
     if args.memory or args.optimizer or args.dtype and not args.hardware:
         from .memory import annotate as memory
         memory(report, args.dtype or "fp32", args.optimizer or "adam")
+
+
+def _export(args: argparse.Namespace) -> None:
+    """archcalc export: the spec, with its --set overrides, as source code for --to (to -o FILE or stdout)."""
+    from .export import export
+    from .spec import build, read_text
+    from .yamlio import load_yaml
+    overrides = dict(parse_override(o) for o in args.overrides)
+    text, shown = read_text(args.spec)
+    source = export(build(load_yaml(text, shown), shown, overrides), args.to)
+    if not args.output:
+        sys.stdout.write(source)
+        return
+    try:
+        with open(args.output, "w", encoding="utf-8") as f:
+            f.write(source)
+    except OSError as e:
+        from .errors import InputError
+        raise InputError(f"cannot write the file: {e.strerror}", file=args.output) from None
 
 
 @contextmanager
@@ -181,6 +224,18 @@ def run(command: str | None, args: argparse.Namespace) -> int:
             from .explore import plot_sweep
             plot_sweep(table, args.plot, report.name)
         sys.stdout.write(write_sweep(table, args.format))
+    elif command == "export":
+        _export(args)
+    elif command == "compare":
+        from .compare import compare, table
+        rows = compare(_network(args), args.metric)
+        if args.format == "json":
+            import json
+
+            from .num import fmt_exact
+            print(json.dumps(rows, indent=2, default=fmt_exact))
+        else:
+            print(table(rows, args.metric, markdown=args.format == "markdown"))
     elif command == "solve":
         from .explore import parse_budget, solve
         metric, budget = parse_budget(args.budget)

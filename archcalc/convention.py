@@ -19,7 +19,7 @@ class Convention:
     def __init__(self, name: str, mac: str, flop: str, rules: Callable[[], dict[str, str]],
                  notes: tuple[str, ...] = (), counted: frozenset[str] | None = None,
                  causal_pairs: str = "triangle", embeddings: bool = True, per_token: bool = False,
-                 biases: bool = True) -> None:
+                 biases: bool = True, per_type: dict[str, str] | None = None, unit: str = "macs") -> None:
         self.name = name
         self.mac = mac
         self.flop = flop
@@ -30,6 +30,8 @@ class Convention:
         self.embeddings = embeddings
         self.per_token = per_token
         self.biases = biases
+        self.per_type = per_type  # layer type -> expression of what a tool counts (archcalc/preset.py)
+        self.unit = unit  # what per_type's expressions give: "macs" or "flops"
 
     def summary(self) -> str:
         """The one line printed under every table."""

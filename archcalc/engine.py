@@ -179,6 +179,10 @@ class _Walk:
             user_defined=node.user_defined, input_elements=inputs * b, cache=cost.cache * b,
             active_params=params - (cost.params - cost.active),
         )
+        row.spec, row.input_shape = spec, (given[0] if given else x).shape
+        if self.convention.per_type is not None:
+            from .preset import apply
+            apply(row, self.convention, b)
         self.rows.append(row)
         self.outline.append(row)
         return Tensor(shape, rf, self.buffer(shape, index, index))

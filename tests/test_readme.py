@@ -73,3 +73,12 @@ def test_llm_sizing_table_matches_archcalc() -> None:
         for label, cells in rows.items():
             key = next(k for k in expected if label.startswith(k))
             assert number(cells[column].removesuffix(" B")) == expected[key], (name, label)
+
+
+def test_compare_tables_are_archcalc_output(capsys) -> None:
+    """The "Why do FLOP counters disagree?" tables are what archcalc compare prints."""
+    from archcalc.cli import main
+    for spec in ("resnet50", "vit_b_16"):
+        block = README.split(f"<!-- compare-{spec} -->", 1)[1].strip().split("\n\n", 1)[0]
+        assert main(["compare", str(ROOT / "specs" / f"{spec}.yaml"), "-f", "markdown"]) == 0
+        assert capsys.readouterr().out.split("\n\n", 1)[0].strip() == block, spec

@@ -60,6 +60,14 @@ class MultiheadAttentionSpec(_AttentionBase):
     rotary = field(Flag, False, "Rotary position embedding (RoPE) on Q and K: x cos + rotate(x) sin, 3 FLOPs "
                                 "per element; the cos/sin tables are not counted.")
 
+    @property
+    def torch_native(self) -> bool:
+        """torch.nn.MultiheadAttention computes exactly this layer (what the exporter then writes, and what
+        the counting presets of other tools assume): fused biased QKV, width / heads per head, no mask."""
+        return (self.qkv == "fused" and self.bias and self.out_proj and not self.rotary and not self.causal
+                and self.window is None and self.cache == 0 and self.head_dim is None
+                and self.kv_heads in (None, self.num_heads))
+
 
 class SDPASpec(_AttentionBase):
     """Scaled dot-product attention alone, as torch.nn.functional.scaled_dot_product_attention: softmax(Q
@@ -67,6 +75,17 @@ class SDPASpec(_AttentionBase):
     side by side, as a fused projection gives them); the output is [T, h*dh]."""
 
     TYPES = ("scaled_dot_product_attention",)
+
+
+def dense_scores(spec: _AttentionBase, x: Shape) -> dict[str, Any]:
+    """Per sample, what an implementation that computes every (query, key) score and then masks does:
+    ``dense_scores`` h x T x (cache + T) and ``dense_score_macs`` (QK^T and AV over them). Counters that
+    see the dense matmuls (torch's FlopCounterMode) count these, whatever the mask."""
+    t, width = x
+    h = spec.num_heads
+    dh = spec.head_dim or width // h
+    scores = h * t * (spec.cache + t)
+    return {"dense_scores": scores, "dense_score_macs": 2 * scores * dh}
 
 
 def pairs(t: Any, cache: Any, causal: bool, window: Any) -> Any:

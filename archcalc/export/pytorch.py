@@ -1,0 +1,327 @@
+"""archcalc -> PyTorch: one self-contained ``nn.Module`` source file for a network.
+
+The engine's own walk runs the network (``_Recorder`` subclasses it), so every layer reads exactly the tensors
+the engine gives it: residual and parallel branches, merges, ``from:``, ``inputs:`` and ``save:`` names. Each
+layer becomes one line of a straight-line ``forward``, and a submodule registered in ``__init__`` when it holds
+parameters or buffers (stateless layers are ``torch.nn.functional`` calls). What each layer type becomes is in
+``torch_base.TORCH``, one entry per type, filled by ``torch_layers`` and ``torch_sequence``.
+"""
+from __future__ import annotations
+
+import builtins
+import keyword
+import re
+from typing import Any
+
+from .. import __version__
+from ..convention import ACTIVE, ARCHCALC
+from ..engine import Tensor, _Walk
+from ..errors import ArchcalcError, SpecError
+from ..graph import Group, Leaf
+from ..spec import Network
+from . import torch_layers, torch_sequence  # noqa: F401  (importing them registers their translations)
+from .torch_base import HELPERS, TORCH, Site
+
+# Attributes of torch.nn.Module (torch 2.x) that a layer's attribute must not shadow.
+MODULE_ATTRIBUTES = frozenset("""
+T_destination add_module apply bfloat16 buffers call_super_init children compile cpu cuda double dump_patches eval
+extra_repr float forward get_buffer get_extra_state get_parameter get_submodule half ipu load_state_dict modules mtia
+named_buffers named_children named_modules named_parameters parameters register_backward_hook register_buffer
+register_forward_hook register_forward_pre_hook register_full_backward_hook register_full_backward_pre_hook
+register_load_state_dict_post_hook register_load_state_dict_pre_hook register_module register_parameter
+register_state_dict_post_hook register_state_dict_pre_hook requires_grad_ set_extra_state set_submodule share_memory
+state_dict to to_empty train training type xpu zero_grad
+""".split())
+# Names the generated file uses at module level, which a forward variable must not shadow.
+RESERVED = frozenset({"self", "x", "torch", "nn", "F", "math", "INPUT_SHAPE", "VOCAB", "example_input",
+                      *HELPERS, *dir(builtins)})
+
+
+class Step:
+    """One layer as the engine applied it: the tensors it read (by index) and the one it wrote."""
+
+    __slots__ = ("node", "reads", "shapes", "out", "shape", "owner")
+
+    def __init__(self, node: Leaf, reads: list[int], shapes: list[tuple[int, ...]], out: int,
+                 shape: tuple[int, ...], owner: str | None) -> None:
+        self.node = node
+        self.reads = reads
+        self.shapes = shapes
+        self.out = out
+        self.shape = shape
+        self.owner = owner  # the path of the layer a tied_to names
+
+
+class _Recorder(_Walk):
+    """The engine's walk, noting every layer it applies (tensors are told apart by identity)."""
+
+    def __init__(self, network: Network) -> None:
+        super().__init__(network)
+        self.seen: list[Tensor] = []  # tensor index -> the engine's tensor
+        self.index: dict[int, int] = {}  # id(tensor) -> tensor index
+        self.steps: list[Step | Group] = []  # layers, and the groups they sit in (for comments)
+        self.input: int | None = None
+        self.output: int | None = None
+
+    def of(self, t: Tensor) -> int:
+        if id(t) not in self.index:
+            self.index[id(t)] = len(self.seen)
+            self.seen.append(t)
+        return self.index[id(t)]
+
+    def run(self, nodes: list[Any], x: Tensor, prefix: str, depth: int, blocks: list[Any]) -> Tensor:
+        top = self.input is None
+        if top:
+            self.input = self.of(x)
+        out = super().run(nodes, x, prefix, depth, blocks)
+        if top:
+            self.output = self.of(out)
+        return out
+
+    def group(self, node: Group, x: Tensor, depth: int, blocks: list[Any]) -> Tensor:
+        self.steps.append(node)
+        return super().group(node, x, depth, blocks)
+
+    def leaf(self, node: Leaf, x: Tensor, prefix: str, depth: int, given: list[Tensor] | None = None,
+             labels: list[str] | None = None) -> Tensor:
+        if given is not None:
+            inputs = list(given)
+        elif node.spec.arity == "many" and node.inputs:
+            inputs = [self.resolve(r, x, prefix, node) for r in node.inputs]  # as the engine resolves them
+        else:
+            inputs = [x]
+        tied = getattr(node.spec, "tied_to", None)
+        owner = None
+        if tied:  # the engine's rule: the latest earlier layer with that name or path
+            owner = next((p for p in reversed(list(self.owned)) if p == tied or p.endswith(f".{tied}")), None)
+        out = super().leaf(node, x, prefix, depth, given, labels)
+        self.steps.append(Step(node, [self.of(t) for t in inputs], [tuple(t.shape) for t in inputs],
+                               self.of(out), tuple(out.shape), owner))
+        return out
+
+
+def to_pytorch(network: Network) -> str:
+    """A Python source file defining a ``torch.nn.Module`` for ``network`` (numeric values only)."""
+    if network.symbols is not None:
+        names = ", ".join(network.symbols.names)
+        raise SpecError(f"cannot export with symbols without values ({names})",
+                        hint=f"give them values, e.g. --set {next(iter(network.symbols.names))}=...",
+                        file=network.file)
+    recorder = _Recorder(network)
+    token = ACTIVE.set(ARCHCALC)
+    try:
+        report = recorder.report()
+    finally:
+        ACTIVE.reset(token)
+    return _Writer(network, report, recorder).source()
+
+
+def identifier(text: str, fallback: str = "layer") -> str:
+    """A Python identifier from a dotted layer path: layer1.0.conv1 -> layer1_0_conv1."""
+    name = re.sub(r"[^0-9A-Za-z_]", "_", str(text)).strip("_") or fallback
+    if name[0].isdigit():
+        name = f"{fallback}_{name}"
+    return name
+
+
+def class_name(name: str) -> str:
+    """CamelCase of the network's name: mobilenet_v3_large -> MobilenetV3Large."""
+    parts = [p for p in re.split(r"[^0-9A-Za-z]+", str(name)) if p]
+    out = "".join(p[:1].upper() + p[1:] for p in parts) or "Network"
+    if out[0].isdigit():
+        out = f"Net{out}"
+    return out if out not in HELPERS and out not in RESERVED else f"{out}Net"
+
+
+class _Writer:
+    """Assembles the source file from the recorded steps."""
+
+    def __init__(self, network: Network, report: Any, recorder: _Recorder) -> None:
+        self.net = network
+        self.report = report
+        self.rec = recorder
+        self.init: list[str] = []
+        self.helpers: set[str] = set()
+        self.attrs: dict[str, str] = {}  # layer path -> attribute
+        self.taken: dict[str, set[str]] = {"attr": set(), "var": set()}  # names given, per namespace
+
+    # ---- names ----
+
+    def attr(self, path: str) -> str:
+        if path not in self.attrs:
+            self.attrs[path] = self.unique(identifier(path), "attr", MODULE_ATTRIBUTES | keyword_set())
+        return self.attrs[path]
+
+    def unique(self, name: str, space: str, avoid: frozenset[str]) -> str:
+        base, n, taken = name, 1, self.taken[space]
+        while name in taken or name in avoid:
+            n += 1
+            name = f"{base}_{n}"
+        taken.add(name)
+        return name
+
+    def variables(self, leaves: list[Step]) -> dict[int, str]:
+        """A name per tensor: ``x`` for one that only the next layer reads, else the name it is known by."""
+        readers: dict[int, list[int]] = {}
+        for i, step in enumerate(leaves):
+            for t in step.reads:
+                readers.setdefault(t, []).append(i)
+        made = {step.out: i for i, step in enumerate(leaves)}
+        made[self.rec.input] = -1
+        known: dict[int, list[str]] = {}
+        for key, t in self.rec.tensors.items():
+            known.setdefault(self.rec.index.get(id(t), -1), []).append(key)
+        names: dict[int, str] = {}
+        avoid = RESERVED | keyword_set()
+        for t, i in sorted(made.items(), key=lambda item: item[1]):
+            final = t == self.rec.output
+            if all(r == i + 1 for r in readers.get(t, [])) and (not final or i == len(leaves) - 1):
+                names[t] = "x"
+                continue
+            keys = sorted(known.get(t, []), key=lambda k: (k.count("."), len(k)))
+            base = "inp" if t == self.rec.input else identifier(keys[0], "t") if keys else f"t{t}"
+            names[t] = self.unique(base, "var", avoid)
+        return names
+
+    # ---- the file ----
+
+    def source(self) -> str:
+        leaves = [s for s in self.rec.steps if isinstance(s, Step)]
+        names = self.variables(leaves)
+        body: list[str] = []
+        inp = names[self.rec.input]
+        channels_last = self.net.layout == "channels_last"
+        if channels_last and len(self.net.input) > 1:
+            body.append(f"{inp} = {inp}.movedim(-1, 1)  # channels last in, channels first inside")
+        for step in self.rec.steps:
+            if isinstance(step, Group):
+                if not re.fullmatch(rf"{step.kind}_\d+", step.name):  # not an unnamed structure
+                    body.append(f"# {step.path} ({step.kind})")
+                continue
+            expr = self.translate(step, [names[t] for t in step.reads])
+            out = names[step.out]
+            if expr != out:
+                body.append(f"{out} = {expr}")
+        result = names[self.rec.output]
+        if channels_last and len(self.rec.seen[self.rec.output].shape) > 1:
+            result = f"{result}.movedim(1, -1)  # channels last out"
+        body.append(f"return {result}")
+        return self.assemble(inp, body)
+
+    def translate(self, step: Step, args: list[str]) -> str:
+        node = step.node
+        try:
+            if node.user_defined:
+                raise SpecError(f"custom layer type {node.type!r} cannot be exported to PyTorch: it is declared by "
+                                "its cost formulas only, with no computation to translate",
+                                hint="replace it with built-in layer types to export")
+            owner = None
+            if step.owner:
+                tied = next(s for s in self.rec.steps if isinstance(s, Step) and s.node.path == step.owner)
+                owner = (self.attr(step.owner), tied.node.type, tied.node.spec, tied.shapes[0])
+            site = Site(node.spec, step.shapes, step.shape, node.path, self, owner)
+            return TORCH[node.type](site, args)
+        except ArchcalcError as e:
+            raise e.locate(path=node.path, line=node.line, file=self.net.file) from None
+
+    def assemble(self, inp: str, body: list[str]) -> str:
+        net, report, totals = self.net, self.report, self.report.totals
+        cls = class_name(net.name)
+        shape = tuple(int(d) for d in report.input_shape)
+        vocab = self.vocabulary()
+        uses_math = any("math." in text for text in (*body, *(HELPERS[h].source for h in self.helper_order())))
+        causal = [s.node.path for s in self.rec.steps if isinstance(s, Step) and getattr(s.node.spec, "causal", False)]
+        lines = [
+            f'"""{net.name}: a PyTorch module generated by archcalc {__version__} from {net.file}',
+            "(archcalc export SPEC --to pytorch).",
+            "",
+            f"archcalc's figures at batch {report.input_shape[0]}: {totals.params:,} parameters, "
+            f"{totals.buffers:,} buffers,",
+            f"{totals.macs:,} MACs; output shape {tuple(int(d) for d in report.output_shape)}.",
+            "Inference (eval mode): dropout and stochastic depth are identities, batch norm uses running statistics.",
+        ]
+        if causal:
+            lines += ["Attention is written out with explicit matmuls. A causal mask hides part of the full score",
+                      "matrix, which torch still computes: FlopCounterMode counts the square where archcalc counts",
+                      "the (query, key) pairs the mask keeps."]
+        uses_f = any("F." in text for text in (*body, *(HELPERS[h].source for h in self.helper_order())))
+        lines += ['"""', *(["import math", ""] if uses_math else []), "import torch", "from torch import nn",
+                  *(["from torch.nn import functional as F"] if uses_f else []), "",
+                  f"INPUT_SHAPE = {shape}  # batch first" + (
+                      ", channels last" if net.layout == "channels_last" and len(shape) > 2 else "")]
+        if vocab is not None:
+            lines.append(f"VOCAB = {vocab}  # token ids are int64 in [0, VOCAB)")
+        for name in self.helper_order():
+            lines += ["", "", HELPERS[name].source.strip("\n")]
+        lines += ["", "", f"class {cls}(nn.Module):",
+                  f'    """{net.name} as declared in {net.file}; layers are named after their archcalc paths."""',
+                  "", "    def __init__(self) -> None:", "        super().__init__()"]
+        lines += [f"        {part}" for line in self.init for part in wrap(line, 8)]
+        lines += ["", f"    def forward(self, {inp}: torch.Tensor) -> torch.Tensor:"]
+        lines += [f"        {part}" for line in body for part in wrap(line, 8)]
+        if vocab is not None:
+            make = "torch.randint(0, VOCAB, INPUT_SHAPE, device=device)"
+            what = "Random token ids of INPUT_SHAPE."
+        else:
+            make = "torch.randn(INPUT_SHAPE, device=device)"
+            what = "A random input of INPUT_SHAPE."
+        lines += ["", "", "def example_input(device: torch.device | str | None = None) -> torch.Tensor:",
+                  f'    """{what}"""', f"    return {make}", "", "",
+                  'if __name__ == "__main__":',
+                  f"    model = {cls}().eval()",
+                  "    with torch.no_grad():",
+                  "        y = model(example_input())",
+                  '    print(f"output shape {tuple(y.shape)}")',
+                  '    print(f"params {sum(p.numel() for p in model.parameters()):,}")',
+                  '    print(f"buffers {sum(b.numel() for b in model.buffers()):,}")']
+        return "\n".join(lines) + "\n"
+
+    def vocabulary(self) -> int | None:
+        """Token ids in: the smallest table among the embeddings that read the network input."""
+        sizes = [s.node.spec.num_embeddings for s in self.rec.steps
+                 if isinstance(s, Step) and self.rec.input in s.reads and s.node.type == "embedding"]
+        return min(sizes) if sizes else None
+
+    def helper_order(self) -> list[str]:
+        wanted: set[str] = set()
+        todo = list(self.helpers)
+        while todo:
+            name = todo.pop()
+            if name not in wanted:
+                wanted.add(name)
+                todo.extend(HELPERS[name].requires)
+        return [name for name in HELPERS if name in wanted]
+
+
+def wrap(line: str, indent: int, limit: int = 120) -> list[str]:
+    """A line longer than ``limit`` split after commas of its first call, continuation lines aligned inside it."""
+    start = line.find("(")
+    if indent + len(line) <= limit or start < 0:
+        return [line]
+    level = 1
+    if line[start + 1:start + 2] == "[":  # torch.cat([a, b, ...]): split the list
+        start, level = start + 1, 2
+    depth, quote, commas = 0, "", []
+    for i, ch in enumerate(line):
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == level and i > start:
+            commas.append(i)
+    out, begin, pad = [], 0, ""
+    while indent + len(pad) + len(line) - begin > limit:
+        fits = [c for c in commas if c > begin and indent + len(pad) + c - begin < limit]
+        if not fits:
+            break
+        out.append(pad + line[begin:fits[-1] + 1])
+        begin, pad = fits[-1] + 2, " " * (start + 1)
+    return [*out, pad + line[begin:]]
+
+
+def keyword_set() -> frozenset[str]:
+    return frozenset(keyword.kwlist) | {"None", "True", "False"}

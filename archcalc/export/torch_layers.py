@@ -1,0 +1,360 @@
+"""PyTorch translations of the general layer types: convolutions, linear, pooling, normalisation, activations,
+dropout, data movement, merges and products (sequence layers are in ``torch_sequence``)."""
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import SpecError
+from ..layers.base import per_axis, torch_dim
+from ..layers.conv import same_padding
+from ..layers.matmul import ELLIPSIS, parse_equation
+from .torch_base import Site, axes, call, compact, define, f_pad, kw, lit, tie, torch_code
+
+# ---- convolutions and linear layers ----
+
+PAD_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "replicate", "circular": "circular"}
+
+
+@torch_code("conv1d", "conv2d", "conv3d")
+def conv(site: Site, args: list[str]) -> str:
+    s, x = site.spec, args[0]
+    k, st, d = axes(site, (s.kernel_size, "kernel_size"), (s.stride, "stride"), (s.dilation, "dilation"))
+    padding: Any = 0 if s.padding == "valid" else s.padding
+    pads = None
+    if s.padding == "same" and any(v != 1 for v in st):  # Keras' rule beyond stride 1, which torch refuses
+        split = [same_padding(n, k[a], st[a], d[a]) for a, n in enumerate(site.x[1:])]
+        if all(total == 2 * left for left, total in split):
+            padding = tuple(left for left, _ in split)
+        else:  # the odd position goes after: pad explicitly
+            padding, pads = 0, [(left, total - left) for left, total in split]
+    module = site.module(call(f"nn.Conv{s.ndim}d", site.x[0], s.out_channels, f"kernel_size={lit(s.kernel_size)}", *kw(
+        ("stride", s.stride, 1), ("padding", padding, 0), ("dilation", s.dilation, 1), ("groups", s.groups, 1),
+        ("bias", s.bias, True), ("padding_mode", s.padding_mode, "zeros"))))
+    if pads is None:
+        return f"{module}({x})"
+    mode = PAD_MODES[s.padding_mode]
+    return f"{module}({f_pad(x, pads, *([f'mode={lit(mode)}'] if mode != 'constant' else []))})"
+
+
+@torch_code("conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
+def conv_transpose(site: Site, args: list[str]) -> str:
+    s = site.spec
+    if s.padding_mode != "zeros":
+        raise SpecError(f"padding_mode={s.padding_mode!r} cannot be exported: torch's ConvTranspose pads only "
+                        "with zeros", hint="remove padding_mode")
+    module = site.module(call(f"nn.ConvTranspose{s.ndim}d", site.x[0], s.out_channels,
+                              f"kernel_size={lit(s.kernel_size)}", *kw(
+        ("stride", s.stride, 1), ("padding", s.padding, 0), ("output_padding", s.output_padding, 0),
+        ("groups", s.groups, 1), ("bias", s.bias, True), ("dilation", s.dilation, 1))))
+    return f"{module}({args[0]})"
+
+
+@torch_code("linear")
+def linear(site: Site, args: list[str]) -> str:
+    s = site.spec
+    module = site.module(call("nn.Linear", site.x[-1], s.out_features, *kw(("bias", s.bias, True))))
+    if s.tied_to:
+        tie(site, (s.out_features, site.x[-1]))
+    return f"{module}({args[0]})"
+
+
+# ---- pooling ----
+
+AVG_POOL_SAME = '''
+def avg_pool_same(x: torch.Tensor, kernel_size: tuple[int, ...], stride: tuple[int, ...], pads: tuple[int, ...],
+                  divisor: int | None = None) -> torch.Tensor:
+    """Average pooling with Keras' 'same' padding (F.pad order): padded positions are left out of each average,
+    or the window sums are divided by `divisor`."""
+    pool = (F.avg_pool1d, F.avg_pool2d, F.avg_pool3d)[x.dim() - 3]
+    mean = pool(F.pad(x, pads), kernel_size, stride)
+    if divisor is not None:
+        return mean * (math.prod(kernel_size) / divisor)
+    return mean / pool(F.pad(torch.ones_like(x[:1, :1]), pads), kernel_size, stride)
+'''
+define("avg_pool_same", AVG_POOL_SAME)
+
+
+@torch_code("maxpool1d", "maxpool2d", "maxpool3d", "avgpool1d", "avgpool2d", "avgpool3d")
+def pool(site: Site, args: list[str]) -> str:
+    s, x = site.spec, args[0]
+    nd, is_max = s.ndim, s.type.startswith("max")
+    fn = f"F.{'max' if is_max else 'avg'}_pool{nd}d"
+    k, st, d = axes(site, (s.kernel_size, "kernel_size"), (s.kernel_size if s.stride is None else s.stride, "stride"),
+                    (s.dilation if is_max else 1, "dilation"))
+    if s.padding == "same":  # Keras: output ceil(n / stride); padded positions take no part
+        pads = [(left, total - left) for left, total in
+                (same_padding(n, k[a], st[a], d[a]) for a, n in enumerate(site.x[1:]))]
+        if is_max:
+            padded = f_pad(x, pads, "value=-math.inf") if any(n for pair in pads for n in pair) else x
+            return call(fn, padded, lit(s.kernel_size),
+                        *kw(("stride", s.stride, None), ("dilation", s.dilation, 1)))
+        flat = tuple(n for pair in reversed(pads) for n in pair)
+        return call(site.helper("avg_pool_same"), x, lit(k), lit(st), lit(flat),
+                    *kw(("divisor", s.divisor_override, None)))
+    padding = 0 if s.padding == "valid" else s.padding
+    if is_max:
+        return call(fn, x, lit(s.kernel_size), *kw(("stride", s.stride, None), ("padding", padding, 0),
+                                                   ("dilation", s.dilation, 1), ("ceil_mode", s.ceil_mode, False)))
+    options = kw(("padding", padding, 0), ("ceil_mode", s.ceil_mode, False),
+                 ("count_include_pad", s.count_include_pad, True))
+    if nd == 1 and s.divisor_override is not None:  # F.avg_pool1d has no divisor_override: pool a 1 x n map
+        p = per_axis(padding, 1, "padding")[0]
+        return call("F.avg_pool2d", f"{x}.unsqueeze(-2)", lit((1, k[0])), f"stride={lit((1, st[0]))}",
+                    f"padding={lit((0, p))}", *kw(("ceil_mode", s.ceil_mode, False)),
+                    f"divisor_override={s.divisor_override}") + ".squeeze(-2)"
+    return call(fn, x, lit(s.kernel_size), *kw(("stride", s.stride, None)), *options,
+                *kw(("divisor_override", s.divisor_override, None)))
+
+
+@torch_code("adaptive_avgpool1d", "adaptive_avgpool2d", "adaptive_avgpool3d",
+            "adaptive_maxpool1d", "adaptive_maxpool2d", "adaptive_maxpool3d")
+def adaptive_pool(site: Site, args: list[str]) -> str:
+    kind = "max" if "max" in site.spec.type else "avg"
+    return call(f"F.adaptive_{kind}_pool{site.spec.ndim}d", args[0], lit(compact(tuple(site.output[1:]))))
+
+
+@torch_code("global_avgpool", "global_maxpool")
+def global_pool(site: Site, args: list[str]) -> str:
+    dims = tuple(range(2, len(site.x) + 1))  # every spatial axis, batch and channels first
+    fn = "mean" if site.spec.type == "global_avgpool" else "amax"
+    return f"{args[0]}.{fn}(dim={lit(dims)}{', keepdim=True' if site.spec.keepdims else ''})"
+
+
+# ---- normalisation ----
+
+@torch_code("batchnorm", "batchnorm1d", "batchnorm2d", "batchnorm3d")
+def batchnorm(site: Site, args: list[str]) -> str:
+    s, x = site.spec, args[0]
+    rank = len(site.x)
+    nd = s.ndim if s.type != "batchnorm" else {3: 2, 4: 3}.get(rank, 1)  # plain batchnorm: any rank
+    module = site.module(call(f"nn.BatchNorm{nd}d", site.x[0], *kw(
+        ("eps", s.eps, 1e-5), ("momentum", s.momentum, 0.1), ("affine", s.affine, True),
+        ("track_running_stats", s.track_running_stats, True))))
+    if s.track_running_stats and not s.num_batches_tracked:
+        site.init(f'{module}.register_buffer("num_batches_tracked", None)  # no batch counter, as in Keras')
+    if rank > 4:  # more spatial axes than BatchNorm3d takes: normalise them flattened
+        return f"{module}({x}.flatten(2)).view_as({x})"
+    return f"{module}({x})"
+
+
+@torch_code("instancenorm1d", "instancenorm2d", "instancenorm3d")
+def instancenorm(site: Site, args: list[str]) -> str:
+    s = site.spec
+    return site.module(call(f"nn.InstanceNorm{s.ndim}d", site.x[0], *kw(
+        ("eps", s.eps, 1e-5), ("momentum", s.momentum, 0.1), ("affine", s.affine, False),
+        ("track_running_stats", s.track_running_stats, False)))) + f"({args[0]})"
+
+
+@torch_code("layernorm")
+def layernorm(site: Site, args: list[str]) -> str:
+    s = site.spec
+    return site.module(call("nn.LayerNorm", lit(s.normalized_shape), *kw(
+        ("eps", s.eps, 1e-5), ("elementwise_affine", s.elementwise_affine, True), ("bias", s.bias, True)))) + \
+        f"({args[0]})"
+
+
+@torch_code("rmsnorm")
+def rmsnorm(site: Site, args: list[str]) -> str:
+    s = site.spec
+    return site.module(call("nn.RMSNorm", lit(s.normalized_shape), *kw(
+        ("eps", s.eps, None), ("elementwise_affine", s.elementwise_affine, True)))) + f"({args[0]})"
+
+
+@torch_code("groupnorm")
+def groupnorm(site: Site, args: list[str]) -> str:
+    s = site.spec
+    return site.module(call("nn.GroupNorm", s.num_groups, site.x[0], *kw(
+        ("eps", s.eps, 1e-5), ("affine", s.affine, True)))) + f"({args[0]})"
+
+
+# ---- activations, dropout ----
+
+ACTIVATIONS = {"relu": "F.relu", "relu6": "F.relu6", "sigmoid": "torch.sigmoid", "tanh": "torch.tanh",
+               "silu": "F.silu", "hardswish": "F.hardswish", "hardsigmoid": "F.hardsigmoid"}
+
+
+@torch_code(*ACTIVATIONS, "leaky_relu", "elu", "gelu", "softmax")
+def activation(site: Site, args: list[str]) -> str:
+    s, x = site.spec, args[0]
+    if s.type in ACTIVATIONS:
+        return f"{ACTIVATIONS[s.type]}({x})"
+    options = {"leaky_relu": lambda: kw(("negative_slope", s.negative_slope, 0.01)),
+               "elu": lambda: kw(("alpha", s.alpha, 1.0)),
+               "gelu": lambda: kw(("approximate", s.approximate, "none")),
+               "softmax": lambda: [f"dim={s.dim}"]}[s.type]()
+    return call(f"F.{s.type}", x, *options)
+
+
+STOCHASTIC_DEPTH = '''
+def stochastic_depth(x: torch.Tensor, p: float, mode: str, training: bool) -> torch.Tensor:
+    """torchvision's stochastic depth: in training, zero whole samples ("row") or the whole batch ("batch") with
+    probability p and rescale the rest; the identity at inference."""
+    if not training or p == 0.0:
+        return x
+    shape = [x.shape[0]] + [1] * (x.dim() - 1) if mode == "row" else [1] * x.dim()
+    keep = x.new_empty(shape).bernoulli_(1.0 - p)
+    return x * keep / (1.0 - p) if p < 1.0 else x * keep
+'''
+define("stochastic_depth", STOCHASTIC_DEPTH)
+
+
+@torch_code("dropout", "dropout1d", "dropout2d", "dropout3d", "stochastic_depth")
+def dropout(site: Site, args: list[str]) -> str:
+    s = site.spec
+    if s.type == "stochastic_depth":
+        return call(site.helper("stochastic_depth"), args[0], lit(s.p), lit(s.mode or "row"), "self.training")
+    return call(f"F.{s.type}", args[0], f"p={lit(s.p)}", "training=self.training")
+
+
+@torch_code("identity")
+def identity(site: Site, args: list[str]) -> str:
+    return args[0]
+
+
+# ---- moving data ----
+
+@torch_code("flatten")
+def flatten(site: Site, args: list[str]) -> str:
+    s = site.spec
+    return call(f"{args[0]}.flatten", s.start_dim, *([s.end_dim] if s.end_dim != -1 else []))
+
+
+@torch_code("reshape")
+def reshape(site: Site, args: list[str]) -> str:
+    return call(f"{args[0]}.reshape", f"{args[0]}.shape[0]", *site.output)
+
+
+@torch_code("permute")
+def permute(site: Site, args: list[str]) -> str:
+    return call(f"{args[0]}.permute", *site.spec.dims)
+
+
+@torch_code("chunk")
+def chunk(site: Site, args: list[str]) -> str:
+    s = site.spec
+    return f"{args[0]}.chunk({s.chunks}, dim={s.dim})[{s.index}]"
+
+
+@torch_code("select")
+def select(site: Site, args: list[str]) -> str:
+    return call(f"{args[0]}.select", site.spec.dim, site.spec.index)
+
+
+CHANNEL_SHUFFLE = '''
+def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
+    """ShuffleNet's channel shuffle: channels [g * n] viewed as [g, n], transposed to [n, g] and flattened."""
+    b, c = x.shape[0], x.shape[1]
+    return x.reshape(b, groups, c // groups, *x.shape[2:]).transpose(1, 2).reshape(x.shape)
+'''
+define("channel_shuffle", CHANNEL_SHUFFLE)
+
+
+@torch_code("channel_shuffle")
+def channel_shuffle(site: Site, args: list[str]) -> str:
+    return call(site.helper("channel_shuffle"), args[0], site.spec.groups)
+
+
+@torch_code("pad")
+def pad(site: Site, args: list[str]) -> str:
+    s = site.spec
+    nd = len(site.x) - 1
+    pads = list(s.padding) if isinstance(s.padding, tuple) else [(s.padding, s.padding)] * nd
+    extra = [f"mode={lit(s.mode)}"] if s.mode != "constant" else kw(("value", s.value, 0))
+    return f_pad(args[0], pads, *extra)
+
+
+@torch_code("crop")
+def crop(site: Site, args: list[str]) -> str:
+    s = site.spec
+    nd = len(site.x) - 1
+    if s.margin is not None:
+        offsets = per_axis(s.margin, nd, "margin")
+    else:
+        offsets = tuple((n - m) // 2 for n, m in zip(site.x[1:], site.output[1:]))  # archcalc's centre
+    cuts = ", ".join(f"{o}:{o + m}" for o, m in zip(offsets, site.output[1:]))
+    return f"{args[0]}[:, :, {cuts}]"
+
+
+SCALE = '''
+class Scale(nn.Module):
+    """weight * x (+ bias), one learnable value per entry of dimension `dim` (batch included), broadcast over the
+    others: a layer scale."""
+
+    def __init__(self, size: int, dim: int, ndim: int, bias: bool = False) -> None:
+        super().__init__()
+        self.shape = [size if i == dim else 1 for i in range(ndim)]
+        self.weight = nn.Parameter(torch.ones(size))
+        self.bias = nn.Parameter(torch.zeros(size)) if bias else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = x * self.weight.view(self.shape)
+        return y if self.bias is None else y + self.bias.view(self.shape)
+'''
+define("Scale", SCALE)
+
+
+@torch_code("scale")
+def scale(site: Site, args: list[str]) -> str:
+    s = site.spec
+    axis = torch_dim(s.dim, site.x)  # per-sample index
+    module = site.module(call(site.helper("Scale"), site.x[axis], axis + 1, len(site.x) + 1,
+                              *kw(("bias", s.bias, False))))
+    return f"{module}({args[0]})"
+
+
+@torch_code("upsample")
+def upsample(site: Site, args: list[str]) -> str:
+    s = site.spec
+    size = [f"size={lit(compact(s.size))}"] if s.size is not None else []
+    factor = [f"scale_factor={lit(s.scale_factor)}"] if s.scale_factor is not None else []
+    return call("F.interpolate", args[0], *size, *factor, f"mode={lit(s.mode)}",
+                *kw(("align_corners", s.align_corners, None)))
+
+
+# ---- merges and products ----
+
+def batched(site: Site, args: list[str]) -> list[str]:
+    """Operands with fewer per-sample dimensions gain size-1 ones after the batch: torch then broadcasts them as
+    archcalc does per sample (aligned on the right, the batch apart)."""
+    rank = max(len(s) for s in site.inputs)
+    return [a if len(s) == rank else f"{a}[:, {', '.join(['None'] * (rank - len(s)))}]"
+            for a, s in zip(args, site.inputs)]
+
+
+@torch_code("add", "mul")
+def elementwise(site: Site, args: list[str]) -> str:
+    return (" + " if site.spec.type == "add" else " * ").join(batched(site, args))
+
+
+@torch_code("concat")
+def concat(site: Site, args: list[str]) -> str:
+    return f"torch.cat([{', '.join(args)}], dim={site.spec.dim})"
+
+
+@torch_code("matmul")
+def matmul(site: Site, args: list[str]) -> str:
+    """torch.matmul per sample: a 1-D operand becomes a row (a) or a column (b), dropped after; leading
+    dimensions broadcast as archcalc does, after the batch."""
+    (a, b), (ra, rb) = args, (len(s) for s in site.inputs)
+    if site.spec.transpose_b:
+        b = f"{b}.transpose(-2, -1)"
+    a, b = (a if ra > 1 else f"{a}.unsqueeze(-2)"), (b if rb > 1 else f"{b}.unsqueeze(-1)")
+    wa, wb = max(ra, 2), max(rb, 2)
+    a = a if wa >= wb else f"{a}[:, {', '.join(['None'] * (wb - wa))}]"
+    b = b if wb >= wa else f"{b}[:, {', '.join(['None'] * (wa - wb))}]"
+    out = f"{a} @ {b}" if ra > 1 and rb > 1 else f"({a} @ {b})"
+    return out + (".squeeze(-2)" if ra == 1 else "") + (".squeeze(-1)" if rb == 1 else "")
+
+
+@torch_code("einsum")
+def einsum(site: Site, args: list[str]) -> str:
+    """torch.einsum with a batch letter added to every operand and to the output (made explicit)."""
+    terms, out = parse_equation(site.spec.equation)
+    if out is None:  # torch's implicit output: '...', then the letters used once, in order
+        used = [t for op in terms for t in op if t != ELLIPSIS]
+        out = ((ELLIPSIS,) if any(ELLIPSIS in op for op in terms) else ()) + tuple(
+            sorted(t for t in set(used) if used.count(t) == 1))
+    letters = {t for op in (*terms, out) for t in op}
+    batch = next(c for c in "ZYXWVUTSRQPONMLKJIHGFEDCBAzyxwvutsrqponmlkjihgfedcba" if c not in letters)
+    equation = ",".join(batch + "".join(op) for op in terms) + "->" + batch + "".join(out)
+    return call("torch.einsum", lit(equation), *args)

@@ -1,0 +1,262 @@
+"""PyTorch translations of the sequence layer types: embeddings, attention (written out with explicit matmuls),
+gated MLPs, a mixture of experts and recurrent layers."""
+from __future__ import annotations
+
+from ..errors import SpecError
+from .torch_base import Site, call, define, kw, tie, torch_code
+
+
+@torch_code("embedding")
+def embedding(site: Site, args: list[str]) -> str:
+    s = site.spec
+    module = site.module(call("nn.Embedding", s.num_embeddings, s.embedding_dim,
+                              *kw(("padding_idx", s.padding_idx, None))))
+    if s.tied_to:
+        tie(site, (s.num_embeddings, s.embedding_dim))
+    return f"{module}({args[0]})"
+
+
+POSITIONAL_EMBEDDING = '''
+class PositionalEmbedding(nn.Module):
+    """A learned table of max_positions rows; its first T rows are added to a sequence [B, T, dim]."""
+
+    def __init__(self, max_positions: int, dim: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(max_positions, dim) * 0.02)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.weight[: x.shape[1]]
+'''
+define("PositionalEmbedding", POSITIONAL_EMBEDDING)
+
+
+@torch_code("positional_embedding")
+def positional_embedding(site: Site, args: list[str]) -> str:
+    t, d = site.x
+    rows = t if site.spec.max_positions is None else site.spec.max_positions
+    return site.module(call(site.helper("PositionalEmbedding"), rows, d)) + f"({args[0]})"
+
+
+CLASS_TOKEN = '''
+class ClassToken(nn.Module):
+    """Learned tokens prepended to a sequence: [B, T, dim] -> [B, tokens + T, dim] (ViT's class token)."""
+
+    def __init__(self, tokens: int, dim: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(1, tokens, dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.weight.expand(x.shape[0], -1, -1), x], dim=1)
+'''
+define("ClassToken", CLASS_TOKEN)
+
+
+@torch_code("class_token")
+def class_token(site: Site, args: list[str]) -> str:
+    return site.module(call(site.helper("ClassToken"), site.spec.tokens, site.x[-1])) + f"({args[0]})"
+
+
+ROTARY = '''
+def rotary_embedding(x: torch.Tensor, start: int) -> torch.Tensor:
+    """Rotary position embedding (RoPE) of [B, heads, T, head_dim] at positions start, start + 1, ..., in the
+    half-split form x cos + rotate_half(x) sin. The tables are computed here, not kept as buffers."""
+    t, dh = x.shape[-2], x.shape[-1]
+    inv_freq = 1.0 / 10000 ** (torch.arange(0, dh, 2, device=x.device, dtype=torch.float32) / dh)
+    positions = torch.arange(start, start + t, device=x.device, dtype=torch.float32)
+    angles = positions[:, None] * inv_freq[None, :]  # [T, dh / 2], a broadcast product
+    angles = torch.cat([angles, angles], dim=-1).to(x.dtype)
+    first, second = x.chunk(2, dim=-1)
+    return x * angles.cos() + torch.cat([-second, first], dim=-1) * angles.sin()
+'''
+define("rotary_embedding", ROTARY)
+
+ATTEND = '''
+def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, heads: int, kv_heads: int, head_dim: int,
+           causal: bool = False, window: int | None = None, cache: int = 0, rotary: bool = False) -> torch.Tensor:
+    """softmax(Q K^T / sqrt(head_dim)) V, written out with explicit matmuls so that FlopCounterMode counts them (it
+    does not see torch's fused kernels: nn.MultiheadAttention's eval fast path, CPU scaled_dot_product_attention).
+
+    q [B, T, heads * head_dim], k and v [B, T, kv_heads * head_dim] -> [B, T, heads * head_dim]. kv_heads < heads
+    is grouped-query attention: each K/V head serves heads / kv_heads query heads. cache: the T new tokens also
+    attend to `cache` earlier positions (a decode step); their keys and values are zeros here, standing in for a
+    real K/V cache of that length. causal: query i, at position cache + i, sees keys up to its own position (with
+    a window, only the last `window` of them); the mask hides the other scores, which are still computed.
+    """
+    b, t = q.shape[0], q.shape[1]
+    q = q.reshape(b, t, heads, head_dim).transpose(1, 2)  # [B, h, T, dh]
+    k = k.reshape(b, t, kv_heads, head_dim).transpose(1, 2)  # [B, g, T, dh]
+    v = v.reshape(b, t, kv_heads, head_dim).transpose(1, 2)
+    if rotary:
+        q, k = rotary_embedding(q, cache), rotary_embedding(k, cache)
+    if cache:
+        past = torch.zeros(b, kv_heads, cache, head_dim, dtype=k.dtype, device=k.device)
+        k, v = torch.cat([past, k], dim=2), torch.cat([past, v], dim=2)  # [B, g, cache + T, dh]
+    if kv_heads != heads:
+        k = k.repeat_interleave(heads // kv_heads, dim=1)
+        v = v.repeat_interleave(heads // kv_heads, dim=1)
+    scores = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(head_dim))  # [B, h, T, cache + T]
+    if causal:
+        query = torch.arange(cache, cache + t, device=q.device)[:, None]
+        key = torch.arange(cache + t, device=q.device)[None, :]
+        hidden = key > query
+        if window is not None:
+            hidden = hidden | (key <= query - window)
+        scores = scores.masked_fill(hidden, float("-inf"))
+    y = scores.softmax(dim=-1) @ v  # [B, h, T, dh]
+    return y.transpose(1, 2).reshape(b, t, heads * head_dim)
+'''
+define("attend", ATTEND, "rotary_embedding")
+
+ATTENTION = '''
+class Attention(nn.Module):
+    """Self-attention on [B, T, embed_dim] with its projections: one fused Q/K/V projection (as
+    nn.MultiheadAttention's in_proj) or q_proj, k_proj and v_proj; then attend(); then out_proj."""
+
+    def __init__(self, embed_dim: int, num_heads: int, kv_heads: int | None = None, head_dim: int | None = None,
+                 bias: bool = True, fused: bool = True, out_proj: bool = True, causal: bool = False,
+                 window: int | None = None, cache: int = 0, rotary: bool = False) -> None:
+        super().__init__()
+        self.heads, self.kv_heads = num_heads, kv_heads or num_heads
+        self.head_dim = head_dim or embed_dim // num_heads
+        self.causal, self.window, self.cache, self.rotary = causal, window, cache, rotary
+        q, kv = self.heads * self.head_dim, self.kv_heads * self.head_dim
+        self.sizes = [q, kv, kv]
+        if fused:
+            self.qkv = nn.Linear(embed_dim, q + 2 * kv, bias=bias)
+        else:
+            self.q_proj = nn.Linear(embed_dim, q, bias=bias)
+            self.k_proj = nn.Linear(embed_dim, kv, bias=bias)
+            self.v_proj = nn.Linear(embed_dim, kv, bias=bias)
+        self.out_proj = nn.Linear(q, embed_dim, bias=bias) if out_proj else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if hasattr(self, "qkv"):
+            q, k, v = self.qkv(x).split(self.sizes, dim=-1)
+        else:
+            q, k, v = self.q_proj(x), self.k_proj(x), self.v_proj(x)
+        y = attend(q, k, v, self.heads, self.kv_heads, self.head_dim, self.causal, self.window, self.cache,
+                   self.rotary)
+        return y if self.out_proj is None else self.out_proj(y)
+'''
+define("Attention", ATTENTION, "attend")
+
+
+def _heads(site: Site, width: int) -> tuple[int, int, int]:
+    """(heads, kv_heads, head_dim), with archcalc's defaults; rotary needs an even head_dim."""
+    s = site.spec
+    h, g = s.num_heads, s.kv_heads or s.num_heads
+    dh = s.head_dim or width // h
+    if getattr(s, "rotary", False) and dh % 2:
+        raise SpecError(f"rotary with an odd head_dim ({dh}) cannot be exported: the rotation pairs up features",
+                        hint="use an even head_dim")
+    return h, g, dh
+
+
+@torch_code("multihead_attention")
+def multihead_attention(site: Site, args: list[str]) -> str:
+    s, d = site.spec, site.x[-1]
+    h, g, dh = _heads(site, d)
+    module = site.module(call(site.helper("Attention"), d, f"num_heads={h}", *kw(
+        ("kv_heads", g, h), ("head_dim", dh, d // h), ("bias", s.bias, True), ("fused", s.qkv == "fused", True),
+        ("out_proj", s.out_proj, True), ("causal", s.causal, False), ("window", s.window, None),
+        ("cache", s.cache, 0), ("rotary", s.rotary, False))))
+    return f"{module}({args[0]})"
+
+
+@torch_code("scaled_dot_product_attention")
+def scaled_dot_product_attention(site: Site, args: list[str]) -> str:
+    s = site.spec
+    h, g, dh = _heads(site, site.x[-1])
+    split = f"*{args[0]}.split([{h * dh}, {g * dh}, {g * dh}], dim=-1)"
+    return call(site.helper("attend"), split, h, g, dh, *kw(("causal", s.causal, False), ("window", s.window, None),
+                                                          ("cache", s.cache, 0)))
+
+
+GATED_MLP = '''
+MLP_ACTIVATIONS = {"silu": F.silu, "gelu": F.gelu, "relu": F.relu,
+                   "gelu_tanh": lambda x: F.gelu(x, approximate="tanh")}
+
+
+class GatedMLP(nn.Module):
+    """down(act(gate(x)) * up(x)) on the last dimension when gated (SwiGLU with silu, GeGLU with gelu), else the
+    plain two-matrix MLP down(act(up(x)))."""
+
+    def __init__(self, in_features: int, hidden_features: int, out_features: int | None = None,
+                 activation: str = "silu", gated: bool = True, bias: bool = False) -> None:
+        super().__init__()
+        self.activation = activation
+        self.gate_proj = nn.Linear(in_features, hidden_features, bias=bias) if gated else None
+        self.up_proj = nn.Linear(in_features, hidden_features, bias=bias)
+        self.down_proj = nn.Linear(hidden_features, out_features or in_features, bias=bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        act = MLP_ACTIVATIONS[self.activation]
+        h = self.up_proj(x)
+        h = act(h) if self.gate_proj is None else act(self.gate_proj(x)) * h
+        return self.down_proj(h)
+'''
+define("GatedMLP", GATED_MLP)
+
+MOE = '''
+class MoE(nn.Module):
+    """A sparse mixture of experts on the last dimension: a linear router (no bias) scores the experts, softmax
+    over them, and each token goes through its top_k experts, whose outputs are summed weighted by their
+    router probabilities.
+
+    Each expert runs only on the tokens routed to it (gathered by index, added back with index_add_), so the
+    arithmetic done, and what FlopCounterMode counts, is the routed work: the router and top_k experts per token,
+    not every expert on every token. The gathering depends on the values, so this cannot run on the meta device.
+    """
+
+    def __init__(self, in_features: int, hidden_features: int, experts: int, top_k: int,
+                 out_features: int | None = None, activation: str = "silu", gated: bool = True,
+                 bias: bool = False) -> None:
+        super().__init__()
+        self.top_k, self.out_features = top_k, out_features or in_features
+        self.router = nn.Linear(in_features, experts, bias=False)
+        self.experts = nn.ModuleList(GatedMLP(in_features, hidden_features, out_features, activation, gated, bias)
+                                     for _ in range(experts))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        tokens = x.reshape(-1, x.shape[-1])  # [N, d]
+        weights, chosen = self.router(tokens).softmax(dim=-1).topk(self.top_k, dim=-1)  # [N, top_k] each
+        y = tokens.new_zeros(tokens.shape[0], self.out_features)
+        for e, expert in enumerate(self.experts):
+            rows, slot = torch.nonzero(chosen == e, as_tuple=True)  # the tokens routed to expert e
+            y.index_add_(0, rows, expert(tokens[rows]) * weights[rows, slot, None])
+        return y.reshape(*x.shape[:-1], self.out_features)
+'''
+define("MoE", MOE, "GatedMLP")
+
+
+def _mlp_options(site: Site) -> list[str]:
+    s = site.spec
+    return kw(("out_features", s.out_features, None), ("activation", s.activation, "silu"), ("gated", s.gated, True),
+              ("bias", s.bias, False))
+
+
+@torch_code("gated_mlp")
+def gated_mlp(site: Site, args: list[str]) -> str:
+    module = site.module(call(site.helper("GatedMLP"), site.x[-1], site.spec.hidden_features, *_mlp_options(site)))
+    return f"{module}({args[0]})"
+
+
+@torch_code("moe")
+def moe(site: Site, args: list[str]) -> str:
+    s = site.spec
+    module = site.module(call(site.helper("MoE"), site.x[-1], s.hidden_features, s.experts, s.top_k,
+                              *_mlp_options(site)))
+    return f"{module}({args[0]})"
+
+
+@torch_code("lstm", "gru", "rnn")
+def recurrent(site: Site, args: list[str]) -> str:
+    s = site.spec
+    options = kw(("num_layers", s.num_layers, 1), ("bias", s.bias, True), ("dropout", s.dropout, 0),
+                 ("bidirectional", s.bidirectional, False))
+    if s.type == "lstm":
+        options += kw(("proj_size", s.proj_size, 0))
+    if s.type == "rnn":
+        options += kw(("nonlinearity", s.nonlinearity, "tanh"))
+    module = site.module(call(f"nn.{s.type.upper()}", site.x[-1], s.hidden_size, *options, "batch_first=True"))
+    return f"{module}({args[0]})[0]  # the output sequence; the final states are dropped"

@@ -1,0 +1,122 @@
+"""Counting conventions as data: what another tool counts for each layer type, as an expression.
+
+A convention file (``archcalc/conventions/*.yaml`` for the built-in presets, or a user's own file given to
+``--convention FILE``) names the tool, the unit of its number (``macs``, ``flops``), and per layer type an
+expression over the layer's figures, whole batch included:
+
+    macs, archcalc_flops, bias_adds     archcalc's counts (bias_adds: one per output element with a bias)
+    in_numel, out_numel                 elements read (all inputs) and written
+    params, batch                       the layer's parameters; the batch
+    in0, in1, ... / out0, out1, ...     per-sample dims of the (first) input / the output, channels first
+    in_rank, in_sp, out_sp, in_last, out_last   its rank; products of the dims after the first; last dims
+    flops_<kind>                        archcalc's FLOPs of one kind (linear, attention, softmax, bias, ...)
+    torch_native, dense_scores, dense_score_macs   attention: torch.nn.MultiheadAttention computes it;
+                                        per sample, the scores and QK^T/AV MACs of a dense (masked) kernel
+    kprod                               product of kernel_size, for layers that have one
+    <field>                             the layer's own int and bool fields (affine, bias, groups, ...)
+    <field>_<option>                    for a choice field, true for the chosen option (mode_bilinear, ...)
+
+The expressions go through archcalc's safe evaluator. A layer type the file has no rule for is an error:
+a preset never counts an unknown layer as 0 by omission. The rules may write 0 explicitly.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .convention import CONVENTIONS, Convention
+from .errors import SpecError
+from .num import prod, ratio
+
+HERE = Path(__file__).parent / "conventions"
+UNITS = ("macs", "flops")
+KINDS = ("linear", "attention", "softmax", "elementwise", "bias", "norm", "activation", "pool", "matmul", "conv")
+
+
+def available() -> list[str]:
+    return [*CONVENTIONS, *sorted(p.stem for p in HERE.glob("*.yaml"))]
+
+
+def load(name: str) -> Convention:
+    """A built-in convention, a preset by name, or a convention file."""
+    if name in CONVENTIONS:
+        return CONVENTIONS[name]
+    path = HERE / f"{name}.yaml"
+    if not path.is_file():
+        path = Path(name)
+        if not path.is_file():
+            raise SpecError(f"--convention {name}: no such convention or file",
+                            hint=f"one of {', '.join(available())}, or a YAML file of your own")
+    from .yamlio import load_yaml
+    shown = name if path.parent != HERE else f"convention {name}"
+    data = load_yaml(path.read_text(encoding="utf-8"), shown)
+    return _convention(data, shown)
+
+
+def _convention(data: Any, shown: str) -> Convention:
+    def need(key: str, kind: type) -> Any:
+        value = data.get(key) if isinstance(data, dict) else None
+        if not isinstance(value, kind):
+            raise SpecError(f"{shown}: {key} must be a {kind.__name__}", file=shown,
+                            hint="a convention has name, tool, unit (macs or flops), mac, flop and rules")
+        return value
+
+    rules = need("rules", dict)
+    unit = need("unit", str)
+    if unit not in UNITS:
+        raise SpecError(f"{shown}: unit {unit!r} is not one of {', '.join(UNITS)}", file=shown)
+    for type_name, rule in rules.items():
+        if not isinstance(rule, (str, int)) or isinstance(rule, bool):
+            raise SpecError(f"{shown}: the rule for {type_name} must be an expression or a number, got {rule!r}",
+                            file=shown)
+    texts = {name: str(v) for k, v in rules.items() for name in str(k).split()}  # a key may list several types
+    notes = data.get("notes") or []
+    return Convention(name=need("name", str), mac=need("mac", str), flop=need("flop", str),
+                      rules=lambda: dict(texts), notes=(f"tool: {need('tool', str)}", *map(str, notes)),
+                      per_type=texts, unit=unit)
+
+
+def apply(row: Any, convention: Convention, batch: Any) -> None:
+    """Replace a row's MACs and FLOPs by what the convention's tool counts for it."""
+    from .expr import evaluate
+    rule = convention.per_type.get(row.type)
+    if rule is None:
+        raise SpecError(f"convention {convention.name} has no rule for layer type {row.type!r}",
+                        hint="add one to the convention's rules (0 if the tool does not count it)")
+    try:
+        count = evaluate(rule, variables(row, batch))
+    except SpecError as e:
+        raise SpecError(f"convention {convention.name}, rule for {row.type}: {e.message}", hint=e.hint) from None
+    if convention.unit == "macs":
+        row.macs, row.flops = count, 2 * count
+    else:
+        row.macs, row.flops = ratio(count, 2), count
+    row.flops_by_kind = {row.kind: row.flops}
+
+
+def variables(row: Any, batch: Any) -> dict[str, Any]:
+    env: dict[str, Any] = {}
+    spec = row.spec
+    for name, value in vars(spec).items():
+        if isinstance(value, (bool, int)):
+            env[name] = value
+    for name, f in type(spec).FIELDS.items():  # a choice field gives one flag per option: mode_bilinear, ...
+        json = f.kind.json
+        options = json.get("enum") or next((a["enum"] for a in json.get("anyOf", ()) if "enum" in a), ())
+        env.update({f"{name}_{o}".replace("-", "_"): getattr(spec, name) == o for o in options})
+    if hasattr(spec, "torch_native"):
+        env["torch_native"] = spec.torch_native
+    if row.kind == "attention":
+        from .layers.attention import dense_scores
+        env.update(dense_scores(spec, row.input_shape))
+    env.update({f"flops_{kind}": row.flops_by_kind.get(kind, 0) for kind in KINDS})
+    kernel = getattr(spec, "kernel_size", None)
+    if kernel is not None:
+        env["kprod"] = prod(kernel) if isinstance(kernel, tuple) else kernel ** spec.ndim
+    env.update({f"in{i}": n for i, n in enumerate(row.input_shape)})
+    env.update(in_rank=len(row.input_shape), in_sp=prod(row.input_shape[1:]), out_sp=prod(row.output_shape[2:]),
+               in_last=row.input_shape[-1] if row.input_shape else 1, out_last=row.output_shape[-1])
+    env.update({f"out{i}": n for i, n in enumerate(row.output_shape[1:])})
+    env.update(macs=row.macs, archcalc_flops=row.flops, bias_adds=row.flops_by_kind.get("bias", 0),
+               in_numel=row.input_elements, out_numel=row.activations, params=row.params, batch=batch)
+    return env
