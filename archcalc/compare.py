@@ -29,7 +29,9 @@ def compare(network: Any, metric: str = "macs") -> list[dict[str, Any]]:
         except ArchcalcError as e:
             rows.append({"convention": name, "error": e.message})
             continue
-        rows.append({"convention": name, "tool": _tool(convention), "total": getattr(report.totals, metric),
+        reported = report.totals.flops if convention.unit == "flops" else report.totals.macs
+        rows.append({"convention": name, "tool": _tool(convention), "reported": f"{_n(reported)} {convention.label}",
+                     "total": getattr(report.totals, metric),
                      "by_kind": _by_kind(report, metric), "departs": _departures(base, report, convention)})
     rows.append({"convention": "archcalc only", "uncounted": _uncounted(base, rows)})
     return rows
@@ -77,9 +79,10 @@ def table(rows: list[dict[str, Any]], metric: str, markdown: bool = False) -> st
     """The comparison as text (or a Markdown table), then where each preset departs from archcalc."""
     extra = rows[-1]["uncounted"]
     rows = rows[:-1]
-    head = ["convention", metric, *COLUMNS]
-    body = [[r["convention"], "-", *["-"] * len(COLUMNS)] if "error" in r else
-            [r["convention"], _n(r["total"]), *(_n(r["by_kind"][c]) for c in COLUMNS)] for r in rows]
+    head = ["convention", "the tool's own figure", metric, *COLUMNS]
+    body = [[r["convention"], "-", "-", *["-"] * len(COLUMNS)] if "error" in r else
+            [r["convention"], r["reported"], _n(r["total"]), *(_n(r["by_kind"][c]) for c in COLUMNS)]
+            for r in rows]
     if markdown:
         lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
         lines += ["| " + " | ".join(f"`{c}`" if i == 0 else c for i, c in enumerate(row)) + " |" for row in body]

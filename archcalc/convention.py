@@ -19,7 +19,8 @@ class Convention:
     def __init__(self, name: str, mac: str, flop: str, rules: Callable[[], dict[str, str]],
                  notes: tuple[str, ...] = (), counted: frozenset[str] | None = None,
                  causal_pairs: str = "triangle", embeddings: bool = True, per_token: bool = False,
-                 biases: bool = True, per_type: dict[str, str] | None = None, unit: str = "macs") -> None:
+                 biases: bool = True, per_type: dict[str, str] | None = None, unit: str = "macs",
+                 label: str | None = None) -> None:
         self.name = name
         self.mac = mac
         self.flop = flop
@@ -32,6 +33,7 @@ class Convention:
         self.biases = biases
         self.per_type = per_type  # layer type -> expression of what a tool counts (archcalc/preset.py)
         self.unit = unit  # what per_type's expressions give: "macs" or "flops"
+        self.label = label or ("FLOPs" if unit == "flops" else "MACs")  # what the tool calls its number
 
     def summary(self) -> str:
         """The one line printed under every table."""

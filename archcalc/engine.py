@@ -182,7 +182,7 @@ class _Walk:
         row.spec, row.input_shape = spec, (given[0] if given else x).shape
         if self.convention.per_type is not None:
             from .preset import apply
-            apply(row, self.convention, b)
+            apply(row, self.convention, b, shape)
         self.rows.append(row)
         self.outline.append(row)
         return Tensor(shape, rf, self.buffer(shape, index, index))

@@ -9,6 +9,7 @@ expression over the layer's figures, whole batch included:
     params, batch                       the layer's parameters; the batch
     in0, in1, ... / out0, out1, ...     per-sample dims of the (first) input / the output, channels first
     in_rank, in_sp, out_sp, in_last, out_last   its rank; products of the dims after the first; last dims
+    dim_size                            for a layer with a torch ``dim`` (softmax, concat, ...): that dim's size
     flops_<kind>                        archcalc's FLOPs of one kind (linear, attention, softmax, bias, ...)
     torch_native, dense_scores, dense_score_macs   attention: torch.nn.MultiheadAttention computes it;
                                         per sample, the scores and QK^T/AV MACs of a dense (masked) kernel
@@ -73,18 +74,19 @@ def _convention(data: Any, shown: str) -> Convention:
     notes = data.get("notes") or []
     return Convention(name=need("name", str), mac=need("mac", str), flop=need("flop", str),
                       rules=lambda: dict(texts), notes=(f"tool: {need('tool', str)}", *map(str, notes)),
-                      per_type=texts, unit=unit)
+                      per_type=texts, unit=unit, label=str(data.get("label") or "") or None)
 
 
-def apply(row: Any, convention: Convention, batch: Any) -> None:
-    """Replace a row's MACs and FLOPs by what the convention's tool counts for it."""
+def apply(row: Any, convention: Convention, batch: Any, shape: tuple[Any, ...]) -> None:
+    """Replace a row's MACs and FLOPs by what the convention's tool counts for it; ``shape`` is its
+    per-sample output, channels first (the row's own shape is as the spec's layout shows it)."""
     from .expr import evaluate
     rule = convention.per_type.get(row.type)
     if rule is None:
         raise SpecError(f"convention {convention.name} has no rule for layer type {row.type!r}",
                         hint="add one to the convention's rules (0 if the tool does not count it)")
     try:
-        count = evaluate(rule, variables(row, batch))
+        count = evaluate(rule, variables(row, batch, shape))
     except SpecError as e:
         raise SpecError(f"convention {convention.name}, rule for {row.type}: {e.message}", hint=e.hint) from None
     if convention.unit == "macs":
@@ -94,7 +96,7 @@ def apply(row: Any, convention: Convention, batch: Any) -> None:
     row.flops_by_kind = {row.kind: row.flops}
 
 
-def variables(row: Any, batch: Any) -> dict[str, Any]:
+def variables(row: Any, batch: Any, shape: tuple[Any, ...]) -> dict[str, Any]:
     env: dict[str, Any] = {}
     spec = row.spec
     for name, value in vars(spec).items():
@@ -114,9 +116,12 @@ def variables(row: Any, batch: Any) -> dict[str, Any]:
     if kernel is not None:
         env["kprod"] = prod(kernel) if isinstance(kernel, tuple) else kernel ** spec.ndim
     env.update({f"in{i}": n for i, n in enumerate(row.input_shape)})
-    env.update(in_rank=len(row.input_shape), in_sp=prod(row.input_shape[1:]), out_sp=prod(row.output_shape[2:]),
-               in_last=row.input_shape[-1] if row.input_shape else 1, out_last=row.output_shape[-1])
-    env.update({f"out{i}": n for i, n in enumerate(row.output_shape[1:])})
+    env.update(in_rank=len(row.input_shape), in_sp=prod(row.input_shape[1:]), out_sp=prod(shape[1:]),
+               in_last=row.input_shape[-1] if row.input_shape else 1, out_last=shape[-1] if shape else 1)
+    env.update({f"out{i}": n for i, n in enumerate(shape)})
+    dim, rank = getattr(spec, "dim", None), len(row.input_shape) + 1  # torch's dim counts the batch
+    if isinstance(dim, int) and not isinstance(dim, bool) and -rank <= dim < rank:
+        env["dim_size"] = batch if dim % rank == 0 else row.input_shape[dim % rank - 1]
     env.update(macs=row.macs, archcalc_flops=row.flops, bias_adds=row.flops_by_kind.get("bias", 0),
                in_numel=row.input_elements, out_numel=row.activations, params=row.params, batch=batch)
     return env

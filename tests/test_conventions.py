@@ -115,7 +115,8 @@ def test_unknown_convention_name(capsys):
 def test_compare_shows_every_preset_and_explains(capsys):
     assert main(["compare", str(ROOT / "specs" / "resnet50.yaml")]) == 0
     out = capsys.readouterr().out
-    for figure in ("4,111,512,576", "4,132,436,968", "4,133,742,592", "4,089,238,376", "4,089,184,256"):
+    for figure in ("4,111,512,576 flops", "4,132,436,968 MACs", "4,133,742,592 MACs", "4,089,238,376 mult-adds",
+                   "8,178,368,512 FLOPs", "4,089,184,256"):
         assert figure in out
     assert "batchnorm2d +22,227,968" in out  # fvcore: BN at 2 per element
     assert "relu +19,217,408" in out  # ptflops: ReLU counted twice

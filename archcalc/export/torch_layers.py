@@ -76,47 +76,62 @@ define("avg_pool_same", AVG_POOL_SAME)
 
 @torch_code("maxpool1d", "maxpool2d", "maxpool3d", "avgpool1d", "avgpool2d", "avgpool3d")
 def pool(site: Site, args: list[str]) -> str:
+    """nn.MaxPoolNd / nn.AvgPoolNd modules, as torchvision writes them (the counters that hook modules see them)."""
     s, x = site.spec, args[0]
     nd, is_max = s.ndim, s.type.startswith("max")
-    fn = f"F.{'max' if is_max else 'avg'}_pool{nd}d"
+    cls = f"nn.{'Max' if is_max else 'Avg'}Pool{nd}d"
     k, st, d = axes(site, (s.kernel_size, "kernel_size"), (s.kernel_size if s.stride is None else s.stride, "stride"),
                     (s.dilation if is_max else 1, "dilation"))
     if s.padding == "same":  # Keras: output ceil(n / stride); padded positions take no part
         pads = [(left, total - left) for left, total in
                 (same_padding(n, k[a], st[a], d[a]) for a, n in enumerate(site.x[1:]))]
         if is_max:
+            module = site.module(call(cls, lit(s.kernel_size), *kw(("stride", s.stride, None),
+                                                                   ("dilation", s.dilation, 1))))
             padded = f_pad(x, pads, "value=-math.inf") if any(n for pair in pads for n in pair) else x
-            return call(fn, padded, lit(s.kernel_size),
-                        *kw(("stride", s.stride, None), ("dilation", s.dilation, 1)))
+            return f"{module}({padded})"
+        # Keras' average over the unpadded positions has no torch module: a functional helper
         flat = tuple(n for pair in reversed(pads) for n in pair)
         return call(site.helper("avg_pool_same"), x, lit(k), lit(st), lit(flat),
                     *kw(("divisor", s.divisor_override, None)))
     padding = 0 if s.padding == "valid" else s.padding
     if is_max:
-        return call(fn, x, lit(s.kernel_size), *kw(("stride", s.stride, None), ("padding", padding, 0),
-                                                   ("dilation", s.dilation, 1), ("ceil_mode", s.ceil_mode, False)))
+        module = site.module(call(cls, lit(s.kernel_size), *kw(
+            ("stride", s.stride, None), ("padding", padding, 0), ("dilation", s.dilation, 1),
+            ("ceil_mode", s.ceil_mode, False))))
+        return f"{module}({x})"
     options = kw(("padding", padding, 0), ("ceil_mode", s.ceil_mode, False),
                  ("count_include_pad", s.count_include_pad, True))
-    if nd == 1 and s.divisor_override is not None:  # F.avg_pool1d has no divisor_override: pool a 1 x n map
+    if nd == 1 and s.divisor_override is not None:  # nn.AvgPool1d has no divisor_override: pool a 1 x n map
         p = per_axis(padding, 1, "padding")[0]
-        return call("F.avg_pool2d", f"{x}.unsqueeze(-2)", lit((1, k[0])), f"stride={lit((1, st[0]))}",
-                    f"padding={lit((0, p))}", *kw(("ceil_mode", s.ceil_mode, False)),
-                    f"divisor_override={s.divisor_override}") + ".squeeze(-2)"
-    return call(fn, x, lit(s.kernel_size), *kw(("stride", s.stride, None)), *options,
-                *kw(("divisor_override", s.divisor_override, None)))
+        module = site.module(call("nn.AvgPool2d", lit((1, k[0])), f"stride={lit((1, st[0]))}",
+                                  f"padding={lit((0, p))}", *kw(("ceil_mode", s.ceil_mode, False)),
+                                  f"divisor_override={s.divisor_override}"))
+        return f"{module}({x}.unsqueeze(-2)).squeeze(-2)"
+    module = site.module(call(cls, lit(s.kernel_size), *kw(("stride", s.stride, None)), *options,
+                              *kw(("divisor_override", s.divisor_override, None))))
+    return f"{module}({x})"
 
 
 @torch_code("adaptive_avgpool1d", "adaptive_avgpool2d", "adaptive_avgpool3d",
             "adaptive_maxpool1d", "adaptive_maxpool2d", "adaptive_maxpool3d")
 def adaptive_pool(site: Site, args: list[str]) -> str:
-    kind = "max" if "max" in site.spec.type else "avg"
-    return call(f"F.adaptive_{kind}_pool{site.spec.ndim}d", args[0], lit(compact(tuple(site.output[1:]))))
+    kind = "Max" if "max" in site.spec.type else "Avg"
+    module = site.module(call(f"nn.Adaptive{kind}Pool{site.spec.ndim}d", lit(compact(tuple(site.output[1:])))))
+    return f"{module}({args[0]})"
 
 
 @torch_code("global_avgpool", "global_maxpool")
 def global_pool(site: Site, args: list[str]) -> str:
+    """torchvision's ResNet head: nn.AdaptiveAvgPoolNd(1), then torch.flatten(x, 1) unless keepdims (max pooling
+    likewise, with nn.AdaptiveMaxPoolNd). Beyond 3 spatial axes (no such module) a reduction over them."""
+    nd = len(site.x) - 1
+    kind = "Avg" if site.spec.type == "global_avgpool" else "Max"
+    if 1 <= nd <= 3:
+        pooled = site.module(f"nn.Adaptive{kind}Pool{nd}d(1)") + f"({args[0]})"
+        return pooled if site.spec.keepdims else f"torch.flatten({pooled}, 1)"
     dims = tuple(range(2, len(site.x) + 1))  # every spatial axis, batch and channels first
-    fn = "mean" if site.spec.type == "global_avgpool" else "amax"
+    fn = "mean" if kind == "Avg" else "amax"
     return f"{args[0]}.{fn}(dim={lit(dims)}{', keepdim=True' if site.spec.keepdims else ''})"
 
 
@@ -169,20 +184,20 @@ def groupnorm(site: Site, args: list[str]) -> str:
 
 # ---- activations, dropout ----
 
-ACTIVATIONS = {"relu": "F.relu", "relu6": "F.relu6", "sigmoid": "torch.sigmoid", "tanh": "torch.tanh",
-               "silu": "F.silu", "hardswish": "F.hardswish", "hardsigmoid": "F.hardsigmoid"}
+ACTIVATIONS = {"relu": "nn.ReLU", "relu6": "nn.ReLU6", "sigmoid": "nn.Sigmoid", "tanh": "nn.Tanh", "silu": "nn.SiLU",
+               "hardswish": "nn.Hardswish", "hardsigmoid": "nn.Hardsigmoid", "leaky_relu": "nn.LeakyReLU",
+               "elu": "nn.ELU", "gelu": "nn.GELU", "softmax": "nn.Softmax"}
 
 
-@torch_code(*ACTIVATIONS, "leaky_relu", "elu", "gelu", "softmax")
+@torch_code(*ACTIVATIONS)
 def activation(site: Site, args: list[str]) -> str:
-    s, x = site.spec, args[0]
-    if s.type in ACTIVATIONS:
-        return f"{ACTIVATIONS[s.type]}({x})"
+    """An nn module per activation, as torchvision writes them (module hooks see them; the form changes counts)."""
+    s = site.spec
     options = {"leaky_relu": lambda: kw(("negative_slope", s.negative_slope, 0.01)),
                "elu": lambda: kw(("alpha", s.alpha, 1.0)),
                "gelu": lambda: kw(("approximate", s.approximate, "none")),
-               "softmax": lambda: [f"dim={s.dim}"]}[s.type]()
-    return call(f"F.{s.type}", x, *options)
+               "softmax": lambda: [f"dim={s.dim}"]}.get(s.type, list)()
+    return site.module(call(ACTIVATIONS[s.type], *options)) + f"({args[0]})"
 
 
 STOCHASTIC_DEPTH = '''
@@ -203,7 +218,8 @@ def dropout(site: Site, args: list[str]) -> str:
     s = site.spec
     if s.type == "stochastic_depth":
         return call(site.helper("stochastic_depth"), args[0], lit(s.p), lit(s.mode or "row"), "self.training")
-    return call(f"F.{s.type}", args[0], f"p={lit(s.p)}", "training=self.training")
+    name = {"dropout": "Dropout", "dropout1d": "Dropout1d", "dropout2d": "Dropout2d", "dropout3d": "Dropout3d"}[s.type]
+    return site.module(call(f"nn.{name}", f"p={lit(float(s.p))}")) + f"({args[0]})"
 
 
 @torch_code("identity")
@@ -307,8 +323,8 @@ def upsample(site: Site, args: list[str]) -> str:
     s = site.spec
     size = [f"size={lit(compact(s.size))}"] if s.size is not None else []
     factor = [f"scale_factor={lit(s.scale_factor)}"] if s.scale_factor is not None else []
-    return call("F.interpolate", args[0], *size, *factor, f"mode={lit(s.mode)}",
-                *kw(("align_corners", s.align_corners, None)))
+    return site.module(call("nn.Upsample", *size, *factor, f"mode={lit(s.mode)}",
+                            *kw(("align_corners", s.align_corners, None)))) + f"({args[0]})"
 
 
 # ---- merges and products ----
@@ -323,6 +339,7 @@ def batched(site: Site, args: list[str]) -> list[str]:
 
 @torch_code("add", "mul")
 def elementwise(site: Site, args: list[str]) -> str:
+    """Python operators, as torchvision writes residual adds and squeeze-excitation gating."""
     return (" + " if site.spec.type == "add" else " * ").join(batched(site, args))
 
 

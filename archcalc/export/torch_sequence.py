@@ -1,5 +1,5 @@
-"""PyTorch translations of the sequence layer types: embeddings, attention (written out with explicit matmuls),
-gated MLPs, a mixture of experts and recurrent layers."""
+"""PyTorch translations of the sequence layer types: embeddings, attention (nn.MultiheadAttention where it computes
+the layer exactly, else written out with explicit matmuls), gated MLPs, a mixture of experts and recurrent layers."""
 from __future__ import annotations
 
 from ..errors import SpecError
@@ -154,7 +154,13 @@ def _heads(site: Site, width: int) -> tuple[int, int, int]:
 
 @torch_code("multihead_attention")
 def multihead_attention(site: Site, args: list[str]) -> str:
+    """nn.MultiheadAttention where it computes the layer exactly (``torch_native``), called as torchvision's ViT
+    calls it; otherwise attention written out (Attention, attend)."""
     s, d = site.spec, site.x[-1]
+    if s.torch_native:
+        module = site.module(call("nn.MultiheadAttention", d, s.num_heads, "batch_first=True"))
+        x = args[0]
+        return f"{module}({x}, {x}, {x}, need_weights=False)[0]"
     h, g, dh = _heads(site, d)
     module = site.module(call(site.helper("Attention"), d, f"num_heads={h}", *kw(
         ("kv_heads", g, h), ("head_dim", dh, d // h), ("bias", s.bias, True), ("fused", s.qkv == "fused", True),
@@ -173,26 +179,25 @@ def scaled_dot_product_attention(site: Site, args: list[str]) -> str:
 
 
 GATED_MLP = '''
-MLP_ACTIVATIONS = {"silu": F.silu, "gelu": F.gelu, "relu": F.relu,
-                   "gelu_tanh": lambda x: F.gelu(x, approximate="tanh")}
+MLP_ACTIVATIONS = {"silu": nn.SiLU, "gelu": nn.GELU, "relu": nn.ReLU,
+                   "gelu_tanh": lambda: nn.GELU(approximate="tanh")}
 
 
 class GatedMLP(nn.Module):
     """down(act(gate(x)) * up(x)) on the last dimension when gated (SwiGLU with silu, GeGLU with gelu), else the
-    plain two-matrix MLP down(act(up(x)))."""
+    plain two-matrix MLP down(act(up(x))). The activation is a module, as in Hugging Face's LlamaMLP."""
 
     def __init__(self, in_features: int, hidden_features: int, out_features: int | None = None,
                  activation: str = "silu", gated: bool = True, bias: bool = False) -> None:
         super().__init__()
-        self.activation = activation
         self.gate_proj = nn.Linear(in_features, hidden_features, bias=bias) if gated else None
         self.up_proj = nn.Linear(in_features, hidden_features, bias=bias)
         self.down_proj = nn.Linear(hidden_features, out_features or in_features, bias=bias)
+        self.act = MLP_ACTIVATIONS[activation]()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        act = MLP_ACTIVATIONS[self.activation]
         h = self.up_proj(x)
-        h = act(h) if self.gate_proj is None else act(self.gate_proj(x)) * h
+        h = self.act(h) if self.gate_proj is None else self.act(self.gate_proj(x)) * h
         return self.down_proj(h)
 '''
 define("GatedMLP", GATED_MLP)
