@@ -180,6 +180,9 @@ class _Walk:
             active_params=params - (cost.params - cost.active),
         )
         row.spec, row.input_shape = spec, (given[0] if given else x).shape
+        if not (isinstance(cost.workspace, int) and cost.workspace == 0):
+            row.workspace = cost.workspace * b
+            self.life.append([row.workspace, index, index])  # live while this layer runs, in its row only
         if self.convention.per_type is not None:
             from .preset import apply
             apply(row, self.convention, b, shape)

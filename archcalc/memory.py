@@ -35,9 +35,10 @@ ASSUMPTIONS = (
     "no in-place operations and no views: every layer, flatten, reshape, identity and dropout included, writes a "
     "new buffer (the roofline counts them as copies too), so a framework that aliases views or works in place "
     "needs less",
-    "a layer's live memory = its inputs + its output + every earlier tensor a later layer still reads; the peak "
-    "is the largest over the layers; workspace inside a layer is not counted (im2col or GEMM buffers, an "
-    "attention layer's score matrix, temporaries of a fused op)",
+    "a layer's live memory = its inputs + its output + every earlier tensor a later layer still reads, + the "
+    "score matrix of an attention layer with kernel: dense (heads x queries x keys); the peak is the largest "
+    "over the layers; other workspace inside a layer is not counted (im2col or GEMM buffers, temporaries of a "
+    "fused op)",
     "KV cache = the sum of the attention layers' K and V caches at their context length x batch x bytes, held "
     "for the whole generation on top of the peak activations",
     "inference total = parameters + buffers + peak activations + KV cache",
@@ -45,10 +46,9 @@ ASSUMPTIONS = (
     "ZeRO (Rajbhandari et al., 2020): 2-byte weights and gradients plus fp32 master weights and fp32 optimizer "
     "state; optimizer state: sgd none, momentum 1 buffer, adam 2 (so adam in bf16 is 2 + 2 + 4 + 8 = 16 bytes); "
     "buffers get no gradient or state; int8 is not a training format (no training figures)",
-    "saved for backward: the network input and every layer's output, once each, at the dtype, with no "
-    "recomputation (checkpointing); what a framework really keeps differs by layer (a linear layer keeps its "
-    "input, a ReLU its output, max pooling its indices, dropout its mask, an attention layer not computed by a "
-    "fused kernel its score matrix)",
+    "saved for backward: the network input, every layer's output and every dense attention's score matrix, "
+    "once each, at the dtype, with no recomputation (checkpointing); what a framework really keeps differs by "
+    "layer (a linear layer keeps its input, a ReLU its output, max pooling its indices, dropout its mask)",
     "training total = weights + gradients + master weights + optimizer state + buffers + saved activations, all "
     "held at once (an upper bound: activations are freed as backward produces gradients); no gradient buckets, "
     "allocator fragmentation, framework or runtime overhead",
@@ -58,13 +58,15 @@ SYMBOLIC_REPEAT = ("a repeat with a symbolic count is one unit standing for all 
 
 FORMULAS = {
     "param_bytes": "params x bytes_per_value", "buffer_bytes": "buffers x bytes_per_value",
-    "live_bytes": "(inputs + output + tensors read by later layers) x bytes_per_value, per layer",
+    "live_bytes": "(inputs + output + tensors read by later layers + dense attention scores) x bytes_per_value, "
+                  "per layer",
     "output_bytes": "activations x bytes_per_value, per layer",
     "kv_cache_bytes": "cache x bytes_per_value (cache includes the batch)",
     "inference.peak_activation_bytes": "the largest live_bytes over the layers",
     "inference.total_bytes": "param_bytes + buffer_bytes + peak_activation_bytes + kv_cache_bytes",
     "training.bytes_per_param": "weight + gradient + master weight + optimizer state bytes per parameter",
-    "training.saved_activation_bytes": "(network input + every layer's output) x bytes_per_value",
+    "training.saved_activation_bytes": "(network input + every layer's output + dense attention scores) x "
+                                       "bytes_per_value",
     "training.total_bytes": "params x bytes_per_param + buffer_bytes + saved_activation_bytes",
 }
 
@@ -156,7 +158,7 @@ def annotate(report: Any, dtype: str = "fp32", optimizer: str = "adam") -> Any:
     parts = per_param(dtype, optimizer)
     training = None
     if parts is not None:
-        saved = (input_elements + t.activations) * size
+        saved = (input_elements + t.activations + sum(row.workspace for row in rows)) * size
         each = sum(parts.values())
         training = {"bytes_per_param": each,
                     **{f"{part}_bytes": fmt_exact(t.params * n) for part, n in parts.items()},
@@ -259,7 +261,8 @@ def _items(m: dict[str, Any], num: Callable[[Any], str]) -> list[tuple[str, str]
             (f"training ({m['optimizer']})", f"{num(train['total_bytes'])} = params x {train['bytes_per_param']} "
                                              "+ buffers + saved activations"),
             ("per parameter", f"{per} = {train['bytes_per_param']} bytes"),
-            ("saved", f"{num(train['saved_activation_bytes'])}: the input and every layer's output")]
+            ("saved", f"{num(train['saved_activation_bytes'])}: the input, every layer's output and "
+                      "dense attention scores")]
 
 
 def summary(report: Any, markdown: bool = False) -> list[str]:

@@ -13,7 +13,7 @@ class LayerResult:
 
     __slots__ = ("name", "type", "kind", "output_shape", "params", "buffers", "macs", "flops", "flops_by_kind",
                  "activations", "rf", "line", "depth", "user_defined", "input_elements", "cache", "live",
-                 "active_params", "spec", "input_shape", "extra")
+                 "active_params", "workspace", "spec", "input_shape", "extra")
 
     def __init__(self, name: str, type: str, kind: str, output_shape: tuple[Any, ...], params: Any, buffers: Any,
                  macs: Any, flops: Any, flops_by_kind: dict[str, Any], activations: Any, rf: RF,
@@ -39,6 +39,7 @@ class LayerResult:
         # Elements of every tensor live while this layer runs (its inputs, its output, those read later), batch
         # included; one copy's figure in a repeat with a symbolic count (set by the engine after the walk).
         self.live: Any = 0
+        self.workspace: Any = 0  # elements held while it runs besides inputs and output (batch included)
         self.spec: Any = None  # the validated layer (for conventions whose rules read its fields)
         self.input_shape: tuple[Any, ...] = ()  # per sample, of the first input
         self.extra: dict[str, Any] = {}  # figures added after the analysis (e.g. a roofline), by name
@@ -50,6 +51,7 @@ class LayerResult:
         self.input_elements = self.input_elements * count
         self.cache = self.cache * count
         self.active_params = self.active_params * count
+        self.workspace = self.workspace * count
         self.flops_by_kind = {k: v * count for k, v in self.flops_by_kind.items()}
 
     def to_dict(self) -> dict[str, Any]:

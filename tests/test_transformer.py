@@ -289,3 +289,20 @@ def test_patch_embedding_as_conv_or_reshape_and_linear():
         assert rep.output_shape == (1, 196, 768)
         assert rep.totals.params == 768 * 3 * 16 * 16 + 768
         assert rep.totals.macs == 196 * 768 * 768
+
+
+def test_dense_attention_holds_its_scores_and_fused_does_not():
+    """Memory: a dense kernel materialises h x T x S scores while the layer runs, and saves them for training."""
+    from archcalc.memory import annotate
+    d, h, t = 64, 4, 10
+    reports = {}
+    for kernel in ("dense", "fused"):
+        rep = run(f"  - multihead_attention: {{num_heads: 4, kernel: {kernel}}}\n")
+        annotate(rep, "fp32", "sgd")
+        reports[kernel] = rep
+    dense, fused = (reports[k].layers[0] for k in ("dense", "fused"))
+    assert fused.live == t * d + t * d  # its input and output
+    assert dense.live == fused.live + h * t * t and dense.workspace == h * t * t
+    saved = [reports[k].extra["memory"]["training"]["saved_activation_bytes"] for k in ("dense", "fused")]
+    assert saved[0] - saved[1] == 4 * h * t * t  # fp32: 4 bytes a score
+    assert dense.macs == fused.macs and dense.flops == fused.flops

@@ -43,6 +43,10 @@ class _AttentionBase(LayerSpec):
                                              "`window` keys (itself included). Needs causal: true.")
     cache = field(NonNegInt, 0, "Tokens already in the KV cache: the input's T tokens are new and attend to "
                                 "cache + T keys (a decode step is T = 1). 0: a prefill or an encoder.")
+    kernel = field(choice("dense", "fused"), "dense", "dense: the h x T x (cache + T) score matrix is "
+                   "materialised (torch's math attention, nn.MultiheadAttention): memory holds it while the layer "
+                   "runs and saves it for training; fused: a FlashAttention-style kernel keeps none. The counts "
+                   "are the same.")
     kind = "attention"
 
 
@@ -129,6 +133,11 @@ def _scores(spec: _AttentionBase, t: Any, h: Any, g: Any, dh: Any) -> tuple[Any,
     return macs, flops, 2 * g * dh * kept
 
 
+def _workspace(spec: _AttentionBase, t: Any) -> Any:
+    """A dense kernel's score matrix: every (query, key) pair of every head, masked or not."""
+    return 0 if spec.kernel == "fused" else spec.num_heads * t * (spec.cache + t)
+
+
 def _min(a: Any, b: Any) -> Any:
     return min(a, b) if is_concrete(a) and is_concrete(b) else a  # symbolic: window is numeric-only anyway
 
@@ -148,7 +157,7 @@ def multihead_attention(spec: MultiheadAttentionSpec, x: Shape) -> Cost:
     width = d if spec.out_proj else h * dh
     return Cost(shape=(t, width), params=q + kv + out + bias, macs=proj_macs + macs,
                 flops={"linear": 2 * proj_macs, "bias": t * bias, **flops}, rf={0: GLOBAL, 1: GLOBAL},
-                cache=cache, bias=bias)
+                cache=cache, bias=bias, workspace=_workspace(spec, t))
 
 
 @formula(SDPASpec)
@@ -162,4 +171,5 @@ def scaled_dot_product_attention(spec: SDPASpec, x: Shape) -> Cost:
         raise ShapeError(f"the input has {width} features but Q, K and V need (num_heads + 2 kv_heads) x "
                          f"head_dim = {h * dh + 2 * g * dh}", hint="feed the fused QKV projection")
     macs, flops, cache = _scores(spec, t, h, g, dh)
-    return Cost(shape=(t, h * dh), macs=macs, flops=flops, rf={0: GLOBAL, 1: GLOBAL}, cache=cache)
+    return Cost(shape=(t, h * dh), macs=macs, flops=flops, rf={0: GLOBAL, 1: GLOBAL}, cache=cache,
+                workspace=_workspace(spec, t))

@@ -40,12 +40,13 @@ RFStep = Union[None, str, tuple[Any, ...], dict[int, Any]]
 class Cost:
     """What one layer costs, per sample. ``flops`` is split by kind (conv, bias, norm, activation, ...)."""
 
-    __slots__ = ("shape", "params", "buffers", "macs", "flops", "rf", "dims", "cache", "shared", "active", "bias")
+    __slots__ = ("shape", "params", "buffers", "macs", "flops", "rf", "dims", "cache", "shared", "active", "bias",
+                 "workspace")
 
     def __init__(self, shape: Shape, params: Any = 0, buffers: Any = 0, macs: Any = 0,
                  flops: dict[str, Any] | None = None, rf: RFStep = None,
                  dims: tuple[tuple[int, ...], ...] | None = None, cache: Any = 0,
-                 shared: Any = 0, active: Any = None, bias: Any = 0) -> None:
+                 shared: Any = 0, active: Any = None, bias: Any = 0, workspace: Any = 0) -> None:
         self.shape = shape
         self.params = params
         self.buffers = buffers
@@ -61,6 +62,9 @@ class Cost:
         self.shared = shared  # parameters used here but owned (and counted) by a tied layer
         self.active = params if active is None else active  # parameters one token uses (a mixture of experts)
         self.bias = bias  # how many of ``params`` are biases (a convention may omit them, as Kaplan's does)
+        # Elements per sample a layer holds while it runs besides its inputs and output, and saves for
+        # training: a dense attention's score matrix. Other kernels' scratch space is not modelled.
+        self.workspace = workspace
 
 
 class LayerSpec(Model):
