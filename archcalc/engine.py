@@ -54,7 +54,8 @@ class _Walk:
         self.life: list[list[Any]] = []
 
     def report(self) -> Report:
-        x = Tensor(tuple(self.net.input), RF.of_input(len(self.net.input)), self.buffer(self.net.input, 0, -1))
+        rf = RF.of_input(len(self.net.input), sequence=self.net.layout == "sequence")
+        x = Tensor(tuple(self.net.input), rf, self.buffer(self.net.input, 0, -1))
         self.tensors["input"] = x  # `from: input` reads the network input (a layer named input replaces it)
         blocks: list[BlockResult] = []
         x = self.run(self.net.nodes, x, "", 0, blocks)

@@ -38,8 +38,11 @@ class RF:
         self.dims = dims
 
     @classmethod
-    def of_input(cls, rank: int) -> RF:
-        """Channels first: dimension 0 holds channels, dimensions 1.. are the spatial axes 0.."""
+    def of_input(cls, rank: int, sequence: bool = False) -> RF:
+        """Channels first: dimension 0 holds channels, dimensions 1.. are the spatial axes 0... A sequence
+        [T] or [T, d]: dimension 0 holds the positions, the one axis; the features hold none."""
+        if sequence:
+            return cls((AxisRF(),), ((0,),) + ((),) * (rank - 1))
         return cls(tuple(AxisRF() for _ in range(rank - 1)), ((),) + tuple((i,) for i in range(rank - 1)))
 
     def then(self, step: RFStep) -> RF:

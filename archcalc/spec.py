@@ -27,9 +27,10 @@ class Header(Model):
     description = field(maybe(TEXT), None, "Free text.")
     input = field(PositiveAxes, description="Per-sample input shape, batch excluded, channels first unless "
                                             "layout says otherwise: [3, 224, 224], [1, 100], [16, 32, 32, 32].")
-    layout = field(choice("channels_first", "channels_last"), "channels_first",
-                   "Axis order of input and reported shapes; channels_last is Keras' [H, W, C]. The analysis "
-                   "itself is the same.")
+    layout = field(choice("channels_first", "channels_last", "sequence"), "channels_first",
+                   "Axis order of input and reported shapes; channels_last is Keras' [H, W, C]. sequence: the "
+                   "input is [T] token ids or [T, d] vectors, and the receptive field runs along the positions T. "
+                   "The counts are the same.")
     batch = field(PositiveInt, 1, "Batch size; MACs, FLOPs and activations scale with it.")
     variables = field(dict_of(ANY), {}, "Named values (numbers or expressions over earlier names) usable in any "
                                         "numeric field and overridable with --set NAME=VALUE.")

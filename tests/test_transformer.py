@@ -306,3 +306,18 @@ def test_dense_attention_holds_its_scores_and_fused_does_not():
     saved = [reports[k].extra["memory"]["training"]["saved_activation_bytes"] for k in ("dense", "fused")]
     assert saved[0] - saved[1] == 4 * h * t * t  # fp32: 4 bytes a score
     assert dense.macs == fused.macs and dense.flops == fused.flops
+
+
+def test_sliding_window_receptive_field_grows_by_window_per_layer():
+    """layout: sequence puts the receptive field on the positions; L causal window-w layers see L(w-1) + 1
+    (Beltagy et al. 2020; Jiang et al. 2023, Mistral: k layers move information up to k x W tokens)."""
+    text = ("name: swa\nlayout: sequence\nvariables: {T: 64, L: 4, w: 4}\ninput: [T, 32]\nlayers:\n"
+            "  - multihead_attention: {num_heads: 4, causal: true, window: w, repeat: L}\n")
+    rep = archcalc.analyze(archcalc.load(text))
+    assert [r.rf.axes[0].size for r in rep.layers] == [4, 7, 10, 13]  # 1 + k * (4 - 1)
+    assert rep.rf.axes[0].jump == 1
+    sym = archcalc.analyze(archcalc.load(text, symbolic=["L"]))
+    import sympy
+    assert sympy.simplify(sym.rf.axes[0].size - (3 * sympy.Symbol("L", integer=True, positive=True) + 1)) == 0
+    full = archcalc.analyze(archcalc.load(text.replace(", window: w", "")))
+    assert full.rf.axes == ("global",)

@@ -26,7 +26,7 @@ from ..declare import choice, field, maybe
 from ..errors import ShapeError, SpecError
 from ..fields import Flag, NonNegInt, PositiveInt
 from ..num import is_concrete, ratio
-from .base import GLOBAL, Cost, LayerSpec, Shape, check_divides, check_equal, expect_rank, formula
+from .base import GLOBAL, Cost, LayerSpec, Shape, Window, check_divides, check_equal, expect_rank, formula
 
 SOFTMAX, SCALE = 3, 1  # FLOPs per score
 ROTARY = 3  # FLOPs per element of Q and K: x * cos + rotate_half(x) * sin
@@ -138,6 +138,14 @@ def _workspace(spec: _AttentionBase, t: Any) -> Any:
     return 0 if spec.kernel == "fused" else spec.num_heads * t * (spec.cache + t)
 
 
+def _rf(spec: _AttentionBase) -> dict[int, Any]:
+    """Along the positions (dimension 0): a causal sliding window sees the last `window` positions, a
+    window of that size ending at the query; otherwise every position (the last query of a causal mask sees
+    all of them). Every feature mixes every feature."""
+    positions = Window(spec.window, 1, spec.window - 1) if spec.window is not None else GLOBAL
+    return {0: positions, 1: GLOBAL}
+
+
 def _min(a: Any, b: Any) -> Any:
     return min(a, b) if is_concrete(a) and is_concrete(b) else a  # symbolic: window is numeric-only anyway
 
@@ -156,7 +164,7 @@ def multihead_attention(spec: MultiheadAttentionSpec, x: Shape) -> Cost:
         flops["elementwise"] += ROTARY * t * (h + g) * dh
     width = d if spec.out_proj else h * dh
     return Cost(shape=(t, width), params=q + kv + out + bias, macs=proj_macs + macs,
-                flops={"linear": 2 * proj_macs, "bias": t * bias, **flops}, rf={0: GLOBAL, 1: GLOBAL},
+                flops={"linear": 2 * proj_macs, "bias": t * bias, **flops}, rf=_rf(spec),
                 cache=cache, bias=bias, workspace=_workspace(spec, t))
 
 
@@ -171,5 +179,5 @@ def scaled_dot_product_attention(spec: SDPASpec, x: Shape) -> Cost:
         raise ShapeError(f"the input has {width} features but Q, K and V need (num_heads + 2 kv_heads) x "
                          f"head_dim = {h * dh + 2 * g * dh}", hint="feed the fused QKV projection")
     macs, flops, cache = _scores(spec, t, h, g, dh)
-    return Cost(shape=(t, h * dh), macs=macs, flops=flops, rf={0: GLOBAL, 1: GLOBAL}, cache=cache,
+    return Cost(shape=(t, h * dh), macs=macs, flops=flops, rf=_rf(spec), cache=cache,
                 workspace=_workspace(spec, t))
