@@ -119,15 +119,10 @@ def parse_override(text: str) -> tuple[str, Any]:
 
 def _analyze(args: argparse.Namespace, symbolic: Sequence[str] = ()) -> Any:
     """The report of ``args.spec`` under ``--convention``."""
-    from .convention import CONVENTIONS
     from .engine import analyze
-    network = _network(args, symbolic)
-    if args.convention in CONVENTIONS:
-        convention = CONVENTIONS[args.convention]
-    else:
-        from .preset import load
-        convention = load(args.convention)
-    return analyze(network, simplify=args.simplify, collect=tuple(args.collect), convention=convention)
+    from .preset import load  # the built-in conventions first, then presets and files
+    return analyze(_network(args, symbolic), simplify=args.simplify, collect=tuple(args.collect),
+                   convention=load(args.convention))
 
 
 def _network(args: argparse.Namespace, symbolic: Sequence[str] = ()) -> Any:
@@ -136,15 +131,16 @@ def _network(args: argparse.Namespace, symbolic: Sequence[str] = ()) -> Any:
     from .spec import build, read_text
     from .yamlio import load_yaml
     overrides = dict(parse_override(o) for o in args.overrides)
-    if args.batch is not None:
+    batch = getattr(args, "batch", None)  # export takes --set only
+    if batch is not None:
         if "batch" in overrides:
             raise SpecError("the batch is given twice, by --batch and --set batch=", file="--batch",
                             hint="keep one of them")
-        if args.batch < 1:
-            raise SpecError(f"--batch {args.batch} is not a positive integer", file="--batch", hint="e.g. --batch 8")
-        overrides["batch"] = args.batch
+        if batch < 1:
+            raise SpecError(f"--batch {batch} is not a positive integer", file="--batch", hint="e.g. --batch 8")
+        overrides["batch"] = batch
     args.text, shown = read_text(args.spec)
-    return build(load_yaml(args.text, shown), shown, overrides, [*args.symbolic, *symbolic])
+    return build(load_yaml(args.text, shown), shown, overrides, [*getattr(args, "symbolic", ()), *symbolic])
 
 
 def _roofline(report: Any, args: argparse.Namespace) -> None:
@@ -163,11 +159,7 @@ def _roofline(report: Any, args: argparse.Namespace) -> None:
 def _export(args: argparse.Namespace) -> None:
     """archcalc export: the spec, with its --set overrides, as source code for --to (to -o FILE or stdout)."""
     from .export import export
-    from .spec import build, read_text
-    from .yamlio import load_yaml
-    overrides = dict(parse_override(o) for o in args.overrides)
-    text, shown = read_text(args.spec)
-    source = export(build(load_yaml(text, shown), shown, overrides), args.to)
+    source = export(_network(args), args.to)
     if not args.output:
         sys.stdout.write(source)
         return

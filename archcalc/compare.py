@@ -6,7 +6,7 @@ from typing import Any
 
 from .convention import ARCHCALC, Convention
 from .errors import ArchcalcError
-from .num import fmt_exact
+from .render import exact as _n
 
 PRESETS = ("archcalc", "paper", "torch", "fvcore", "ptflops", "thop", "torchinfo")
 # Columns: op kinds of archcalc's layers, grouped as the counters' users think of them.
@@ -103,7 +103,3 @@ def table(rows: list[dict[str, Any]], metric: str, markdown: bool = False) -> st
             f"{t} {_n(v)} FLOPs ({rule})" for t, (v, rule) in extra.items()))
     return "\n".join(lines)
 
-
-def _n(value: Any) -> str:
-    value = fmt_exact(value)
-    return f"{value:,}" if isinstance(value, int) else str(value)

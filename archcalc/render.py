@@ -42,7 +42,7 @@ def rf_text(rf: RF, key: str) -> str:
 
 def _totals_lines(report: Report, num: Callable[[Any], str]) -> list[str]:
     t = report.totals
-    active = [] if t.active_params is t.params or t.active_params == t.params else \
+    active = [] if t.active_params == t.params else \
         [f"active       {num(t.active_params)}  params one token uses (mixture of experts)"]
     return [f"params       {num(t.params)}", *active, f"buffers      {num(t.buffers)}", f"MACs         {num(t.macs)}",
             f"FLOPs        {num(t.flops)}", f"activations  {num(t.activations)}"]
