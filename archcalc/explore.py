@@ -128,7 +128,8 @@ def plot_sweep(columns: dict[str, list[Any]], path: str, name: str | None = None
     further axis), log scale; saved by extension (.png, .svg, .pdf). Returns the matplotlib Figure."""
     from fractions import Fraction
 
-    from .plot import _format, _matplotlib, decade_below, formatter, new_figure, save
+    from .escape import mathtext as text
+    from .plot import TEXT, _format, _matplotlib, decade_below, formatter, new_figure, save
     fmt = _format(path)
     mpl = _matplotlib()
     metrics = [k for k in columns if k in _METRICS]
@@ -137,7 +138,7 @@ def plot_sweep(columns: dict[str, list[Any]], path: str, name: str | None = None
     groups: dict[tuple[Any, ...], list[int]] = {}
     for i in range(len(columns[x_name])):
         groups.setdefault(tuple(columns[o][i] for o in others), []).append(i)
-    with mpl.rc_context({"font.size": 8, "axes.titlesize": 9, "legend.fontsize": 7}):
+    with mpl.rc_context({"font.size": 8, "axes.titlesize": 9, "legend.fontsize": 7, **TEXT}):
         fig = new_figure(7.0, 4.5)
         ax = fig.add_subplot()
         styles = ("-", "--", ":", "-.")
@@ -146,16 +147,16 @@ def plot_sweep(columns: dict[str, list[Any]], path: str, name: str | None = None
                 label = metric + (" (" + ", ".join(f"{o}={v}" for o, v in zip(others, key)) + ")" if others else "")
                 ax.plot([columns[x_name][i] for i in rows], [float(Fraction(str(columns[metric][i]))) for i in rows],
                         styles[g % len(styles)], color=f"C{m}", marker="." if len(rows) <= 40 else None,
-                        label=label)
+                        label=text(label))
         ax.set_yscale("log")
         low = min((y for line in ax.get_lines() for y in line.get_ydata() if y > 0), default=None)
         if low is not None:
             ax.set_ylim(bottom=decade_below(low))
         ax.yaxis.set_major_formatter(formatter())
-        ax.set_xlabel(x_name)
+        ax.set_xlabel(text(x_name))
         ax.set_ylabel("total (count, log scale)")
-        ax.set_title(f"{name + ': ' if name else ''}totals against {x_name}"
-                     + (f" (one line per {', '.join(others)})" if others else ""))
+        ax.set_title(text(f"{name + ': ' if name else ''}totals against {x_name}"
+                          + (f" (one line per {', '.join(others)})" if others else "")))
         ax.grid(lw=0.4, alpha=0.5)
         ax.legend(handlelength=3.5)
         save(fig, path, fmt)

@@ -21,6 +21,8 @@ ITEM_KEYS = ("name", "from", "save", "if", "repeat")  # meaningful on every item
 STRUCTURES = ("sequential", "parallel", "residual")
 MAX_NODES = 20_000  # leaves after expansion: 10x the deepest published networks, and analysed within a second
 MAX_DEPTH = 32  # nested blocks
+MAX_NAME = 200  # characters in a name (a layer, block, save or branch name, the network's)
+MAX_REF = 1_000  # characters in a reference (from:, inputs:, tied_to): a name or a dotted path of names
 
 
 class Leaf:
@@ -126,7 +128,8 @@ class Expander:
         key, body = _split(raw, line, scope.path(where) if scope.prefix else where)
         body = _copy(body)
         common = {k: body.pop(k) for k in ITEM_KEYS if k in body}
-        label = common.get("name") if isinstance(common.get("name"), str) else where
+        given = common.get("name")
+        label = given if isinstance(given, str) and given.isprintable() and len(given) <= MAX_NAME else where
         try:
             if "if" in common and not _condition(common["if"], env):
                 return []
@@ -185,6 +188,9 @@ class Expander:
             spec = entry.model.validate(body, {"env": env})
         except ValidationError as e:
             raise reword(e, body, entry.model) from None
+        tied = getattr(spec, "tied_to", None)
+        if tied is not None:
+            check_text(tied, "tied_to", MAX_REF)
         name, path = scope.name(given, key, line)
         return self.leaf(spec, entry.formula, name, path, line, inputs, save)
 
@@ -198,7 +204,7 @@ class Expander:
             if inputs is not None:
                 raise SpecError(f"{spec.type} has both from: and inputs:", line=line, path=path,
                                 hint=f"list every operand in inputs: (for example inputs: [{inputs[0]}, ...])")
-            inputs = tuple(refs)
+            inputs = tuple(check_text(r, "inputs:", MAX_REF) for r in refs)
         return Leaf(spec, fn, name, path, line, inputs, save, user_defined)
 
     # ---- structures ----
@@ -221,6 +227,11 @@ class Expander:
             branches = _need(body, "branches", key)
             if isinstance(branches, Mapping):
                 named = list(branches.items())
+                for n, _ in named:
+                    try:
+                        check_text(str(n), "branch name")
+                    except SpecError as e:
+                        raise e.locate(line=line_of(branches, n)) from None
             elif isinstance(branches, list):
                 named = [(str(i), b) for i, b in enumerate(branches)]
             else:
@@ -342,16 +353,40 @@ def _refs(value: Any) -> tuple[str, ...] | None:
     if value is None:
         return None
     if isinstance(value, str):
-        return (value,)
-    raise SpecError(f"from: must be the name of an earlier layer or block, got {value!r}")
+        return (check_text(value, "from:", MAX_REF),)
+    raise SpecError(f"from: must be the name of an earlier layer or block, got {quoted(value)}")
 
 
 def _str(value: Any, what: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or not value or "." in value:
-        raise SpecError(f"{what} must be a plain name without dots, got {value!r}")
+        raise SpecError(f"{what} must be a plain name without dots, got {quoted(value)}")
+    return check_text(value, what)
+
+
+def check_text(value: str, what: str, limit: int = MAX_NAME) -> str:
+    """``value``, if it is printable text of at most ``limit`` characters; else the one-line refusal.
+
+    ``str.isprintable`` refuses every line break ``str.splitlines`` knows (``\\n \\r \\v \\f \\x1c-\\x1e \\x85
+    \\u2028 \\u2029``), control and format characters (bidi overrides, zero-width spaces), surrogates and
+    spaces other than the ASCII space: a name then prints as it reads, in every output format.
+    """
+    if not value.isprintable():
+        bad = next(c for c in value if not c.isprintable())
+        kind = "a line break" if len(f"-{bad}-".splitlines()) > 1 else "a character that does not print"
+        raise SpecError(f"{what} {quoted(value)} holds {bad!r}, {kind}",
+                        hint="names are printable text on one line: letters, digits, spaces, punctuation")
+    if len(value) > limit:
+        raise SpecError(f"{what} {quoted(value)} is {len(value):,} characters long, over the limit of {limit}",
+                        hint="shorten it")
     return value
+
+
+def quoted(value: Any) -> str:
+    """A value as an error message quotes it: its repr (control characters escaped), cut when long."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _need(body: Mapping[str, Any], key: str, owner: str) -> Any:

@@ -135,7 +135,7 @@ def chart_svgs(report: Report) -> tuple[list[tuple[str, str]], list[str]]:
     try:
         import matplotlib
 
-        from .plot import plot
+        from .plot import TEXT, plot
     except (ImportError, AttributeError):
         return [], [PLOT_NOTE]
     figures: list[tuple[str, str]] = []
@@ -149,7 +149,7 @@ def chart_svgs(report: Report) -> tuple[list[tuple[str, str]], list[str]]:
             notes.append(f"{caption}: chart not drawn ({e}).")
             continue
         buf = io.StringIO()
-        with matplotlib.rc_context({"svg.hashsalt": "archcalc"}):  # the same page for the same report
+        with matplotlib.rc_context({"svg.hashsalt": "archcalc", **TEXT}):  # the same page for the same report
             fig.savefig(buf, format="svg", metadata={"Date": None})
         figures.append((caption, _inline_svg(buf.getvalue(), f"c{n}-")))
     return figures, notes

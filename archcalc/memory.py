@@ -236,10 +236,10 @@ def csv_totals(report: Any) -> list[str]:
             str(fmt_exact(t.activations * m["bytes_per_value"])), str(m["inference"]["kv_cache_bytes"])]
 
 
-def _items(m: dict[str, Any], num: Callable[[Any], str]) -> list[tuple[str, str]]:
-    """(label, text) lines of the memory section, each figure written by ``num``."""
+def _items(m: dict[str, Any], num: Callable[[Any], str], name: Callable[[str], str] = str) -> list[tuple[str, str]]:
+    """(label, text) lines of the memory section, each figure written by ``num``, the layer's name by ``name``."""
     inf, train = m["inference"], m["training"]
-    where = f"while {inf['peak_layer']} runs" if inf["peak_layer"] else "at a layer that depends on the symbols"
+    where = f"while {name(inf['peak_layer'])} runs" if inf["peak_layer"] else "at a layer that depends on the symbols"
     items = [
         ("memory", f"{m['dtype']} at {m['bytes_per_value']} byte{'s' * (m['bytes_per_value'] > 1)} per value, "
                    f"batch {m['batch']}"),
@@ -271,7 +271,8 @@ def summary(report: Any, markdown: bool = False) -> list[str]:
     view, a bullet list (exact) for markdown."""
     m = report.extra["memory"]
     if markdown:
-        items = _items(m, lambda v: f"{v:,} bytes" if isinstance(v, int) else f"`{v}` bytes")
+        from .escape import markdown as text
+        items = _items(m, lambda v: f"{v:,} bytes" if isinstance(v, int) else f"`{v}` bytes", text)
         return [*(f"- {label[0].upper() + label[1:]}: {text}" for label, text in items), "- Memory assumptions:",
                 *(f"  - {a}" for a in m["assumptions"])]
     items = _items(m, lambda v: f"{v:,} bytes ({bytes_text(v)})" if isinstance(v, int) else f"{v} bytes")

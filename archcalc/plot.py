@@ -5,7 +5,8 @@
 matplotlib is an optional extra (``pip install 'archcalc[plot]'``), imported only here and only when a
 chart is drawn. Figures are built on the Agg canvas without pyplot, so drawing one neither changes the
 caller's backend nor leaves figures open. The plotted data are the report's exact figures (as floats,
-exact below 2**53); only the tick labels use human units.
+exact below 2**53); only the tick labels use human units. Text from the spec (the network's and layers' names)
+and the convention goes through ``escape.mathtext``: no ``$`` in it starts mathtext, and TeX is never used.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ArchcalcError, SpecError
+from .escape import mathtext
 from .num import is_concrete
 from .report import BlockResult, LayerResult, Report
 from .rf import GLOBAL, AxisRF
@@ -31,8 +33,11 @@ _KIND_COLOURS = {"conv": "#1f77b4", "linear": "#ff7f0e", "norm": "#2ca02c", "act
                  "other": "#7f7f7f"}
 _BLOCK_COLOUR = "#4d4d4d"
 _COVER_COLOUR = "#c0392b"
+# Text is drawn as matplotlib reads it by default: mathtext only between unescaped dollars (escape.mathtext
+# escapes them), never through TeX (a user's rc file may turn on text.usetex).
+TEXT = {"text.usetex": False, "text.parse_math": True}
 _STYLE = {"font.size": 8, "axes.titlesize": 9, "axes.labelsize": 8, "xtick.labelsize": 7, "ytick.labelsize": 7,
-          "legend.fontsize": 7, "figure.titlesize": 11, "axes.grid": False}
+          "legend.fontsize": 7, "figure.titlesize": 11, "axes.grid": False, **TEXT}
 
 
 def plot(report: Report, kind: str = "summary", path: str | Path | None = None, depth: int | None = None) -> Any:
@@ -97,7 +102,7 @@ def save(fig: Any, path: str | Path, fmt: str | None = None) -> None:
     height = fig.get_size_inches()[1]
     dpi = min(150, max(50, int(12000 / height)))  # tall per-layer charts: keep the PNG under ~12k pixels
     try:
-        with matplotlib.rc_context({"svg.hashsalt": "archcalc"}):
+        with matplotlib.rc_context({"svg.hashsalt": "archcalc", **TEXT}):
             fig.savefig(path, format=fmt, dpi=dpi, metadata=metadata)
     except OSError as e:
         raise ArchcalcError(f"cannot write the image: {e.strerror or e}", file=str(path)) from None
@@ -262,7 +267,7 @@ def _layer_axis(ax: Any, report: Report, label: str = "layer (execution order)")
     ax.set_xlim(0.5 - 0.02 * n, n + 0.5 + 0.02 * n)
     if n <= NAMED_TICKS:
         ax.set_xticks(range(1, n + 1))
-        ax.set_xticklabels([r.name for r in report.layers], rotation=90, fontsize=6 if n > 30 else 7)
+        ax.set_xticklabels([mathtext(r.name) for r in report.layers], rotation=90, fontsize=6 if n > 30 else 7)
     ax.set_xlabel(label if n <= NAMED_TICKS else "layer index (execution order, 1 = first layer)")
 
 
@@ -275,7 +280,7 @@ def _shade_bands(axes: Sequence[Any], report: Report, label_ax: Any | None) -> N
             if k % 2 == 0:
                 ax.axvspan(lo + 0.5, hi + 1.5, color="#000000", alpha=0.05, lw=0, zorder=0)
         if label_ax is not None and (hi - lo + 1) >= 0.06 * n:
-            label_ax.text((lo + hi) / 2 + 1, 1.0, name, transform=label_ax.get_xaxis_transform(), ha="center",
+            label_ax.text((lo + hi) / 2 + 1, 1.0, mathtext(name), transform=label_ax.get_xaxis_transform(), ha="center",
                           va="bottom", fontsize=7, color="#333333")
 
 
@@ -283,14 +288,14 @@ def _header(fig: Any, report: Report, what: str) -> None:
     """Suptitle: the network and what is drawn, with its totals on a second line."""
     t = report.totals
     shape = "×".join(str(d) for d in report.input_shape)
-    fig.suptitle(f"{report.name}: {what}\ninput {shape}  ·  {human(t.params)} params  ·  "
+    fig.suptitle(f"{mathtext(report.name)}: {what}\ninput {shape}  ·  {human(t.params)} params  ·  "
                  f"{human(t.macs)} MACs  ·  {human(t.flops)} FLOPs  (batch {report.input_shape[0]})")
 
 
 def _footnote(fig: Any, ax: Any, report: Report) -> None:
     """The convention line under the chart, in an axes of its own (its row of the grid keeps the room)."""
     width = fig.get_size_inches()[0]
-    text = "\n".join(textwrap.wrap(report.convention.summary(), int(width * 72 * 0.9 / (6.5 * 0.6))))
+    text = "\n".join(textwrap.wrap(mathtext(report.convention.summary()), int(width * 72 * 0.9 / (6.5 * 0.6))))
     ax.axis("off")
     note = ax.text(0, 0, text, transform=ax.transAxes, ha="left", va="bottom", fontsize=6.5, color="#444444")
     note.set_in_layout(False)
@@ -314,7 +319,7 @@ def _mark_covers(ax: Any, xs: Sequence[int], series: Sequence[tuple[str, Any, li
         reach = "global,\ndrawn at the input size" if row.rf.axes[hits[0][2]] == GLOBAL else short(hits[0][1])
         y = min(h[1] for h in hits)
         right = n - xs[i] > 0.25 * n  # below the curve, on the side with room: the curve rises left to right
-        ax.annotate(f"covers the input{which} at {row.name}\n(layer {xs[i]}, RF {reach})", xy=(xs[i], y),
+        ax.annotate(f"covers the input{which} at {mathtext(row.name)}\n(layer {xs[i]}, RF {reach})", xy=(xs[i], y),
                     xytext=(xs[i] + (1 if right else -1) * max(0.04 * n, 1.2), y * (0.42 - 0.14 * k)),
                     textcoords="data", ha="left" if right else "right", va="top", fontsize=7, color=_COVER_COLOUR,
                     arrowprops={"arrowstyle": "->", "color": _COVER_COLOUR, "lw": 0.8},
@@ -345,7 +350,7 @@ def _draw_rf(ax: Any, report: Report) -> None:
         if first_global not in marked:  # else the note there says so
             right = first_global > 0.75 * len(xs)  # write on the side with room
             ax.text(xs[first_global] + (-0.8 if right else 0.3), 0.02,
-                    f"global from {report.layers[first_global].name}\n(drawn at the input size)",
+                    f"global from {mathtext(report.layers[first_global].name)}\n(drawn at the input size)",
                     transform=ax.get_xaxis_transform(), ha="right" if right else "left", va="bottom", fontsize=6.5,
                     color="#555555")
     ys_all = [y for _, _, ys, _ in series for y in ys if y == y]
@@ -361,7 +366,7 @@ def _draw_rf(ax: Any, report: Report) -> None:
 def _layers(report: Report, depth: int | None) -> Any:
     rows = _rows(report, depth)
     n = len(rows)
-    names = [r.name + (f"  [{r.type}, {len(r.layers)} layers]" if isinstance(r, BlockResult) else "")
+    names = [mathtext(r.name + (f"  [{r.type}, {len(r.layers)} layers]" if isinstance(r, BlockResult) else ""))
              for r in rows]
     longest = max((len(s) for s in names), default=10)
     row_in = 0.15 if n > 20 else 0.22  # inches per bar

@@ -1,9 +1,14 @@
-"""Output formats: table (human units), json (the machine contract), csv and markdown (exact)."""
+"""Output formats: table (human units), json (the machine contract), csv and markdown (exact).
+
+Names from a spec reach csv, markdown and latex through ``escape`` (one rule per format); json escapes by
+construction.
+"""
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
+from . import escape
 from .num import fmt_exact, is_concrete
 from .report import BlockResult, LayerResult, Report
 from .rf import RF, AxisRF
@@ -151,18 +156,19 @@ def csv(report: Report, depth: int | None = None) -> str:
     mem = "memory" in report.extra
     if mem:
         from . import memory
-    writer.writerow([*_COLUMNS, *(csv_columns() if roof else ()), *(memory.csv_columns() if mem else ())])
+    def row(cells: list[str]) -> None:  # every cell: a name such as =cmd|... shows as text in a spreadsheet
+        writer.writerow([escape.csv_cell(c) for c in cells])
+    row([*_COLUMNS, *(csv_columns() if roof else ()), *(memory.csv_columns() if mem else ())])
     for r in report.layers:
-        writer.writerow([*_plain_row(r), *(csv_values(r.extra.get("roofline")) if roof else ()),
-                         *(memory.csv_values(r.extra.get("memory")) if mem else ())])
+        row([*_plain_row(r), *(csv_values(r.extra.get("roofline")) if roof else ()),
+             *(memory.csv_values(r.extra.get("memory")) if mem else ())])
     t = report.totals
-    writer.writerow(["total", "", "x".join(str(fmt_exact(d)) for d in report.output_shape),
-                     *(str(fmt_exact(v)) for v in (t.params, t.buffers, t.macs, t.flops, t.activations)),
-                     "", "", "", *(csv_values(roof["totals"]) if roof else ()),
-                     *(memory.csv_totals(report) if mem else ())])
-    buf.write(f"# {report.convention.summary()}\n")
+    row(["total", "", "x".join(str(fmt_exact(d)) for d in report.output_shape),
+         *(str(fmt_exact(v)) for v in (t.params, t.buffers, t.macs, t.flops, t.activations)),
+         "", "", "", *(csv_values(roof["totals"]) if roof else ()), *(memory.csv_totals(report) if mem else ())])
+    buf.write(f"# {escape.printable(report.convention.summary())}\n")
     if mem:
-        buf.write("".join(f"# {line}\n" for line in memory.csv_notes(report)))
+        buf.write("".join(f"# {escape.printable(line)}\n" for line in memory.csv_notes(report)))
     return buf.getvalue()
 
 
@@ -179,11 +185,12 @@ def markdown(report: Report, depth: int | None = None) -> str:
         mem_cells, mem_heads = memory.row_cells(report, num), memory.columns(report)
     head = "| name | type | output shape | params | MACs | FLOPs | RF size | RF jump |" + (
         " intensity | bound | time |" if roof else "") + ("".join(f" {h} (bytes) |" for h in mem_heads) if mem else "")
-    lines = [f"### {report.name}", "", f"Input `{shape_text(report.input_shape)}`", "", head,
+    lines = [f"### {escape.markdown(report.name)}", "", f"Input `{shape_text(report.input_shape)}`", "", head,
              "|" + "---|" * 2 + "---|" + "---:|" * 3 + "---|---|" + ("---:|---|---:|" if roof else "")
              + ("---:|" * len(mem_heads) if mem else "")]
     for r in _outline(report, depth):
-        name, kind, shape, *rest = _cells(r, num, indent="&nbsp;&nbsp;")
+        name, kind, shape, *rest = _cells(r, num, indent="")
+        name, kind = "&nbsp;&nbsp;" * r.depth + escape.markdown(name), escape.markdown(kind)
         if isinstance(r, BlockResult):
             name = f"**{name}**"
         lines.append("| " + " | ".join([name, kind, f"`{shape}`", *rest, *(roof(r) if roof else ()),
@@ -198,7 +205,7 @@ def markdown(report: Report, depth: int | None = None) -> str:
         lines += ["", *summary(report, markdown=True)]
     if mem:
         lines += ["", *memory.summary(report, markdown=True)]
-    lines += ["", f"*{report.convention.summary()}*"]
+    lines += ["", f"*{escape.markdown(report.convention.summary())}*"]
     return "\n".join(lines)
 
 
@@ -211,10 +218,6 @@ def _tex(v: Any) -> str:
     return sympy_latex(v)
 
 
-def _tex_text(text: str) -> str:
-    return "".join("\\" + c if c in "_&%$#{}" else c for c in text)
-
-
 def latex(report: Report, depth: int | None = None) -> str:
     """A booktabs table of per-layer figures (formulas in symbolic mode) and an align block of the totals."""
     t = report.totals
@@ -223,12 +226,12 @@ def latex(report: Report, depth: int | None = None) -> str:
              r"Layer & Type & Params & MACs & FLOPs \\", r"\midrule"]
     for r in _outline(report, depth):
         figures = r.totals if isinstance(r, BlockResult) else r
-        name = r"\quad " * r.depth + _tex_text(r.name)
-        lines.append(f"{name} & {_tex_text(r.type)} & ${_tex(figures.params)}$ & ${_tex(figures.macs)}$ & "
+        name = r"\quad " * r.depth + escape.latex(r.name)
+        lines.append(f"{name} & {escape.latex(r.type)} & ${_tex(figures.params)}$ & ${_tex(figures.macs)}$ & "
                      f"${_tex(figures.flops)}$ \\\\")
     lines += [r"\midrule", f"Total & & ${_tex(t.params)}$ & ${_tex(t.macs)}$ & ${_tex(t.flops)}$ \\\\",
               r"\bottomrule", r"\end{tabular}",
-              f"\\caption{{{_tex_text(report.name)}: {_tex_text(report.convention.summary())}}}", r"\end{table}",
+              f"\\caption{{{escape.latex(report.name)}: {escape.latex(report.convention.summary())}}}", r"\end{table}",
               "", r"\begin{align}"]
     totals = [("N_{\\mathrm{params}}", t.params), ("\\mathrm{MACs}", t.macs), ("\\mathrm{FLOPs}", t.flops)]
     lines += [f"{label} &= {_tex(value)}" + (r" \\" if i < len(totals) - 1 else "")

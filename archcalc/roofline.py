@@ -502,15 +502,18 @@ def summary(report: Any, markdown: bool = False) -> list[str]:
     time = f">= {seconds_text(t['time_lower_bound_s'])} (the sum of the layers' lower bounds)"
     if eff != 1:
         time += f"; {seconds_text(t['time_at_efficiency_s'])} at efficiency {float(eff):g} (the time column)"
+    from .escape import markdown as markdown_text
+    show = markdown_text if markdown else str  # a device's texts may come from a hardware file
     items = [
-        ("roofline", f"{dev['title']} ({dev['name']}), {s['dtype']} at {s['bytes_per_value']} bytes per value: "
+        ("roofline", f"{show(dev['title'])} ({show(dev['name'])}), {s['dtype']} at {s['bytes_per_value']} bytes "
+                     "per value: "
                      f"peak {_rate_text(s['peak_flops'], unit)}, bandwidth {_rate_text(s['bandwidth'], 'B/s')}, "
                      f"ridge point {intensity_text(s['ridge_point'])} FLOP/byte"),
         ("bytes moved", f"{t['bytes']:,}"),
         ("intensity", f"{intensity_text(t['intensity'])} FLOP/byte for the whole network ({t['bound']}-bound); "
                       f"layers: {t['compute_bound_layers']} compute-bound, {t['memory_bound_layers']} memory-bound"),
         ("time", time),
-        ("source", dev["source"]),
+        ("source", show(dev["source"])),
     ]
     if markdown:
         return [*(f"- {label.capitalize()}: {text}" for label, text in items), "- Assumptions:",

@@ -15,7 +15,7 @@ from pydantic_core import ValidationError
 from .declare import ANY, TEXT, Model, choice, dict_of, field, list_of, maybe
 from .errors import ArchcalcError, InputError, SpecError
 from .fields import PositiveAxes, PositiveInt
-from .graph import STRUCTURES, Expander, Node, Scope, reword
+from .graph import MAX_NAME, STRUCTURES, Expander, Node, Scope, check_text, quoted, reword
 from .layers import LAYER_TYPES
 from .yamlio import line_of, load_yaml
 
@@ -131,6 +131,10 @@ def _build(raw: Any, file: str, overrides: dict[str, Any], symbolic: tuple[str, 
         header = Header.validate(header_data, {"env": env})
     except ValidationError as e:
         raise reword(e, raw, Header) from None
+    try:
+        check_text(header.name, "the network name")  # spaces and quotes are fine; line breaks are not
+    except SpecError as e:
+        raise e.locate(line=line_of(raw, "name")) from None
     if not raw["layers"]:
         raise SpecError("the spec has no layers", line=line_of(raw, "layers"), hint="add at least one layer")
     blocks, custom = _definitions(raw, header)
@@ -153,7 +157,10 @@ def _definitions(raw: Mapping[str, Any], header: Header) -> tuple[dict[str, Any]
         for name, body in getattr(header, section).items():
             line = line_of(raw.get(section), name)
             if not isinstance(name, str) or not name.isidentifier():
-                raise SpecError(f"{section} name {name!r} must be an identifier", line=line)
+                raise SpecError(f"{section} name {quoted(name)} must be an identifier", line=line)
+            if len(name) > MAX_NAME:
+                raise SpecError(f"{section} name {quoted(name)} is {len(name):,} characters long, over the limit "
+                                f"of {MAX_NAME}", line=line, hint="shorten it")
             from .keras import lookup
             if name in LAYER_TYPES or name in STRUCTURES or lookup(name):
                 raise SpecError(f"{section} name {name!r} is already a layer type", line=line,

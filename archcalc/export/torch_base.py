@@ -9,12 +9,12 @@ batch) is used as it is.
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from fractions import Fraction
 from typing import Any, NamedTuple
 
 from ..errors import SpecError
+from ..escape import py_comment, py_str
 from ..layers.base import per_axis
 
 Shape = tuple[int, ...]
@@ -70,14 +70,18 @@ def torch_code(*types: str) -> Callable[[Translation], Translation]:
 # ---- writing Python ----
 
 def lit(v: Any) -> str:
-    """A value as Python source: per-axis tuples stay tuples, exact fractions become floats."""
+    """A value as Python source: per-axis tuples stay tuples, exact fractions become floats, text a repr()."""
     if isinstance(v, Fraction):
         v = v.numerator if v.denominator == 1 else float(v)
     if isinstance(v, (tuple, list)):
         items = [lit(i) for i in v]
         return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
     if isinstance(v, str):
-        return json.dumps(v)  # double quotes, as the rest of the file
+        return py_str(v)  # double quotes when the text has none, as the rest of the file
+    if isinstance(v, float) and v != v or v in (float("inf"), float("-inf")):
+        raise SpecError(f"the value {v} has no Python literal", hint="use a finite number")
+    if not isinstance(v, (bool, int, float)) and v is not None:
+        raise TypeError(f"no Python literal for {type(v).__name__}")  # a bug: a value of an unforeseen type
     return repr(v)
 
 
@@ -141,4 +145,5 @@ def tie(site: Site, shape: Shape) -> None:
     if tuple(theirs) != tuple(shape):
         raise SpecError(f"tied_to {site.spec.tied_to!r}: its weight is {list(theirs)} but this layer's is "
                         f"{list(shape)}", hint="tie layers whose weights have the same shape")
-    site.init(f"self.{site.attr}.weight = self.{attr}.weight  # tied_to {site.spec.tied_to}: one shared weight")
+    site.init(f"self.{site.attr}.weight = self.{attr}.weight  # "
+              + py_comment(f"tied_to {site.spec.tied_to}: one shared weight"))
