@@ -9,13 +9,14 @@ __version__ = "0.1.0"
 # does not need (start-up time is most of a run).
 _EXPORTS = {
     "analyze": "engine", "load": "spec", "Network": "spec",
-    "ArchcalcError": "errors", "InputError": "errors", "ShapeError": "errors", "SpecError": "errors",
+    "ArchcalcError": "errors", "InputError": "errors", "OutputError": "errors", "ShapeError": "errors",
+    "SpecError": "errors",
     "LayerResult": "report", "BlockResult": "report", "Report": "report", "Totals": "report",
 }
 
 if TYPE_CHECKING:
     from .engine import analyze
-    from .errors import ArchcalcError, InputError, ShapeError, SpecError
+    from .errors import ArchcalcError, InputError, OutputError, ShapeError, SpecError
     from .report import BlockResult, LayerResult, Report, Totals
     from .spec import Network, load
 
@@ -30,5 +31,5 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-__all__ = ["ArchcalcError", "BlockResult", "InputError", "LayerResult", "Network", "Report", "ShapeError",
-           "SpecError", "Totals", "__version__", "analyze", "load"]
+__all__ = ["ArchcalcError", "BlockResult", "InputError", "LayerResult", "Network", "OutputError", "Report",
+           "ShapeError", "SpecError", "Totals", "__version__", "analyze", "load"]

@@ -160,15 +160,27 @@ def _export(args: argparse.Namespace) -> None:
     """archcalc export: the spec, with its --set overrides, as source code for --to (to -o FILE or stdout)."""
     from .export import export
     source = export(_network(args), args.to)
-    if not args.output:
-        sys.stdout.write(source)
+    if args.output is None:
+        write_stdout(source)
         return
-    try:
-        with open(args.output, "w", encoding="utf-8") as f:
-            f.write(source)
-    except OSError as e:
-        from .errors import InputError
-        raise InputError(f"cannot write the file: {e.strerror}", file=args.output) from None
+    from .output import write_file
+    write_file(args.output, source)
+
+
+def _check_outputs(command: str | None, args: argparse.Namespace) -> None:
+    """Refuse, before reading or writing anything, an output file that cannot be written or is a file the command
+    reads: the spec, a --convention or --hardware file."""
+    from .output import check_target
+    output, option = getattr(args, "output", None), "-o"
+    if command == "sweep":
+        output, option = args.plot, "--plot"
+    what = "the image" if command in ("plot", "sweep") else "the file"
+    if output is None:
+        return
+    hardware = getattr(args, "hardware", None) or ""  # FILE or FILE:NAME
+    check_target(output, [("the spec", args.spec), ("the --convention file", getattr(args, "convention", None)),
+                          *(("the --hardware file", h) for h in (hardware, hardware.rpartition(":")[0]))], option,
+                 what)
 
 
 @contextmanager
@@ -183,18 +195,25 @@ def all_digits() -> Iterator[None]:
         sys.set_int_max_str_digits(limit)
 
 
+def write_stdout(text: str) -> None:
+    from .output import write_stdout as write
+    write(text)
+
+
 def run(command: str | None, args: argparse.Namespace) -> int:
+    if command != "schema":
+        _check_outputs(command, args)
     if command == "schema":
         import json
 
         from .schema import json_schema
-        print(json.dumps(json_schema(), indent=2))
+        write_stdout(json.dumps(json_schema(), indent=2) + "\n")
     elif command is None:
         from .render import FORMATS
         report = _analyze(args)
         _roofline(report, args)
         with all_digits():
-            sys.stdout.write(FORMATS[args.format](report, args.depth) + "\n")
+            write_stdout(FORMATS[args.format](report, args.depth) + "\n")
     elif command == "plot":
         from .plot import plot
         plot(_analyze(args), args.kind, args.output, args.depth)
@@ -206,7 +225,7 @@ def run(command: str | None, args: argparse.Namespace) -> int:
             write_report(report, args.text, args.output)
     elif command == "formula":
         from .explore import formula
-        print(formula(_analyze(args), args.metric, args.latex))
+        write_stdout(formula(_analyze(args), args.metric, args.latex) + "\n")
     elif command == "sweep":
         from .explore import parse_axis, sweep, write_sweep
         axes = [parse_axis(a) for a in args.vary]
@@ -215,7 +234,7 @@ def run(command: str | None, args: argparse.Namespace) -> int:
         if args.plot:
             from .explore import plot_sweep
             plot_sweep(table, args.plot, report.name)
-        sys.stdout.write(write_sweep(table, args.format))
+        write_stdout(write_sweep(table, args.format))
     elif command == "export":
         _export(args)
     elif command == "compare":
@@ -225,33 +244,36 @@ def run(command: str | None, args: argparse.Namespace) -> int:
             import json
 
             from .num import fmt_exact
-            print(json.dumps(rows, indent=2, default=fmt_exact))
+            write_stdout(json.dumps(rows, indent=2, default=fmt_exact) + "\n")
         else:
-            print(table(rows, args.metric, markdown=args.format == "markdown"))
+            write_stdout(table(rows, args.metric, markdown=args.format == "markdown") + "\n")
     elif command == "solve":
         from .explore import parse_budget, solve
         metric, budget = parse_budget(args.budget)
         value, achieved = solve(_analyze(args, [args.unknown]), metric, budget, args.unknown, args.max)
-        print(f"{args.unknown} = {value}  ({metric} = {achieved:,} <= {budget:,})")
+        write_stdout(f"{args.unknown} = {value}  ({metric} = {achieved:,} <= {budget:,})\n")
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv[0] if argv and argv[0] in COMMANDS else None
-    if argv in (["--hardware", "list"], ["--hardware=list"]):  # the built-in devices; no spec needed
-        from .roofline import listing
-        print(listing())
-        return 0
     args = None
     try:
+        if argv in (["--hardware", "list"], ["--hardware=list"]):  # the built-in devices; no spec needed
+            from .roofline import listing
+            write_stdout(listing() + "\n")
+            return 0
         args = _parser(command).parse_args(argv[1:] if command else argv)
         return run(command, args)
     except ArchcalcError as e:
         spec = getattr(args, "spec", None)
-        print(f"archcalc: {e.locate(file=None if spec in (None, '-') else spec).format()}", file=sys.stderr)
+        if sys.stderr is not None:
+            print(f"archcalc: {e.locate(file=None if spec in (None, '-') else spec).format()}", file=sys.stderr)
         return 2
-    except BrokenPipeError:
+    except BrokenPipeError:  # the reader has gone (| head): a quiet end, and nothing left to flush at exit
+        from .output import discard_stdout
+        discard_stdout()
         return 0
     except KeyboardInterrupt:
         return 130

@@ -35,7 +35,8 @@ class ArchcalcError(Exception):
         text += self.message
         if self.hint:
             text += f" ({self.hint})"
-        return " ".join(text.split())  # always one line
+        text = " ".join(text.split())  # always one line
+        return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)  # and printable (a file name's bytes)
 
     def __str__(self) -> str:
         return self.format()
@@ -51,3 +52,8 @@ class ShapeError(ArchcalcError):
 
 class InputError(ArchcalcError):
     """The spec file itself cannot be read (missing, a directory, not UTF-8, empty)."""
+
+
+class OutputError(ArchcalcError):
+    """An output cannot be written: the path is a directory or unwritable, the disk is full, standard output is
+    closed, or the output would overwrite the spec being read."""

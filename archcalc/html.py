@@ -11,7 +11,6 @@ import os
 import re
 from fractions import Fraction
 from html import escape
-from pathlib import Path
 from typing import Any
 
 from .errors import ArchcalcError
@@ -34,8 +33,10 @@ _COLUMNS = (("#", "index", "num"), ("name", "name", "text"), ("type", "type", "t
 
 
 def write_report(report: Report, spec_text: str, path: str | os.PathLike[str]) -> None:
-    """Write ``report`` (and the spec it came from) to ``path`` as one self-contained HTML file."""
-    Path(path).write_text(render_html(report, spec_text), encoding="utf-8")
+    """Write ``report`` (and the spec it came from) to ``path`` as one self-contained HTML file, whole or not at
+    all (``archcalc.output.write_file``)."""
+    from .output import write_file
+    write_file(path, render_html(report, spec_text))
 
 
 def render_html(report: Report, spec_text: str) -> str:

@@ -16,7 +16,7 @@ from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
-from .errors import ArchcalcError, SpecError
+from .errors import SpecError
 from .escape import mathtext
 from .num import is_concrete
 from .report import BlockResult, LayerResult, Report
@@ -101,11 +101,13 @@ def save(fig: Any, path: str | Path, fmt: str | None = None) -> None:
     metadata = {"svg": {"Date": None}, "pdf": {"CreationDate": None}}.get(fmt)
     height = fig.get_size_inches()[1]
     dpi = min(150, max(50, int(12000 / height)))  # tall per-layer charts: keep the PNG under ~12k pixels
-    try:
-        with matplotlib.rc_context({"svg.hashsalt": "archcalc", **TEXT}):
-            fig.savefig(path, format=fmt, dpi=dpi, metadata=metadata)
-    except OSError as e:
-        raise ArchcalcError(f"cannot write the image: {e.strerror or e}", file=str(path)) from None
+    import io
+
+    from .output import write_file
+    image = io.BytesIO()  # drawn whole first: a failed write leaves no half image (output.write_file)
+    with matplotlib.rc_context({"svg.hashsalt": "archcalc", **TEXT}):
+        fig.savefig(image, format=fmt, dpi=dpi, metadata=metadata)
+    write_file(path, image.getvalue(), "the image")
 
 
 # --- data -------------------------------------------------------------------------------------------------
