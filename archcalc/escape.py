@@ -54,13 +54,14 @@ def latex(text: str) -> str:
 _NUMBER = re.compile(r"-?\d+(/\d+)?|-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 
 
-def csv_cell(value: Any) -> str:
-    """One CSV cell: a number as it is; text that a spreadsheet would read as a formula (it starts with
-    ``= + - @``, a tab or a carriage return, OWASP's list) behind a single quote, so it shows as text."""
-    text = str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _NUMBER.fullmatch(text):
-        return "'" + text
-    return text
+def csv_cell(value: Any, text: bool = False) -> str:
+    """One CSV cell. A cell that starts with ``= + - @``, a tab or a carriage return (OWASP's list), which a
+    spreadsheet would read as a formula, goes behind a single quote so that it shows as text; but a number (``-3``,
+    ``-1/2``) stays a number, except in a ``text`` column (a name: ``-2`` there is a name, not a number)."""
+    cell = str(value)
+    if cell[:1] in ("=", "+", "-", "@", "\t", "\r") and (text or not _NUMBER.fullmatch(cell)):
+        return "'" + cell
+    return cell
 
 
 # ---- Markdown ----

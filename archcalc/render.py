@@ -156,8 +156,8 @@ def csv(report: Report, depth: int | None = None) -> str:
     mem = "memory" in report.extra
     if mem:
         from . import memory
-    def row(cells: list[str]) -> None:  # every cell: a name such as =cmd|... shows as text in a spreadsheet
-        writer.writerow([escape.csv_cell(c) for c in cells])
+    def row(cells: list[str]) -> None:  # a name such as =cmd|... shows as text in a spreadsheet; numbers stay
+        writer.writerow([escape.csv_cell(c, text=i < 2) for i, c in enumerate(cells)])  # name, type: text
     row([*_COLUMNS, *(csv_columns() if roof else ()), *(memory.csv_columns() if mem else ())])
     for r in report.layers:
         row([*_plain_row(r), *(csv_values(r.extra.get("roofline")) if roof else ()),
