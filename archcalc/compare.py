@@ -79,6 +79,8 @@ def table(rows: list[dict[str, Any]], metric: str, markdown: bool = False) -> st
     """The comparison as text (or a Markdown table), then where each preset departs from archcalc."""
     extra = rows[-1]["uncounted"]
     rows = rows[:-1]
+    from .escape import markdown as markdown_text
+    name = markdown_text if markdown else str  # layer types: a custom type's name comes from the spec
     head = ["convention", "the tool's own figure", metric, *COLUMNS]
     body = [[r["convention"], "-", "-", *["-"] * len(COLUMNS)] if "error" in r else
             [r["convention"], r["reported"], _n(r["total"]), *(_n(r["by_kind"][c]) for c in COLUMNS)]
@@ -96,10 +98,10 @@ def table(rows: list[dict[str, Any]], metric: str, markdown: bool = False) -> st
         if "error" in r:
             lines.append(f"- {r['convention']}: not applicable ({r['error']})")
         elif r["convention"] != "archcalc":
-            parts = [f"{t} {'+' if d > 0 else '-'}{_n(abs(d))} ({rule})" for t, d, rule in r["departs"]]
+            parts = [f"{name(t)} {'+' if d > 0 else '-'}{_n(abs(d))} ({rule})" for t, d, rule in r["departs"]]
             lines.append(f"- {r['convention']} ({r['tool']}): " + ("; ".join(parts) if parts else "the same"))
     if extra:
         lines.append("- counted by none of the presets, only by archcalc's FLOPs: " + "; ".join(
-            f"{t} {_n(v)} FLOPs ({rule})" for t, (v, rule) in extra.items()))
+            f"{name(t)} {_n(v)} FLOPs ({rule})" for t, (v, rule) in extra.items()))
     return "\n".join(lines)
 
