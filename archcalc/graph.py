@@ -131,11 +131,11 @@ class Expander:
         given = common.get("name")
         label = given if isinstance(given, str) and given.isprintable() and len(given) <= MAX_NAME else where
         for field_name, check in (("name", _str), ("save", _str), ("from", lambda v, _: _refs(v))):
-            try:  # checked here first, to point at the line of the key
+            try:  # checked first, to point at the key's own line
                 check(common.get(field_name), field_name)
             except SpecError as e:
-                raise e.locate(line=line_of(body, field_name) or line, path=scope.path(where) if scope.prefix else where
-                               ) from None
+                at = scope.path(where) if scope.prefix else where
+                raise e.locate(line=line_of(body, field_name) or line, path=at) from None
         try:
             if "if" in common and not _condition(common["if"], env):
                 return []

@@ -27,10 +27,10 @@ def check_target(path: str, inputs: Iterable[tuple[str, str | None]] = (), optio
     if parent and not os.path.isdir(parent):
         raise OutputError(f"cannot write {what}: the directory {parent} does not exist", file=path,
                           hint="create it first, or write elsewhere")
-    for what, source in inputs:
+    for read, source in inputs:
         if source and source != "-" and _same(path, source):
             also = "" if source == path else f" ({source})"
-            raise OutputError(f"{option} names {what} being read{also}; archcalc does not overwrite its input",
+            raise OutputError(f"{option} names {read} being read{also}; archcalc does not overwrite its input",
                               file=path, hint=f"give {option} another file name")
 
 

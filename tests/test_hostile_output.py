@@ -296,10 +296,11 @@ def test_output_that_is_the_spec_is_refused_before_writing(tmp_path: Path, capsy
              (["plot", spec, "-o", str(tmp_path / ".." / tmp_path.name / "net.svg")], "the spec"),
              (["report", write_spec(tmp_path, file="other.yaml"), "--hardware", spec, "-o", spec],
               "the --hardware file"),
-             (["report", str(tmp_path / "other.yaml"), "--convention", spec, "-o", spec], "the --convention file")]
+             (["report", str(tmp_path / "other.yaml"), "--convention", spec, "-o", spec], "the --convention file"),
+             (["sweep", spec, "--vary", "x=1", "--plot", spec], "the spec")]
     for argv, what in cases:
         err = refused(capsys, *argv)
-        assert f": -o names {what} being read" in err and "does not overwrite its input" in err
+        assert f": {argv[-2]} names {what} being read" in err and "does not overwrite its input" in err
         assert Path(spec).read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["link.yaml", "net.svg", "other.yaml"]
 
