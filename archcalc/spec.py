@@ -104,8 +104,10 @@ def load(source: str | os.PathLike[str] | Mapping[str, Any], *, symbolic: Iterab
 def build(raw: Any, file: str, overrides: Mapping[str, Any] | None = None, symbolic: Iterable[str] = ()
           ) -> Network:
     """Validate parsed YAML into a ``Network``."""
+    from .symbolic import metered
     try:
-        return _build(raw, file, dict(overrides or {}), tuple(symbolic))
+        with metered():  # expressions over symbols spend from one budget of symbolic work (symbolic.py)
+            return _build(raw, file, dict(overrides or {}), tuple(symbolic))
     except ArchcalcError as e:
         raise e.locate(file=file) from None
 
