@@ -126,7 +126,6 @@ def write_sweep(columns: dict[str, list[Any]], fmt: str) -> str:
 def plot_sweep(columns: dict[str, list[Any]], path: str, name: str | None = None) -> Any:
     """Draw the metric totals of a sweep against its first axis (one line per metric, and per value of any
     further axis), log scale; saved by extension (.png, .svg, .pdf). Returns the matplotlib Figure."""
-    from fractions import Fraction
 
     from .plot import _format, _matplotlib, decade_below, formatter, new_figure, save
     fmt = _format(path)
@@ -144,7 +143,8 @@ def plot_sweep(columns: dict[str, list[Any]], path: str, name: str | None = None
         for m, metric in enumerate(metrics):
             for g, (key, rows) in enumerate(groups.items()):
                 label = metric + (" (" + ", ".join(f"{o}={v}" for o, v in zip(others, key)) + ")" if others else "")
-                ax.plot([columns[x_name][i] for i in rows], [float(Fraction(str(columns[metric][i]))) for i in rows],
+                ax.plot([_drawable(columns, x_name, i, x_name) for i in rows],
+                        [_drawable(columns, metric, i, x_name) for i in rows],
                         styles[g % len(styles)], color=f"C{m}", marker="." if len(rows) <= 40 else None,
                         label=label)
         ax.set_yscale("log")
@@ -163,6 +163,21 @@ def plot_sweep(columns: dict[str, list[Any]], path: str, name: str | None = None
 
 
 _METRICS = ("params", "buffers", "macs", "flops", "activations")
+
+
+def _drawable(columns: dict[str, list[Any]], key: str, i: int, x_name: str) -> float:
+    """A value of the sweep as the float a chart draws; refused beyond float range (or rounding to 0)."""
+    from fractions import Fraction
+
+    from .num import FLOAT_RANGE, as_float, fmt_number
+    value = columns[key][i]
+    exact = value if isinstance(value, int) else Fraction(str(value))
+    f = as_float(exact)
+    if f is None and exact != 0:
+        raise SpecError(f"--plot: {key} = {fmt_number(exact, '.3g')} at {x_name} = {columns[x_name][i]} is beyond "
+                        f"the range of a float ({FLOAT_RANGE}), which a chart cannot draw",
+                        hint="the sweep's table gives it exactly; drop --plot")
+    return f or 0.0
 
 
 def parse_budget(text: str) -> tuple[str, int]:

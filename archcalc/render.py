@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .num import fmt_exact, is_concrete
+from .num import fmt_exact, fmt_number, is_concrete
 from .report import BlockResult, LayerResult, Report
 from .rf import RF, AxisRF
 
@@ -20,7 +20,7 @@ def human(n: Any) -> str:
         return f"{Decimal(n.numerator) / n.denominator:.2e}"
     for size, unit in _UNITS:
         if abs(n) >= size:
-            return f"{n / size:.2f} {unit}"
+            return f"{fmt_number(n / size, '.2f')} {unit}"  # a Fraction (per-token counts) has no .2f before 3.12
     return str(fmt_exact(n))
 
 

@@ -37,7 +37,7 @@ from .declare import TEXT, Model, checked, maybe, nested
 from .declare import field as declare
 from .errors import SpecError
 from .fields import fail
-from .num import fmt_exact, is_concrete
+from .num import fmt_exact, fmt_number, is_concrete
 
 BYTES_PER_VALUE = {"fp32": 4, "bf16": 2, "fp16": 2, "int8": 1}
 DTYPES = tuple(BYTES_PER_VALUE)
@@ -165,7 +165,7 @@ BUILTIN: dict[str, Device] = {d.name: d for d in (_A100, _H100, _H200, _RTX4090,
 def _rate_text(value: int, unit: str) -> str:
     for size, prefix in ((TERA, "T"), (GIGA, "G"), (MEGA, "M")):
         if value >= size:
-            return f"{value / size:.4g} {prefix}{unit}"
+            return f"{fmt_number(Fraction(value, size), '.4g')} {prefix}{unit}"
     return f"{value:,} {unit}"
 
 
@@ -446,15 +446,15 @@ def seconds_text(t: Any) -> str:
     t = Fraction(t)
     for scale, unit in ((1, "s"), (Fraction(1, 10**3), "ms"), (Fraction(1, 10**6), "µs"), (Fraction(1, 10**9), "ns")):
         if t >= scale:
-            return f"{float(t / scale):.3g} {unit}"
-    return "0 s" if t == 0 else f"{float(t * 10**9):.3g} ns"
+            return f"{fmt_number(t / scale, '.3g')} {unit}"  # no float: a time may pass 1e308 s
+    return "0 s" if t == 0 else f"{fmt_number(t * 10**9, '.3g')} ns"
 
 
 def intensity_text(value: Any) -> str:
     if value is None:
         return "-"
-    v = float(Fraction(value))
-    return f"{v:,.2f}" if v >= 0.01 or v == 0 else f"{v:.2e}"
+    v = Fraction(value)
+    return fmt_number(v, ",.2f") if v >= Fraction(1, 100) or v == 0 else fmt_number(v, ".2e")
 
 
 def row_cells(report: Any) -> Callable[[Any], tuple[str, str, str]]:
