@@ -26,7 +26,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -37,7 +36,7 @@ from .declare import TEXT, Model, checked, maybe, nested
 from .declare import field as declare
 from .errors import SpecError
 from .fields import fail
-from .num import fmt_exact, fmt_number, is_concrete
+from .num import MAX_BITS, MAX_DIGITS, TooLarge, bits, decimal_number, fmt_exact, fmt_number, is_concrete
 
 BYTES_PER_VALUE = {"fp32": 4, "bf16": 2, "fp16": 2, "int8": 1}
 DTYPES = tuple(BYTES_PER_VALUE)
@@ -197,19 +196,22 @@ def _rate(value: Any, info: Any) -> int:
     """A positive whole number per second: 19500000000000, 19.5e12, '19.5e12' or '19.5 T'."""
     hint = "write e.g. 2.039e12 or '2039 G'; SI prefixes k, M, G, T, P"
     exact: Fraction | None = None
-    if isinstance(value, bool):
-        pass
-    elif isinstance(value, int):
-        exact = Fraction(value)
-    elif isinstance(value, float):
-        exact = Fraction(repr(value)) if value == value and abs(value) != float("inf") else None
-    elif isinstance(value, str):
-        m = _RATE_TEXT.fullmatch(value.strip())
-        if m:
-            try:
-                exact = Fraction(Decimal(m.group(1).replace("_", ""))) * _PREFIX[m.group(2)]
-            except InvalidOperation:
-                exact = None
+    try:
+        if isinstance(value, bool):
+            pass
+        elif isinstance(value, int):
+            exact = Fraction(value)
+        elif isinstance(value, float):
+            exact = Fraction(repr(value)) if value == value and abs(value) != float("inf") else None
+        elif isinstance(value, str):
+            m = _RATE_TEXT.fullmatch(value.strip())
+            if m:  # digits capped before anything is computed: Fraction("1e999999999") takes minutes
+                number = decimal_number(m.group(1).replace("_", ""))
+                exact = None if number is None else number * _PREFIX[m.group(2)]
+    except TooLarge:
+        raise fail(f"the number {_short(value)} has more than {MAX_DIGITS:,} digits", hint) from None
+    if exact is not None and bits(exact) > MAX_BITS:
+        raise fail(f"the number {_short(value)} has more than {MAX_DIGITS:,} digits", hint)
     if exact is None:
         raise fail(f"expected a number per second, got {value!r}", hint)
     if exact <= 0:
@@ -217,6 +219,11 @@ def _rate(value: Any, info: Any) -> int:
     if exact.denominator != 1:
         raise fail(f"expected a whole number per second, got {value!r}")
     return int(exact)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 RATE = checked(_rate, {"anyOf": [{"type": "number", "exclusiveMinimum": 0},
