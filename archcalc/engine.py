@@ -43,6 +43,7 @@ def analyze(network: Network, *, simplify: str = "expand", collect: tuple[str, .
         if network.symbols is not None:
             from .symbolic import present
             present(report, network.symbols, simplify, collect)
+    report.network = network  # what was analysed: sweep and solve run it again at other values
     return report
 
 

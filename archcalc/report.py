@@ -177,6 +177,7 @@ class Report:
         self.assumptions: dict[str, int] | None = None  # symbol -> the multiple it is assumed to be
         self.extra: dict[str, Any] = {}  # sections added after the analysis (e.g. "roofline"), by name
         self.layout = "channels_first"  # how the shapes above are written
+        self.network: Any = None  # the spec.Network analysed (set by analyze)
 
     def to_dict(self) -> dict[str, Any]:
         from . import __version__
