@@ -106,7 +106,7 @@ def _parser(command: str | None) -> argparse.ArgumentParser:
 def parse_override(text: str) -> tuple[str, Any]:
     """``NAME=VALUE``: VALUE is an integer (ASCII digits, at most num.MAX_DIGITS of them), a comma list (for
     input), or an expression kept as text (the expression evaluator bounds it)."""
-    from .num import MAX_DIGITS, TooLarge, whole_number
+    from .num import LIMIT_HINT, TooLarge, whole_number
     name, sep, value = text.partition("=")
     name, value = name.strip(), value.strip()
     if not sep or not name.isidentifier() or not value:
@@ -116,8 +116,7 @@ def parse_override(text: str) -> tuple[str, Any]:
         try:
             n = whole_number(v)
         except TooLarge:
-            raise SpecError(f"--set {name}: the number has more than {MAX_DIGITS:,} digits",
-                            hint=f"numbers are limited to {MAX_DIGITS:,} digits") from None
+            raise SpecError(f"--set {name}: the number is too large", hint=LIMIT_HINT) from None
         return v if n is None else n
 
     if name == "input":

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import ArchcalcError, SpecError
-from .num import MAX_DIGITS, TooLarge, decimal_number, fmt_exact, whole_number
+from .num import LIMIT_HINT, TooLarge, decimal_number, fmt_exact, whole_number
 
 METRICS = ("params", "buffers", "macs", "flops", "activations")
 _SUFFIX = {"K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
@@ -112,8 +112,7 @@ def parse_axis(text: str) -> tuple[str, Sequence[int]]:
     try:
         parts = [whole_number(p) for p in spec.split(":" if ":" in spec else ",")]
     except TooLarge:
-        raise SpecError(f"--vary {name}: a value has more than {MAX_DIGITS:,} digits",
-                        hint="values are integers of at most 1,234 digits") from None
+        raise SpecError(f"--vary {name}: a value is too large", hint=LIMIT_HINT) from None
     if any(p is None for p in parts) or ":" in spec and len(parts) not in (2, 3):
         raise usage
     values: Sequence[int]
@@ -253,8 +252,7 @@ def parse_budget(text: str) -> tuple[str, int]:
     try:
         exact = decimal_number(number)
     except TooLarge:
-        raise SpecError(f"--budget {text!r}: the number has more than {MAX_DIGITS:,} digits",
-                        hint="budgets are numbers such as 4e9, 25M or 1.5e12") from None
+        raise SpecError(f"--budget {text[:40]!r}: the number is too large", hint=LIMIT_HINT) from None
     if not sep or metric not in METRICS or exact is None:
         raise SpecError(f"--budget {text!r} is not METRIC=NUMBER", hint="e.g. --budget macs=4e9 or params=25M")
     budget = int(exact * factor)
@@ -301,8 +299,8 @@ class Answer:
         domain = f"{n} a multiple of {self.step} (the spec's symbols: {{{n}: {{multiple_of: {self.step}}}}})" \
             if self.step > 1 else f"{n} a positive integer"
         out = [f"{n} = {self.value}  ({within})",
-               f"  searched: {domain}, from {self.smallest:,} to {self.maximum:,} (--max); every value reported "
-               f"checked by a numeric run ({self.runs} runs)"]
+               f"  searched: {domain}, from {self.smallest:,} to {self.maximum:,} (--max); each value tried is a "
+               f"numeric run ({self.runs} runs)"]
         if self.below:
             out.append(f"  below {self.smallest:,}: {self.below}")
         out.append(f"  bound by: {self.bound}")

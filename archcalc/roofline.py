@@ -36,7 +36,7 @@ from .declare import TEXT, Model, checked, maybe, nested
 from .declare import field as declare
 from .errors import SpecError
 from .fields import fail
-from .num import MAX_BITS, MAX_DIGITS, TooLarge, bits, decimal_number, fmt_exact, fmt_number, is_concrete
+from .num import LIMIT_HINT, MAX_BITS, TooLarge, bits, decimal_number, fmt_exact, fmt_number, is_concrete
 
 BYTES_PER_VALUE = {"fp32": 4, "bf16": 2, "fp16": 2, "int8": 1}
 DTYPES = tuple(BYTES_PER_VALUE)
@@ -209,9 +209,9 @@ def _rate(value: Any, info: Any) -> int:
                 number = decimal_number(m.group(1).replace("_", ""))
                 exact = None if number is None else number * _PREFIX[m.group(2)]
     except TooLarge:
-        raise fail(f"the number {_short(value)} has more than {MAX_DIGITS:,} digits", hint) from None
+        raise fail(f"the number {_short(value)} is too large", LIMIT_HINT) from None
     if exact is not None and bits(exact) > MAX_BITS:
-        raise fail(f"the number {_short(value)} has more than {MAX_DIGITS:,} digits", hint)
+        raise fail(f"the number {_short(value)} is too large", LIMIT_HINT)
     if exact is None:
         raise fail(f"expected a number per second, got {value!r}", hint)
     if exact <= 0:
