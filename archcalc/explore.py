@@ -41,7 +41,6 @@ class Runs:
         self.network = network
         self.convention = convention or ARCHCALC
         self.runs = 0  # how many were made
-        self.layers = 0  # the layers they analysed
 
     @classmethod
     def of(cls, report: Any) -> Runs:
@@ -59,9 +58,7 @@ class Runs:
         if network.symbols is not None:
             names = ", ".join(network.symbols.names)
             raise SpecError(f"the totals still depend on {names}", hint="give those a value with --set")
-        report = analyze(network, convention=self.convention)
-        self.layers += len(report.layers)
-        return report
+        return analyze(network, convention=self.convention)
 
     def names(self) -> list[str]:
         """What a run can be given a value for."""
@@ -143,28 +140,34 @@ def sweep(source: Any, axes: Sequence[tuple[str, Sequence[int]]], metrics: Seque
     if twice:
         raise SpecError(f"--vary {twice} is given twice", hint=f"one --vary per name; list values as {twice}=8,16,32")
     points = 1
+    for _, values in axes:
+        points *= len(values)  # a range's length costs nothing: checked before any value is read
+    if points > MAX_POINTS:
+        raise SpecError(f"the grid has {points:,} points, above the limit of {MAX_POINTS:,}",
+                        hint="narrow the ranges or take coarser steps")
     for name, values in axes:
-        points *= len(values)
         m = runs.multiple_of(name)
         bad = next((v for v in values if v % m), None) if m > 1 else None
         if bad is not None:
             raise SpecError(f"--vary {name}: the spec assumes {name} is a multiple of {m} ({bad:,} is not)",
                             hint=f"use a step and start that are multiples of {m}")
-    if points > MAX_POINTS:
-        raise SpecError(f"the grid has {points:,} points, above the limit of {MAX_POINTS:,}",
-                        hint="narrow the ranges or take coarser steps")
     for metric in metrics:
         if metric not in METRICS:
             raise SpecError(f"unknown metric {metric!r}", hint=f"one of {', '.join(METRICS)}")
     columns: dict[str, list[Any]] = {n: [] for n in [*names, *metrics]}
-    for point in itertools.product(*(v for _, v in axes)):
-        if runs.layers and runs.layers + runs.layers // runs.runs > MAX_SWEEP_LAYERS:
-            raise SpecError(f"the sweep would analyse more than {MAX_SWEEP_LAYERS:,} layers ({points:,} points of "
-                            f"about {runs.layers // runs.runs:,} layers)", hint="narrow the grid or take coarser steps")
+    analysed = 0  # layers, over the points run so far
+    for index, point in enumerate(itertools.product(*(v for _, v in axes))):
         try:
-            totals = runs(dict(zip(names, point))).totals
+            report = runs(dict(zip(names, point)))
         except ArchcalcError as e:
             raise _refused(e, _point(names, point)) from None
+        analysed += len(report.layers)
+        expected = analysed * points // (index + 1)  # the first point says how large each one is
+        if expected > MAX_SWEEP_LAYERS:
+            raise SpecError(f"the sweep would analyse about {expected:,} layers ({points:,} points of "
+                            f"{analysed // (index + 1):,}), above the limit of {MAX_SWEEP_LAYERS:,}",
+                            hint="narrow the grid or take coarser steps")
+        totals = report.totals
         for name, v in zip(names, point):
             columns[name].append(v)
         for metric in metrics:

@@ -188,35 +188,31 @@ def weigh(expr: Any, what: str) -> tuple[int, int]:
             raise SymbolicTooLarge(f"{what} has a number of more than {MAX_BITS:,} bits")
         stack.extend((a, depth + 1) for a in node.args)
     cap = MAX_FIGURE_TERMS + 1
-    inner = [0]  # terms expanded inside function arguments
-    memo: dict[Any, int] = {}
-
-    def terms(e: Any) -> int:  # iterative post-order: nested floors are deeper than Python's recursion limit
-        todo = [(e, False)]
-        while todo:
-            node, ready = todo.pop()
-            if node in memo:
-                continue
-            if not ready:
-                todo.append((node, True))
-                todo.extend((a, False) for a in node.args if a not in memo)
-                continue
-            parts = [memo[a] for a in node.args]
-            if node.is_Add:
-                n = sum(parts)
-            elif node.is_Mul:
-                n = 1
-                for p in parts:
-                    n = min(n * p, cap)
-            elif node.is_Pow and node.exp.is_Integer and node.exp > 0:
-                n = min(parts[0] ** min(int(node.exp), 64), cap) if parts[0] > 1 else 1
-            else:  # a symbol, a number, or a function whose arguments expand inside it
-                n = 1
-                inner[0] += sum(parts) if node.args else 0
-            memo[node] = min(n, cap)
-        return memo[e]
-
-    total = terms(expr) + inner[0]
+    inner = 0  # terms expanded inside function arguments
+    count: dict[Any, int] = {}  # node -> terms of its expansion (capped), each distinct node once
+    todo = [(expr, False)]
+    while todo:  # post-order: a node after its arguments
+        node, ready = todo.pop()
+        if node in count:
+            continue
+        if not ready:
+            todo.append((node, True))
+            todo.extend((a, False) for a in node.args if a not in count)
+            continue
+        parts = [count[a] for a in node.args]
+        if node.is_Add:
+            n = sum(parts)
+        elif node.is_Mul:
+            n = 1
+            for p in parts:
+                n = min(n * p, cap)
+        elif node.is_Pow and node.exp.is_Integer and node.exp > 0:
+            n = parts[0] ** min(int(node.exp), 64) if parts[0] > 1 else 1
+        else:  # a symbol, a number, or a function (floor, Max, ...) whose arguments expand inside it
+            n = 1
+            inner += sum(parts)
+        count[node] = min(n, cap)
+    total = count[expr] + inner
     if total > MAX_FIGURE_TERMS:
         raise SymbolicTooLarge(f"{what} multiplies out to more than {MAX_FIGURE_TERMS:,} terms")
     return nodes, total

@@ -331,14 +331,17 @@ def test_sweep_totals_beyond_2_53_are_exact(capsys, tmp_path):
 
 
 def test_sweep_work_is_bounded(capsys, tmp_path, monkeypatch):
-    """Each point is a run of 3 layers: with 30 layer analyses allowed, a 100-point sweep stops after 10 points."""
+    """Each point is a run of 3 layers: with 30 layer analyses allowed, 100 points (300 layers) are refused once
+    the first run shows their size, and 10 points run."""
     monkeypatch.setattr(explore, "MAX_SWEEP_LAYERS", 30)
     calls = []
     original = explore.Runs.__call__
     monkeypatch.setattr(explore.Runs, "__call__", lambda self, values: calls.append(values) or original(self, values))
     line = refused(capsys, ["sweep", spec(tmp_path, TINY), "--vary", "T=1:100"])
-    assert "the sweep would analyse more than 30 layers (100 points of about 3 layers)" in line
-    assert len(calls) == 10
+    assert "the sweep would analyse about 300 layers (100 points of 3), above the limit of 30" in line
+    assert len(calls) == 1
+    out = ok(capsys, ["sweep", spec(tmp_path, TINY), "--vary", "T=1:10", "--metric", "macs"])
+    assert out.splitlines()[1:] == [f"{t},{32 * t}" for t in range(1, 11)]
 
 
 @pytest.mark.parametrize("args, words", [
