@@ -267,7 +267,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = None
     try:
         args = _parser(command).parse_args(argv[1:] if command else argv)
-        return run(command, args)
+        from .symbolic import metered
+        with metered():  # one budget of symbolic work for the whole command: analysis, memory peaks, output
+            return run(command, args)
     except ArchcalcError as e:
         spec = getattr(args, "spec", None)
         print(f"archcalc: {e.locate(file=None if spec in (None, '-') else spec).format()}", file=sys.stderr)

@@ -141,6 +141,9 @@ class _Walk:
         else:
             x = self.run(node.children, x, node.path, depth + 1, block.children)
         block.finish(self.rows[start:], (self.batch, *self.display(x.shape)), x.rf)
+        if self.net.symbols is not None:  # a block sums its rows again: nested blocks cost rows x depth
+            from .symbolic import spend
+            spend(len(self.rows) - start)
         t = block.totals
         self.check([(f"its total {name}", getattr(t, name)) for name in ("params", "buffers", "macs", "flops",
                                                                       "activations", "cache")], fixed=None)

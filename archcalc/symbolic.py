@@ -27,7 +27,7 @@ SIMPLIFY = ("expand", "factor", "collect", "none")
 MAX_FIGURE_NODES = 5_000  # one figure: a shape dimension, a count, a receptive-field value
 MAX_FIGURE_TERMS = 10_000  # one figure multiplied out (what --simplify expand prints), bounded before expanding
 MAX_FIGURE_DEPTH = 100  # nesting of one figure; sympy prints and expands by recursion, ~5 Python frames a level
-MAX_WORK = 1_500_000  # one build or analysis
+MAX_WORK = 1_500_000  # one build or analysis (the CLI: one command, memory peaks included)
 LAYER_WORK = 400
 FIGURE_WORK = 20
 TERM_WORK = 60
@@ -250,6 +250,7 @@ def present(report: Any, symbols: Symbols, mode: str, by: Iterable[str] = ()) ->
         """Totals as the sum of rows already shown: a sum of expanded figures is expanded, and adding them is
         linear where expanding every block's sum again is not (DenseNet: 70 nested blocks)."""
         from .report import Totals
+        spend(len(rows))  # nested blocks sum their rows again: rows x depth
         new = Totals.of(rows)
         t.params, t.buffers, t.macs = to_python(new.params), to_python(new.buffers), to_python(new.macs)
         t.flops, t.activations, t.cache = to_python(new.flops), to_python(new.activations), to_python(new.cache)

@@ -200,6 +200,11 @@ def test_roofline_times_beyond_float_range_are_exact(capsys, tmp_path):
     assert re.search(r"time +>= \d\.\d\de\+\d+ s", table)  # scientific, from the exact value
 
 
+def test_an_error_message_never_needs_a_float(capsys, tmp_path):
+    path = spec(tmp_path, "name: t\ninput: [10, 4]\nlayers:\n  - lstm: {hidden_size: 4, dropout: '10**400 / 3'}\n")
+    assert "layer lstm_1: dropout=3.33333e+399 is not a probability" in refused(capsys, [path])
+
+
 def test_export_refuses_a_value_no_float_holds(capsys, tmp_path):
     path = spec(tmp_path, HEADER + "  - elu: {alpha: '10**400 / 3'}\n")
     line = refused(capsys, ["export", path, "--to", "pytorch"])
@@ -274,6 +279,18 @@ def test_a_product_of_many_floors_is_refused_before_it_is_multiplied_out(capsys,
     text = (f"name: t\nsymbols: [H]\ninput: [1, H]\ncustom:\n  c: {{macs: '{factors}'}}\nlayers: [c]\n")
     line = refused(capsys, [spec(tmp_path, text)])
     assert "layer c_1: a result in '(floor(in1 / 2) + 1)" in line and "multiplies out to more than 10,000 terms" in line
+
+
+def test_memory_peaks_spend_from_the_same_budget(capsys, tmp_path, monkeypatch, work_spent):
+    """The memory report compares every layer's live memory symbolically: with a budget that the analysis alone
+    just fits, --memory passes it, in one line."""
+    path = spec(tmp_path, chain(20, 1))
+    ok(capsys, [path])
+    analysis = work_spent[0]
+    monkeypatch.setattr(symbolic, "MAX_WORK", analysis + symbolic.FIGURE_WORK)
+    ok(capsys, [path])
+    line = refused(capsys, [path, "--memory"])
+    assert "the symbolic work passed its budget" in line and "compares every layer's live memory" in line
 
 
 def test_a_symbolic_chain_within_the_budget_is_exact(capsys, tmp_path):
