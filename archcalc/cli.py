@@ -104,8 +104,8 @@ def _parser(command: str | None) -> argparse.ArgumentParser:
 
 
 def parse_override(text: str) -> tuple[str, Any]:
-    """``NAME=VALUE``: VALUE is an integer (ASCII digits, at most num.MAX_DIGITS of them), a comma list (for
-    input), or an expression kept as text (the expression evaluator bounds it)."""
+    """``NAME=VALUE``: VALUE is an integer (ASCII digits, at most num.MAX_BITS bits), a comma list (for input), or
+    an expression kept as text (the expression evaluator bounds it)."""
     from .num import LIMIT_HINT, TooLarge, whole_number
     name, sep, value = text.partition("=")
     name, value = name.strip(), value.strip()

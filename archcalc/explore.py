@@ -100,7 +100,7 @@ def _refused(e: ArchcalcError, where: str) -> ArchcalcError:
 
 def parse_axis(text: str) -> tuple[str, Sequence[int]]:
     """``H=32:1024:32`` (stop included), ``H=32:1024`` (step 1) or ``H=224,256,288``: integers of at most
-    ``MAX_DIGITS`` digits, at most ``MAX_POINTS`` of them; a range is kept as a ``range`` (nothing allocated)."""
+    ``num.MAX_BITS`` bits, at most ``MAX_POINTS`` of them; a range is kept as a ``range`` (nothing allocated)."""
     name, sep, spec = text.partition("=")
     name = name.strip()
     usage = SpecError(f"--vary {text!r} is not NAME=START:STOP:STEP or NAME=v1,v2,...", hint="e.g. --vary H=32:1024:32")
@@ -247,7 +247,7 @@ def _drawable(columns: dict[str, list[Any]], key: str, i: int, x_name: str) -> f
 
 
 def parse_budget(text: str) -> tuple[str, int]:
-    """``macs=4e9`` or ``params=25M``: a metric and a whole budget (rounded down), at most ``MAX_DIGITS`` digits."""
+    """``macs=4e9`` or ``params=25M``: a metric and a whole budget (rounded down), at most ``num.MAX_BITS`` bits."""
     metric, sep, value = text.partition("=")
     metric, value = metric.strip(), value.strip()
     factor = _SUFFIX.get(value[-1:].upper(), 1) if value else 1
