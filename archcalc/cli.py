@@ -96,25 +96,36 @@ def _parser(command: str | None) -> argparse.ArgumentParser:
                        help="MACs or FLOPs, each preset as its tool counts them (default: macs)")
         p.add_argument("-f", "--format", default="table", choices=["table", "markdown", "json"])
     elif command == "solve":
-        p.add_argument("--budget", required=True, metavar="METRIC=VALUE", help="e.g. macs=4e9")
+        p.add_argument("--budget", action="append", required=True, metavar="METRIC=VALUE",
+                       help="e.g. macs=4e9; repeat for several budgets, every one binds")
         p.add_argument("--for", dest="unknown", required=True, metavar="NAME", help="the variable to size")
-        p.add_argument("--max", type=int, default=10**9, help="largest value to consider")
+        p.add_argument("--max", default="1000000000", help="largest value to consider (default 1e9, at most 1e18)")
     return p
 
 
 def parse_override(text: str) -> tuple[str, Any]:
-    """``NAME=VALUE``: VALUE is an integer, a comma list (for input), or an expression kept as text."""
+    """``NAME=VALUE``: VALUE is an integer (ASCII digits, at most num.MAX_BITS bits), a comma list (for input), or
+    an expression kept as text (the expression evaluator bounds it)."""
+    from .num import LIMIT_HINT, TooLarge, whole_number
     name, sep, value = text.partition("=")
     name, value = name.strip(), value.strip()
     if not sep or not name.isidentifier() or not value:
         raise SpecError(f"--set {text!r} is not NAME=VALUE", hint="e.g. --set H=256")
+
+    def number(v: str) -> Any:
+        try:
+            n = whole_number(v)
+        except TooLarge:
+            raise SpecError(f"--set {name}: the number is too large", hint=LIMIT_HINT) from None
+        return v if n is None else n
+
     if name == "input":
         import re
-        if re.fullmatch(r"\d+(x\d+)+", value):  # 3x256x256
+        if re.fullmatch(r"[0-9]+(x[0-9]+)+", value):  # 3x256x256
             value = value.replace("x", ",")
         parts = [v.strip() for v in value.strip("[]()").split(",") if v.strip()]
-        return name, [int(v) if v.lstrip("-").isdigit() else v for v in parts]
-    return name, int(value) if value.lstrip("-").isdigit() else value
+        return name, [number(v) for v in parts]
+    return name, number(value)
 
 
 def _analyze(args: argparse.Namespace, symbolic: Sequence[str] = ()) -> Any:
@@ -229,11 +240,11 @@ def run(command: str | None, args: argparse.Namespace) -> int:
     elif command == "sweep":
         from .explore import parse_axis, sweep, write_sweep
         axes = [parse_axis(a) for a in args.vary]
-        report = _analyze(args, [name for name, _ in axes])
-        table = sweep(report, axes, args.metric)
+        runs = _runs(args)
+        table = sweep(runs, axes, args.metric)
         if args.plot:
             from .explore import plot_sweep
-            plot_sweep(table, args.plot, report.name)
+            plot_sweep(table, args.plot, runs.network.name)
         write_stdout(write_sweep(table, args.format))
     elif command == "export":
         _export(args)
@@ -248,11 +259,21 @@ def run(command: str | None, args: argparse.Namespace) -> int:
         else:
             write_stdout(table(rows, args.metric, markdown=args.format == "markdown") + "\n")
     elif command == "solve":
-        from .explore import parse_budget, solve
-        metric, budget = parse_budget(args.budget)
-        value, achieved = solve(_analyze(args, [args.unknown]), metric, budget, args.unknown, args.max)
-        write_stdout(f"{args.unknown} = {value}  ({metric} = {achieved:,} <= {budget:,})\n")
+        from .explore import parse_budget, parse_max, search
+        budgets = [parse_budget(b) for b in args.budget]
+        answer = search(_runs(args), args.unknown, budgets, parse_max(args.max))
+        write_stdout("\n".join(answer.lines()) + "\n")
     return 0
+
+
+def _runs(args: argparse.Namespace) -> Any:
+    """sweep and solve: numeric runs of the spec (with --set, --batch, --convention) at the values they try."""
+    from .explore import Runs
+    from .preset import load
+    if args.symbolic:
+        raise SpecError(f"--symbolic {' '.join(args.symbolic)}: sweep and solve run the network at numbers",
+                        hint="give those names values with --set, or vary them with --vary")
+    return Runs(_network(args), load(args.convention))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -265,7 +286,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             write_stdout(listing() + "\n")
             return 0
         args = _parser(command).parse_args(argv[1:] if command else argv)
-        return run(command, args)
+        from .symbolic import metered
+        with metered():  # one budget of symbolic work for the whole command: analysis, memory peaks, output
+            return run(command, args)
     except ArchcalcError as e:
         spec = getattr(args, "spec", None)
         if sys.stderr is not None:

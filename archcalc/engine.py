@@ -7,10 +7,15 @@ from typing import Any, NamedTuple
 from .convention import ACTIVE, ARCHCALC, Convention
 from .errors import ArchcalcError, ShapeError, SpecError
 from .graph import Group, Leaf, Node
-from .num import free_names, is_concrete, prod, ratio
+from .num import LIMIT_HINT, MAX_BITS, bits, free_names, is_concrete, prod, ratio
 from .report import BlockResult, LayerResult, Report, Totals
-from .rf import RF, merge, repeat_rf
+from .rf import RF, AxisRF, merge, repeat_rf
 from .spec import Network, build
+from .symbolic import LAYER_WORK, metered
+
+# All the numbers of one report: at most 2**26 bits, about 20 million digits (an output of tens of megabytes). A
+# network at the node limit with 64-bit figures everywhere (20,000 layers x 15 figures) needs 19 million bits.
+MAX_REPORT_BITS = 2**26
 
 
 class Tensor(NamedTuple):
@@ -26,17 +31,19 @@ def analyze(network: Network, *, simplify: str = "expand", collect: tuple[str, .
     With symbols, every figure is a formula, shown in the user's symbols and simplified by ``simplify``
     (expand, factor, collect by ``collect``, or none).
     """
-    if overrides:
-        network = build(network.raw, network.file, overrides,
-                        network.symbols.names if network.symbols else ())
-    token = ACTIVE.set(convention)  # formulas whose count a convention changes read it (attention's pairs)
-    try:
-        report = _Walk(network, convention).report()
-    finally:
-        ACTIVE.reset(token)
-    if network.symbols is not None:
-        from .symbolic import present
-        present(report, network.symbols, simplify, collect)
+    with metered():  # one budget of symbolic work for the whole analysis (symbolic.py)
+        if overrides:
+            network = build(network.raw, network.file, overrides,
+                            network.symbols.names if network.symbols else ())
+        token = ACTIVE.set(convention)  # formulas whose count a convention changes read it (attention's pairs)
+        try:
+            report = _Walk(network, convention).report()
+        finally:
+            ACTIVE.reset(token)
+        if network.symbols is not None:
+            from .symbolic import present
+            present(report, network.symbols, simplify, collect)
+    report.network = network  # what was analysed: sweep and solve run it again at other values
     return report
 
 
@@ -52,17 +59,27 @@ class _Walk:
         self.tensors: dict[str, Tensor] = {}  # dotted path or saved name -> output
         # Per buffer (id 0: the network input): [elements with the batch, first row live, last row live].
         self.life: list[list[Any]] = []
+        self.bits = 0  # of every number checked so far (MAX_REPORT_BITS)
 
     def report(self) -> Report:
+        self.check([("the input shape", d) for d in self.net.input] + [("the batch", self.batch)])
         rf = RF.of_input(len(self.net.input), sequence=self.net.layout == "sequence")
-        x = Tensor(tuple(self.net.input), rf, self.buffer(self.net.input, 0, -1))
+        try:
+            x = Tensor(tuple(self.net.input), rf, self.buffer(self.net.input, 0, -1))
+        except ShapeError as e:  # the product of its dimensions
+            raise ShapeError(f"the input shape: {e.message}", hint=e.hint, file=self.net.file) from None
         self.tensors["input"] = x  # `from: input` reads the network input (a layer named input replaces it)
         blocks: list[BlockResult] = []
         x = self.run(self.net.nodes, x, "", 0, blocks)
         self.live(x.id)
-        totals = Totals()
         for row in self.rows:
-            totals.add(row)
+            try:
+                self.check([("its live elements", row.live)], row.rf)
+            except ArchcalcError as e:
+                raise e.locate(path=row.name, file=self.net.file, line=row.line) from None
+        totals = Totals.of(self.rows)
+        self.check([(f"the total {name}", getattr(totals, name)) for name in ("params", "buffers", "macs", "flops",
+                                                                             "activations", "cache")], fixed=None)
         report = Report(self.net.name, (self.batch, *self.display(self.net.input)), self.rows, totals, self.convention,
                         (self.batch, *self.display(x.shape)), x.rf, blocks, self.outline)
         report.layout = self.net.layout
@@ -124,6 +141,12 @@ class _Walk:
         else:
             x = self.run(node.children, x, node.path, depth + 1, block.children)
         block.finish(self.rows[start:], (self.batch, *self.display(x.shape)), x.rf)
+        if self.net.symbols is not None:  # a block sums its rows again: nested blocks cost rows x depth
+            from .symbolic import spend
+            spend(len(self.rows) - start)
+        t = block.totals
+        self.check([(f"its total {name}", getattr(t, name)) for name in ("params", "buffers", "macs", "flops",
+                                                                      "activations", "cache")], fixed=None)
         return x
 
     def symbolic_repeat(self, node: Group, x: Tensor, depth: int, block: BlockResult, start: int) -> Tensor:
@@ -187,9 +210,46 @@ class _Walk:
         if self.convention.per_type is not None:
             from .preset import apply
             apply(row, self.convention, b, shape)
+        self.check(_figures(row), rf, fixed=LAYER_WORK)  # running a formula costs more than its figures' size
         self.rows.append(row)
         self.outline.append(row)
         return Tensor(shape, rf, self.buffer(shape, index, index))
+
+    def check(self, figures: list[tuple[str, Any]], rf: RF | None = None, fixed: int | None = 0) -> None:
+        """Every figure within bounds, so that nothing downstream meets a number too large to print or convert
+        quickly: at most ``MAX_BITS`` bits; in symbolic mode, formulas within the budget of symbolic work, which
+        each layer's formula spends ``fixed`` more of (``None``: numbers only, for the sums of figures already
+        weighed)."""
+        for what, value in figures:
+            size = bits(value)
+            if size > MAX_BITS:
+                raise ShapeError(f"{what} has more than {MAX_BITS:,} bits", hint=LIMIT_HINT)
+            self.bits += size
+        if self.bits > MAX_REPORT_BITS:
+            raise ShapeError(f"the numbers of the report pass {MAX_REPORT_BITS:,} bits (about 20 million digits) "
+                             "in all", hint=LIMIT_HINT)
+        if self.net.symbols is None or fixed is None:
+            return
+        from .symbolic import SymbolicTooLarge, charge
+        try:
+            charge(figures, fixed)
+        except SymbolicTooLarge as e:
+            e.hint = e.hint or self.budget_hint(rf)
+            raise
+
+    def budget_hint(self, rf: RF | None) -> str:
+        """What to do when the formulas grow too large: assume the symbols are multiples of the stride so far
+        (strided floors then simplify), or give them values."""
+        names = list(self.net.symbols.names) if self.net.symbols else []
+        jumps = [a.jump for a in (rf.axes if rf else ()) if isinstance(a, AxisRF) and isinstance(a.jump, int)]
+        stride = max(jumps, default=1)
+        known = self.net.symbols.multiple_of if self.net.symbols else {}
+        wanted = [n for n in names if known.get(n, 1) % stride]
+        if stride > 1 and wanted:
+            multiples = ", ".join(f"{n}: {{multiple_of: {stride}}}" for n in wanted)
+            return (f"declare symbols: {{{multiples}}} (the total stride here) so that strided floors simplify, "
+                    f"or give {' and '.join(wanted)} a value with --set")
+        return f"give {' and '.join(names) or 'the symbols'} a value with --set, or analyse fewer layers symbolically"
 
     def counted(self, spec: Any, cost: Any) -> tuple[Any, dict[str, Any]]:
         """(params, FLOPs by kind with the batch) as the convention counts them: a convention without
@@ -233,6 +293,19 @@ class _Walk:
         close = get_close_matches(ref, [k.rsplit(".", 1)[-1] for k in self.tensors] + list(self.tensors), 1)
         raise SpecError(f"unknown name {ref!r}", hint=f"did you mean {close[0]!r}? names must refer to "
                         "earlier layers or blocks" if close else "names must refer to earlier layers or blocks")
+
+
+def _figures(row: LayerResult) -> list[tuple[str, Any]]:
+    """(what, value) of every figure of a row: its shape, counts and receptive field."""
+    out = [("its output shape", d) for d in row.output_shape]
+    out += [(name, getattr(row, name)) for name in ("params", "buffers", "macs", "flops", "activations",
+                                                    "input_elements", "cache", "workspace", "active_params")]
+    out += [(f"its {kind} FLOPs", v) for kind, v in row.flops_by_kind.items()]
+    for axis in row.rf.axes if row.rf else ():
+        if isinstance(axis, AxisRF):
+            out += [("its receptive field", axis.size), ("its receptive field's jump", axis.jump),
+                    ("its receptive field's padding", axis.padding)]
+    return out
 
 
 def _tokens(network: Network) -> Any:

@@ -15,12 +15,12 @@ from functools import lru_cache
 from typing import Any
 
 from .errors import SpecError
-from .num import ceil_div, is_concrete
+from .num import MAX_BITS, ceil_div, is_concrete
 
 MAX_LENGTH = 1000
 MAX_DEPTH = 50
-MAX_POWER_BITS = 4096  # refuse ``10**10**10`` before computing it
-MAX_BITS = MAX_POWER_BITS  # any intermediate result: ``a*a*a`` chained through variables grows without bound
+MAX_POWER_BITS = MAX_BITS  # refuse ``10**10**10`` before computing it
+# MAX_BITS (num.py) bounds any intermediate result: ``a*a*a`` chained through variables grows without bound
 
 
 def _floor(x: Any) -> Any:
@@ -121,8 +121,13 @@ def _exact(x: Any) -> Any:
     return x
 
 
-def _bounded(x: Any, text: str) -> Any:
-    """``x`` unchanged, unless it is an int or a fraction of more than ``MAX_BITS`` bits."""
+def _bounded(x: Any, text: str, computed: bool = True) -> Any:
+    """``x`` unchanged, unless it is an int or a fraction of more than ``MAX_BITS`` bits, or a formula past the
+    symbolic budget (symbolic.py; a ``computed`` result costs an operation more than its size)."""
+    if type(x).__module__.startswith("sympy"):
+        from .symbolic import FIGURE_WORK, charge
+        charge([(f"a result in {text!r}", x)], FIGURE_WORK if computed else 0)
+        return x
     if isinstance(x, Fraction):
         size = max(x.numerator.bit_length(), x.denominator.bit_length())
     else:
@@ -140,7 +145,7 @@ class _Evaluator:
     def visit(self, node: ast.AST) -> Any:
         method: Callable[[Any], Any] = getattr(self, "visit_" + type(node).__name__)
         try:
-            return _bounded(method(node), self.text)
+            return _bounded(method(node), self.text, not isinstance(node, (ast.Name, ast.Constant)))
         except ExpressionError:
             raise
         except ZeroDivisionError:

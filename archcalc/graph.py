@@ -6,6 +6,7 @@ walks the tree. Leaves carry their formula, so the engine never looks anything u
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, Union
 
@@ -19,7 +20,11 @@ from .yamlio import YDict, line_of
 
 ITEM_KEYS = ("name", "from", "save", "if", "repeat")  # meaningful on every item, not passed to the layer
 STRUCTURES = ("sequential", "parallel", "residual")
-MAX_NODES = 20_000  # leaves after expansion: 10x the deepest published networks, and analysed within a second
+_INDEX = re.compile(r"\bi\b")  # the repeat index as a name in an expression
+# Nodes after expansion: every layer, block call, structure, copy of a repeated unit and item skipped by if:
+# counts one (a repeat is its copies). 20x the largest zoo network (DenseNet-161: about 1,000 nodes), expanded and
+# analysed in seconds.
+MAX_NODES = 20_000
 MAX_DEPTH = 32  # nested blocks
 MAX_NAME = 200  # characters in a name (a layer, block, save or branch name, the network's)
 MAX_REF = 1_000  # characters in a reference (from:, inputs:, tied_to): a name or a dotted path of names
@@ -111,8 +116,16 @@ class Expander:
         self.blocks = blocks
         self.custom = custom
         self.layout_last = layout_last
-        self.leaves = 0
+        self.nodes = 0
         self.stack: list[str] = []
+
+    def count(self, n: int = 1, planned: int = 0) -> None:
+        """Count ``n`` more nodes; refuse when they, and ``planned`` ones still to build, pass ``MAX_NODES``."""
+        self.nodes += n
+        if self.nodes + planned > MAX_NODES:
+            raise SpecError(f"the spec expands to more than {MAX_NODES:,} layers and groups",
+                            hint="every layer, block call, structure, repeated copy and skipped item counts; "
+                                 "reduce repeat counts")
 
     # ---- items ----
 
@@ -138,6 +151,7 @@ class Expander:
                 raise e.locate(line=line_of(body, field_name) or line, path=at) from None
         try:
             if "if" in common and not _condition(common["if"], env):
+                self.count()  # skipped, but looked at: a repeat of skipped items is work too
                 return []
             if "repeat" in common:
                 count = _count(common["repeat"], env)
@@ -146,8 +160,13 @@ class Expander:
                               save=_str(common.get("save"), "save"), count=count)
                 inner = Scope(path)
                 if isinstance(count, int):
+                    self.count(0, planned=count)  # every copy is at least one node: refuse before building any
                     for i in range(count):
+                        before = self.nodes
                         group.children.append(self.one(key, body, {**env, "i": i}, inner, line, str(i), {}))
+                        if i == 0 and count > 1 and not self.uses_index(key, body):
+                            # the copies are alike: n copies of a unit of s nodes cost n * s, known now
+                            self.count(0, planned=(count - 1) * (self.nodes - before))
                 else:  # a symbolic count: one generic unit, costed once and multiplied (engine)
                     from .symbolic import index_symbol
                     group.children.append(self.one(key, body, {**env, "i": index_symbol()}, inner, line, "i", {}))
@@ -160,11 +179,13 @@ class Expander:
             given: str | None, common: Mapping[str, Any]) -> Node:
         inputs, save = _refs(common.get("from")), _str(common.get("save"), "save")
         if key in STRUCTURES:
+            self.count()
             name, path = scope.name(given, key, line)
             # An unnamed residual is transparent for naming: its layers read layer1.0.conv1, as in torchvision.
             inner = scope if given is None and key == "residual" else Scope(path)
             return self.structure(key, body, env, Group(key, name, path, line, inputs=inputs, save=save), inner)
         if key in self.blocks:
+            self.count()
             name, path = scope.name(given, key, line)
             return self.block(key, body, env, Group(key, name, path, line, inputs=inputs, save=save))
         if key in self.custom:
@@ -177,6 +198,7 @@ class Expander:
             translated = keras.translate(key, body, self.layout_last)
             if len(translated) == 1:
                 return self.one(translated[0][0], translated[0][1], env, scope, line, given, common)
+            self.count()
             group_name, path = scope.name(given, keras.snake(key), line)
             group = Group("sequential", group_name, path, line, inputs=inputs, save=save)
             inner = Scope(path)
@@ -202,9 +224,7 @@ class Expander:
 
     def leaf(self, spec: Any, fn: Formula, name: str, path: str, line: int | None,
              inputs: tuple[str, ...] | None, save: str | None, user_defined: bool = False) -> Leaf:
-        self.leaves += 1
-        if self.leaves > MAX_NODES:
-            raise SpecError(f"the spec expands to more than {MAX_NODES:,} layers", hint="reduce repeat counts")
+        self.count()
         refs = spec.inputs if spec.arity == "many" else None
         if refs is not None:
             if inputs is not None:
@@ -212,6 +232,30 @@ class Expander:
                                 hint=f"list every operand in inputs: (for example inputs: [{inputs[0]}, ...])")
             inputs = tuple(check_text(r, "inputs:", MAX_REF) for r in refs)
         return Leaf(spec, fn, name, path, line, inputs, save, user_defined)
+
+    def uses_index(self, key: str, body: Any) -> bool:
+        """Whether a repeated unit may read the index ``i`` (then its copies may differ in size): ``i`` as a
+        word in any text of the item, or of a block or custom type it names, followed through (blocks see
+        their caller's names). A conservative scan: it never misses a use."""
+        seen: set[str] = set()
+        todo: list[Any] = [key, body]
+        while todo:
+            value = todo.pop()
+            if isinstance(value, str):
+                if _INDEX.search(value):
+                    return True
+                if value in (*self.blocks, *self.custom) and value not in seen:
+                    seen.add(value)
+                    definition = self.blocks.get(value) or self.custom.get(value)
+                    todo.append(vars(definition) if hasattr(definition, "__dict__") else definition)
+            elif isinstance(value, Mapping):
+                todo.extend(k for k in value if isinstance(k, str))
+                todo.extend(value.values())
+            elif isinstance(value, (list, tuple)):
+                todo.extend(value)
+            elif hasattr(value, "__dict__") and not isinstance(value, (int, float)):
+                todo.append(vars(value))
+        return False
 
     # ---- structures ----
 

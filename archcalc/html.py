@@ -14,7 +14,7 @@ from html import escape
 from typing import Any
 
 from .errors import ArchcalcError
-from .num import fmt_exact, is_concrete
+from .num import as_float, fmt_exact, fmt_number, is_concrete
 from .render import exact, human, rf_text, shape_text
 from .report import BlockResult, LayerResult, Report
 from .rf import RF, AxisRF
@@ -316,8 +316,11 @@ def _value(v: Any, key: Any = "") -> str:
         return escape(str(fmt_exact(v)))
     if isinstance(n, int):
         return f"{n:,}"
-    x = float(n)
-    text = _seconds(x) if str(key).endswith("_s") else f"{x:.4g}"
+    x = as_float(n)
+    if x is None:  # beyond float range: the decimal digits of the exact value
+        text = fmt_number(n, ".3g") + (" s" if str(key).endswith("_s") else "")
+    else:
+        text = _seconds(x) if str(key).endswith("_s") else f"{x:.4g}"
     return f'<span title="{_attr(v)}">{escape(text)}</span>'
 
 

@@ -81,6 +81,12 @@ def peak(values: list[Any], multiple_of: dict[str, int] | None = None) -> tuple[
     if all(is_concrete(v) for v in values):
         top = max(values)
         return top, values.index(top)
+    from .symbolic import FIGURE_WORK, SymbolicTooLarge, spend
+    try:  # each value is compared with the leader (an expansion): part of the budget of symbolic work
+        spend(FIGURE_WORK * len(values))
+    except SymbolicTooLarge as e:
+        e.hint = "the memory report compares every layer's live memory; give the symbols values with --set"
+        raise
     unique = _undominated(list(dict.fromkeys(values)), multiple_of or {})
     if len(unique) == 1:
         return unique[0], values.index(unique[0])

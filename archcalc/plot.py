@@ -18,7 +18,7 @@ from typing import Any
 
 from .errors import SpecError
 from .escape import mathtext
-from .num import is_concrete
+from .num import FLOAT_RANGE, as_float, fmt_number, is_concrete
 from .report import BlockResult, LayerResult, Report
 from .rf import GLOBAL, AxisRF
 
@@ -54,6 +54,7 @@ def plot(report: Report, kind: str = "summary", path: str | Path | None = None, 
     if depth is not None and depth < 1:
         raise SpecError(f"--depth {depth}: must be at least 1", hint="1 shows the top level only")
     _check_numeric(report)
+    _check_drawable(report, kind)
     if not report.layers:
         raise SpecError("nothing to plot: the network has no layers")
     if kind == "rf" and not rf_series(report):
@@ -125,6 +126,21 @@ def _check_numeric(report: Report) -> None:
         raise SpecError(f"cannot plot a symbolic report (its figures are formulas in {', '.join(symbols)})",
                         hint="give the symbols values with --set, or plot the totals against a symbol with "
                              "archcalc sweep SPEC --vary NAME=START:STOP:STEP --plot FILE")
+
+
+def _check_drawable(report: Report, kind: str) -> None:
+    """Charts draw floats: every figure the chart draws must have one (a count can pass 1e308)."""
+    counts = () if kind == "rf" else ("params", "buffers", "macs", "flops", "activations")
+    t = report.totals
+    named = [("the input shape", d) for d in report.input_shape] + [(f"the total {k}", getattr(t, k)) for k in counts]
+    for r in [*report.layers, *report.outline]:
+        figures = r.totals if isinstance(r, BlockResult) else r
+        named += [(f"{r.name}: {k}", getattr(figures, k)) for k in counts]
+        named += [(f"{r.name}: receptive field", a.size) for a in (r.rf.axes if r.rf else ()) if isinstance(a, AxisRF)]
+    for what, value in named:
+        if as_float(value) is None and value != 0:
+            raise SpecError(f"{what} = {fmt_number(value, '.3g')} is beyond the range of a float ({FLOAT_RANGE}), "
+                            "which a chart cannot draw", hint="the table and -f json give it exactly")
 
 
 def _rows(report: Report, depth: int | None) -> list[LayerResult | BlockResult]:

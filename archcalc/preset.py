@@ -22,11 +22,16 @@ a preset never counts an unknown layer as 0 by omission. The rules may write 0 e
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from pydantic_core import ValidationError
+
 from .convention import CONVENTIONS, Convention
+from .declare import TEXT, Model, checked, field, list_of, maybe
 from .errors import SpecError
+from .fields import fail
 from .num import prod, ratio
 
 HERE = Path(__file__).parent / "conventions"
@@ -48,33 +53,63 @@ def load(name: str) -> Convention:
         if not path.is_file():
             raise SpecError(f"--convention {name}: no such convention or file",
                             hint=f"one of {', '.join(available())}, or a YAML file of your own")
+    from .spec import read_text
     from .yamlio import load_yaml
     shown = name if path.parent != HERE else f"convention {name}"
-    data = load_yaml(path.read_text(encoding="utf-8"), shown)
-    return _convention(data, shown)
+    text, _ = read_text(path)  # one line for a file that is not UTF-8 text
+    try:
+        return _convention(load_yaml(text, shown), shown)
+    except SpecError as e:
+        raise e.locate(file=shown) from None
+
+
+def _unit(value: Any, info: Any) -> str:
+    if value not in UNITS:
+        raise fail(f"unit {value!r} is not one of {', '.join(UNITS)}", "macs: the rules count MACs; flops: FLOPs")
+    return value
+
+
+def _rules(value: Any, info: Any) -> dict[str, str]:
+    """Layer types (a key may list several, space-separated) -> an expression or a number."""
+    if not isinstance(value, Mapping):
+        raise fail(f"rules must be a dict of layer types to expressions, got {value!r}",
+                   "e.g. rules: {conv2d linear: macs, relu: 0}")
+    for type_name, rule in value.items():
+        if not isinstance(type_name, str) or not isinstance(rule, (str, int)) or isinstance(rule, bool):
+            raise fail(f"the rule for {type_name} must be an expression or a number, got {rule!r}")
+    return {name: str(rule) for key, rule in value.items() for name in key.split()}
+
+
+class ConventionFile(Model):
+    """A counting convention of your own, for --convention FILE: what a tool counts, per layer type."""
+
+    name = field(TEXT, description="Name of the convention, printed under every report.")
+    tool = field(TEXT, description="The tool and the call whose numbers the rules reproduce.")
+    unit = field(checked(_unit, {"enum": list(UNITS)}), description="What the rules give: macs or flops.")
+    mac = field(TEXT, description="What a MAC is under this convention.")
+    flop = field(TEXT, description="What a FLOP is under this convention.")
+    rules = field(checked(_rules, {"type": "object", "additionalProperties": {"type": ["string", "integer"]}}),
+                  description="Layer type (or several, space-separated) -> an expression over the layer's figures.")
+    notes = field(list_of(TEXT), [], "Further notes, one text each.")
+    label = field(maybe(TEXT), None, "What the tool calls its number (default: MACs or FLOPs).")
 
 
 def _convention(data: Any, shown: str) -> Convention:
-    def need(key: str, kind: type) -> Any:
-        value = data.get(key) if isinstance(data, dict) else None
-        if not isinstance(value, kind):
-            raise SpecError(f"{shown}: {key} must be a {kind.__name__}", file=shown,
-                            hint="a convention has name, tool, unit (macs or flops), mac, flop and rules")
-        return value
-
-    rules = need("rules", dict)
-    unit = need("unit", str)
-    if unit not in UNITS:
-        raise SpecError(f"{shown}: unit {unit!r} is not one of {', '.join(UNITS)}", file=shown)
-    for type_name, rule in rules.items():
-        if not isinstance(rule, (str, int)) or isinstance(rule, bool):
-            raise SpecError(f"{shown}: the rule for {type_name} must be an expression or a number, got {rule!r}",
-                            file=shown)
-    texts = {name: str(v) for k, v in rules.items() for name in str(k).split()}  # a key may list several types
-    notes = data.get("notes") or []
-    return Convention(name=need("name", str), mac=need("mac", str), flop=need("flop", str),
-                      rules=lambda: dict(texts), notes=(f"tool: {need('tool', str)}", *map(str, notes)),
-                      per_type=texts, unit=unit, label=str(data.get("label") or "") or None)
+    hint = "a convention has name, tool, unit (macs or flops), mac, flop and rules"
+    if data is None:
+        raise SpecError("the convention file is empty", file=shown, line=1, hint=hint)
+    if not isinstance(data, Mapping):
+        from .yamlio import line_of
+        got = "a list" if isinstance(data, list) else repr(data)
+        raise SpecError(f"a convention file is a mapping, not {got}", file=shown, line=line_of(data), hint=hint)
+    try:
+        c = ConventionFile.validate(data)
+    except ValidationError as e:
+        from .graph import reword
+        raise reword(e, data, ConventionFile).locate(file=shown) from None
+    texts = c.rules
+    return Convention(name=c.name, mac=c.mac, flop=c.flop, rules=lambda: dict(texts),
+                      notes=(f"tool: {c.tool}", *c.notes), per_type=texts, unit=c.unit, label=c.label or None)
 
 
 def apply(row: Any, convention: Convention, batch: Any, shape: tuple[Any, ...]) -> None:

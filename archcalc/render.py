@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import escape
-from .num import fmt_exact, is_concrete
+from .num import fmt_exact, fmt_number, is_concrete
 from .report import BlockResult, LayerResult, Report
 from .rf import RF, AxisRF
 
@@ -25,7 +25,7 @@ def human(n: Any) -> str:
         return f"{Decimal(n.numerator) / n.denominator:.2e}"
     for size, unit in _UNITS:
         if abs(n) >= size:
-            return f"{n / size:.2f} {unit}"
+            return f"{fmt_number(n / size, '.2f')} {unit}"  # a Fraction (per-token counts) has no .2f before 3.12
     return str(fmt_exact(n))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from .convention import Convention
-from .num import fmt_exact
+from .num import fmt_exact, is_concrete
 from .rf import RF
 
 
@@ -82,6 +82,20 @@ class Totals:
         self.active_params: Any = 0  # parameters one token uses: params, less the experts it skips
         self.flops_by_kind: dict[str, Any] = {}
 
+    @classmethod
+    def of(cls, rows: list[LayerResult]) -> Totals:
+        """The sums over ``rows``, each taken in one go: in symbolic mode adding rows one at a time re-sorts the
+        growing sum at every step (quadratic in the layers; minutes on a chain of a few hundred convs)."""
+        t = cls()
+        for name in ("params", "buffers", "macs", "flops", "activations", "cache", "active_params"):
+            setattr(t, name, _sum([getattr(row, name) for row in rows]))
+        kinds: dict[str, list[Any]] = {}
+        for row in rows:
+            for kind, value in row.flops_by_kind.items():
+                kinds.setdefault(kind, []).append(value)
+        t.flops_by_kind = {kind: _sum(values) for kind, values in kinds.items()}
+        return t
+
     def add(self, row: LayerResult) -> None:
         self.params += row.params
         self.buffers += row.buffers
@@ -99,6 +113,13 @@ class Totals:
                 "activations": fmt_exact(self.activations), "cache": fmt_exact(self.cache),
                 "active_params": fmt_exact(self.active_params),
                 "flops_by_kind": {k: fmt_exact(v) for k, v in self.flops_by_kind.items()}}
+
+
+def _sum(values: list[Any]) -> Any:
+    if all(is_concrete(v) for v in values):
+        return sum(values)
+    from .symbolic import add_all  # symbolic mode only: sympy's one-step sum
+    return add_all(values)
 
 
 class BlockResult:
@@ -126,8 +147,7 @@ class BlockResult:
             child.scale(count)
 
     def finish(self, rows: list[LayerResult], output_shape: tuple[Any, ...], rf: RF) -> None:
-        for row in rows:
-            self.totals.add(row)
+        self.totals = Totals.of(rows)
         self.layers = [row.name for row in rows]
         self.output_shape, self.rf = output_shape, rf
 
@@ -157,6 +177,7 @@ class Report:
         self.assumptions: dict[str, int] | None = None  # symbol -> the multiple it is assumed to be
         self.extra: dict[str, Any] = {}  # sections added after the analysis (e.g. "roofline"), by name
         self.layout = "channels_first"  # how the shapes above are written
+        self.network: Any = None  # the spec.Network analysed (set by analyze)
 
     def to_dict(self) -> dict[str, Any]:
         from . import __version__

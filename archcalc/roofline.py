@@ -26,7 +26,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -37,7 +36,7 @@ from .declare import TEXT, Model, checked, maybe, nested
 from .declare import field as declare
 from .errors import SpecError
 from .fields import fail
-from .num import fmt_exact, is_concrete
+from .num import LIMIT_HINT, MAX_BITS, TooLarge, bits, decimal_number, fmt_exact, fmt_number, is_concrete
 
 BYTES_PER_VALUE = {"fp32": 4, "bf16": 2, "fp16": 2, "int8": 1}
 DTYPES = tuple(BYTES_PER_VALUE)
@@ -165,7 +164,7 @@ BUILTIN: dict[str, Device] = {d.name: d for d in (_A100, _H100, _H200, _RTX4090,
 def _rate_text(value: int, unit: str) -> str:
     for size, prefix in ((TERA, "T"), (GIGA, "G"), (MEGA, "M")):
         if value >= size:
-            return f"{value / size:.4g} {prefix}{unit}"
+            return f"{fmt_number(Fraction(value, size), '.4g')} {prefix}{unit}"
     return f"{value:,} {unit}"
 
 
@@ -197,19 +196,22 @@ def _rate(value: Any, info: Any) -> int:
     """A positive whole number per second: 19500000000000, 19.5e12, '19.5e12' or '19.5 T'."""
     hint = "write e.g. 2.039e12 or '2039 G'; SI prefixes k, M, G, T, P"
     exact: Fraction | None = None
-    if isinstance(value, bool):
-        pass
-    elif isinstance(value, int):
-        exact = Fraction(value)
-    elif isinstance(value, float):
-        exact = Fraction(repr(value)) if value == value and abs(value) != float("inf") else None
-    elif isinstance(value, str):
-        m = _RATE_TEXT.fullmatch(value.strip())
-        if m:
-            try:
-                exact = Fraction(Decimal(m.group(1).replace("_", ""))) * _PREFIX[m.group(2)]
-            except InvalidOperation:
-                exact = None
+    try:
+        if isinstance(value, bool):
+            pass
+        elif isinstance(value, int):
+            exact = Fraction(value)
+        elif isinstance(value, float):
+            exact = Fraction(repr(value)) if value == value and abs(value) != float("inf") else None
+        elif isinstance(value, str):
+            m = _RATE_TEXT.fullmatch(value.strip())
+            if m:  # digits capped before anything is computed: Fraction("1e999999999") takes minutes
+                number = decimal_number(m.group(1).replace("_", ""))
+                exact = None if number is None else number * _PREFIX[m.group(2)]
+    except TooLarge:
+        raise fail(f"the number {_short(value)} is too large", LIMIT_HINT) from None
+    if exact is not None and bits(exact) > MAX_BITS:
+        raise fail(f"the number {_short(value)} is too large", LIMIT_HINT)
     if exact is None:
         raise fail(f"expected a number per second, got {value!r}", hint)
     if exact <= 0:
@@ -217,6 +219,11 @@ def _rate(value: Any, info: Any) -> int:
     if exact.denominator != 1:
         raise fail(f"expected a whole number per second, got {value!r}")
     return int(exact)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 RATE = checked(_rate, {"anyOf": [{"type": "number", "exclusiveMinimum": 0},
@@ -446,15 +453,15 @@ def seconds_text(t: Any) -> str:
     t = Fraction(t)
     for scale, unit in ((1, "s"), (Fraction(1, 10**3), "ms"), (Fraction(1, 10**6), "µs"), (Fraction(1, 10**9), "ns")):
         if t >= scale:
-            return f"{float(t / scale):.3g} {unit}"
-    return "0 s" if t == 0 else f"{float(t * 10**9):.3g} ns"
+            return f"{fmt_number(t / scale, '.3g')} {unit}"  # no float: a time may pass 1e308 s
+    return "0 s" if t == 0 else f"{fmt_number(t * 10**9, '.3g')} ns"
 
 
 def intensity_text(value: Any) -> str:
     if value is None:
         return "-"
-    v = float(Fraction(value))
-    return f"{v:,.2f}" if v >= 0.01 or v == 0 else f"{v:.2e}"
+    v = Fraction(value)
+    return fmt_number(v, ",.2f") if v >= Fraction(1, 100) or v == 0 else fmt_number(v, ".2e")
 
 
 def row_cells(report: Any) -> Callable[[Any], tuple[str, str, str]]:

@@ -57,6 +57,7 @@ class Network:
         self.file = file
         self.raw = raw  # the parsed YAML, kept so that analyze(**overrides) can rebuild
         self.symbols = symbols  # symbolic.Symbols when any name is a symbol
+        self.overrides: dict[str, Any] = {}  # the values it was built with (build sets them): runs at other values
 
     def __repr__(self) -> str:
         return f"Network({self.name!r}, input={list(self.input)}, batch={self.batch}, {len(self.nodes)} nodes)"
@@ -104,8 +105,12 @@ def load(source: str | os.PathLike[str] | Mapping[str, Any], *, symbolic: Iterab
 def build(raw: Any, file: str, overrides: Mapping[str, Any] | None = None, symbolic: Iterable[str] = ()
           ) -> Network:
     """Validate parsed YAML into a ``Network``."""
+    from .symbolic import metered
     try:
-        return _build(raw, file, dict(overrides or {}), tuple(symbolic))
+        with metered():  # expressions over symbols spend from one budget of symbolic work (symbolic.py)
+            network = _build(raw, file, dict(overrides or {}), tuple(symbolic))
+        network.overrides = dict(overrides or {})
+        return network
     except ArchcalcError as e:
         raise e.locate(file=file) from None
 

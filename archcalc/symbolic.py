@@ -7,13 +7,30 @@ polynomials; reports substitute ``H_m = H / m`` back.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import SpecError
+from .num import MAX_BITS
 
 SIMPLIFY = ("expand", "factor", "collect", "none")
+
+# The budget of symbolic work, in units of about 10 µs of sympy's time, counted from the expressions built (never
+# timed): running a layer's formula costs LAYER_WORK (~4 ms) plus the nodes of its figures; showing a figure
+# (present, below) costs FIGURE_WORK plus TERM_WORK per term of its expanded form (sympy's expand takes ~0.6 ms a
+# term). The vision zoo under --symbolic H W needs at most 312 nodes, 19 levels and 625 terms in one figure (AlexNet,
+# DenseNet) and less than half of MAX_WORK in all (DenseNet-161, 566 layers); a chain of strided unpadded
+# convolutions nests one floor more per layer and is refused after about 40 layers instead of running for minutes.
+MAX_FIGURE_NODES = 5_000  # one figure: a shape dimension, a count, a receptive-field value
+MAX_FIGURE_TERMS = 10_000  # one figure multiplied out (what --simplify expand prints), bounded before expanding
+MAX_FIGURE_DEPTH = 100  # nesting of one figure; sympy prints and expands by recursion, ~5 Python frames a level
+MAX_WORK = 1_500_000  # one build or analysis (the CLI: one command, memory peaks included)
+LAYER_WORK = 400
+FIGURE_WORK = 20
+TERM_WORK = 60
 
 
 @dataclass
@@ -100,14 +117,123 @@ def latex(expr: Any) -> str:
     return sympy.latex(expr) if isinstance(expr, sympy.Basic) else str(expr)
 
 
+def add_all(values: list[Any]) -> Any:
+    """The sum of ``values`` in one step (sympy sorts a sum each time it grows: adding n terms one at a time is
+    quadratic)."""
+    import sympy
+    return sympy.Add(*values)
+
+
+class SymbolicTooLarge(SpecError):
+    """A symbolic figure, or the work of a symbolic analysis, passed its budget."""
+
+
+class _Meter:
+    __slots__ = ("used",)
+
+    def __init__(self) -> None:
+        self.used = 0
+
+
+_METER: ContextVar[_Meter | None] = ContextVar("archcalc_symbolic_work", default=None)
+
+
+@contextmanager
+def metered() -> Iterator[None]:
+    """One budget of ``MAX_WORK`` for the symbolic work inside (a build, an analysis); nested ones share it."""
+    if _METER.get() is not None:
+        yield
+        return
+    token = _METER.set(_Meter())
+    try:
+        yield
+    finally:
+        _METER.reset(token)
+
+
+def charge(named: Iterable[tuple[str, Any]], fixed: int = 0) -> None:
+    """Weigh the symbolic values among ``named`` ((what, value) pairs; numbers cost nothing) and spend their nodes,
+    plus ``fixed``, from the current budget. Past a limit: one error naming the value, or the budget."""
+    cost = fixed
+    for what, value in named:
+        if is_symbolic(value):
+            cost += weigh(value, what)[0]
+    spend(cost)
+
+
+def spend(cost: int) -> None:
+    """Spend ``cost`` units from the current budget (none outside ``metered``)."""
+    meter = _METER.get()
+    if meter is not None and cost:
+        meter.used += cost
+        if meter.used > MAX_WORK:
+            raise SymbolicTooLarge(f"the symbolic work passed its budget of {MAX_WORK:,} units "
+                                   "(expression nodes and terms)")
+
+
+def weigh(expr: Any, what: str) -> tuple[int, int]:
+    """(nodes, terms) of a sympy expression: the nodes of its tree, and an upper bound on the terms ``expand``
+    gives (sums add, products multiply, powers raise; a function's arguments are expanded on their own). Refused
+    past ``MAX_FIGURE_NODES``, ``MAX_FIGURE_DEPTH`` or ``MAX_FIGURE_TERMS``, or with a number of more than
+    ``MAX_BITS`` bits; the counting stops there, so weighing costs at most that much."""
+    nodes, stack = 0, [(expr, 1)]
+    while stack:
+        node, depth = stack.pop()
+        nodes += 1
+        if nodes > MAX_FIGURE_NODES:
+            raise SymbolicTooLarge(f"{what} has more than {MAX_FIGURE_NODES:,} expression nodes")
+        if depth > MAX_FIGURE_DEPTH:
+            raise SymbolicTooLarge(f"{what} is nested more than {MAX_FIGURE_DEPTH} levels deep")
+        if node.is_Rational and max(abs(node.p).bit_length(), node.q.bit_length()) > MAX_BITS:
+            raise SymbolicTooLarge(f"{what} has a number of more than {MAX_BITS:,} bits")
+        stack.extend((a, depth + 1) for a in node.args)
+    cap = MAX_FIGURE_TERMS + 1
+    inner = 0  # terms expanded inside function arguments
+    count: dict[Any, int] = {}  # node -> terms of its expansion (capped), each distinct node once
+    todo = [(expr, False)]
+    while todo:  # post-order: a node after its arguments
+        node, ready = todo.pop()
+        if node in count:
+            continue
+        if not ready:
+            todo.append((node, True))
+            todo.extend((a, False) for a in node.args if a not in count)
+            continue
+        parts = [count[a] for a in node.args]
+        if node.is_Add:
+            n = sum(parts)
+        elif node.is_Mul:
+            n = 1
+            for p in parts:
+                n = min(n * p, cap)
+        elif node.is_Pow and node.exp.is_Integer and node.exp > 0:
+            n = parts[0] ** min(int(node.exp), 64) if parts[0] > 1 else 1
+        else:  # a symbol, a number, or a function (floor, Max, ...) whose arguments expand inside it
+            n = 1
+            inner += sum(parts)
+        count[node] = min(n, cap)
+    total = count[expr] + inner
+    if total > MAX_FIGURE_TERMS:
+        raise SymbolicTooLarge(f"{what} multiplies out to more than {MAX_FIGURE_TERMS:,} terms")
+    return nodes, total
+
+
 def present(report: Any, symbols: Symbols, mode: str, by: Iterable[str] = ()) -> None:
     """Rewrite every figure of a report in the user's symbols, simplified (in place)."""
     from .rf import RF, AxisRF
     if mode not in SIMPLIFY:
         raise SpecError(f"unknown simplification {mode!r}", hint=f"use one of {', '.join(SIMPLIFY)}")
 
+    seen: dict[Any, Any] = {}  # a figure repeats across layers (DenseNet: 890 distinct among 3,957): show it once
+
     def show(v: Any) -> Any:
-        return to_python(symbols.show(v, mode, by)) if is_symbolic(v) else v
+        if not is_symbolic(v):
+            return v
+        if v not in seen:
+            shown = symbols.show(v, mode, by)
+            spend(FIGURE_WORK + TERM_WORK * (len(shown.args) if getattr(shown, "is_Add", False) else 1))
+            seen[v] = to_python(shown)
+        return seen[v]
 
     def show_rf(rf: RF | None) -> RF | None:
         if rf is None:
@@ -120,19 +246,39 @@ def present(report: Any, symbols: Symbols, mode: str, by: Iterable[str] = ()) ->
         t.flops, t.activations, t.cache = show(t.flops), show(t.activations), show(t.cache)
         t.flops_by_kind = {k: show(v) for k, v in t.flops_by_kind.items()}
 
+    def resum(t: Any, rows: list[Any]) -> None:
+        """Totals as the sum of rows already shown: a sum of expanded figures is expanded, and adding them is
+        linear where expanding every block's sum again is not (DenseNet: 70 nested blocks)."""
+        from .report import Totals
+        spend(len(rows))  # nested blocks sum their rows again: rows x depth
+        new = Totals.of(rows)
+        t.params, t.buffers, t.macs = to_python(new.params), to_python(new.buffers), to_python(new.macs)
+        t.flops, t.activations, t.cache = to_python(new.flops), to_python(new.activations), to_python(new.cache)
+        t.flops_by_kind = {k: to_python(v) for k, v in new.flops_by_kind.items()}
+
     for row in report.layers:
-        show_totals(row)
-        row.output_shape = tuple(show(d) for d in row.output_shape)
-        row.input_elements, row.live = show(row.input_elements), show(row.live)
-        row.rf = show_rf(row.rf)
+        try:
+            show_totals(row)
+            row.output_shape = tuple(show(d) for d in row.output_shape)
+            row.input_elements, row.live = show(row.input_elements), show(row.live)
+            row.rf = show_rf(row.rf)
+        except SpecError as e:
+            raise e.locate(path=row.name, line=row.line) from None
+    by_name = {row.name: row for row in report.layers}
     stack = list(report.blocks)
     while stack:
         block = stack.pop()
-        show_totals(block.totals)
+        if mode == "expand":
+            resum(block.totals, [by_name[name] for name in block.layers])
+        else:
+            show_totals(block.totals)
         block.output_shape = tuple(show(d) for d in block.output_shape)
         block.rf = show_rf(block.rf)
         stack.extend(block.children)
-    show_totals(report.totals)
+    if mode == "expand":
+        resum(report.totals, report.layers)
+    else:
+        show_totals(report.totals)
     report.input_shape = tuple(show(d) for d in report.input_shape)
     report.output_shape = tuple(show(d) for d in report.output_shape)
     report.rf = show_rf(report.rf)

@@ -714,13 +714,14 @@ def test_repeat_count_limit(capsys, tmp_path):
 
 
 def test_total_layer_limit(capsys, tmp_path, monkeypatch):
-    """Nested repeats multiply; the leaf count is checked as the tree grows (a small limit keeps this fast)."""
-    monkeypatch.setattr(graph, "MAX_NODES", 50)
+    """Nested repeats multiply; the node count is checked as the tree grows (a small limit keeps this fast).
+    Issue 12 made every node count, groups too: 5 copies of (a sequential + 10 relus) are 55 nodes."""
+    monkeypatch.setattr(graph, "MAX_NODES", 55)
     unit = "  - sequential: {{repeat: {outer}, layers: [{{relu: {{repeat: 10}}}}]}}\n"
     out = run_ok(capsys, tmp_path, HEADER + unit.format(outer=5), "-f", "json")
     assert len(json.loads(out)["layers"]) == 50
     line = run_bad(capsys, tmp_path, HEADER + unit.format(outer=6))
-    assert "the spec expands to more than 50 layers (reduce repeat counts)" in line
+    assert "the spec expands to more than 55 layers and groups (" in line and "reduce repeat counts)" in line
 
 
 def test_total_layer_limit_at_full_size(capsys, tmp_path):
@@ -940,21 +941,22 @@ def test_table_of_counts_beyond_float_range(capsys, tmp_path):
 
 
 @pytest.mark.parametrize("fmt", ["json", "csv"])
-def test_counts_beyond_4300_digits_print_exactly(capsys, tmp_path, fmt):
-    """Python refuses int -> str above 4,300 digits by default; archcalc's counts are exact at any size."""
-    text = "name: t\nvariables: {n: '2**2000'}\ninput: [n, n, n, n, n, n, n, n]\nlayers: [relu]\n"
+def test_counts_print_exactly_up_to_the_digit_cap(capsys, tmp_path, fmt):
+    """Counts are exact up to the cap on numbers; past it, one line. (Issue 12 capped every number, at
+    num.MAX_BITS = 4,096 bits, below Python's 4,300-digit int <-> str limit: this test printed 4,817 digits.)"""
+    from archcalc.num import MAX_BITS
+    text = "name: t\nvariables: {n: '2**2000'}\ninput: [%s]\nlayers: [relu]\n"
     limit = sys.get_int_max_str_digits()
-    out = run_ok(capsys, tmp_path, text, "-f", fmt)
+    out = run_ok(capsys, tmp_path, text % "n, n", "-f", fmt)
     assert sys.get_int_max_str_digits() == limit  # the CLI restores the interpreter's limit
-    activations = (2**2000) ** 8  # the relu's output elements: 16,000 bits, 4,817 digits
-    sys.set_int_max_str_digits(0)  # for this test's own parsing
-    try:
-        if fmt == "json":
-            assert json.loads(out)["layers"][0]["activations"] == activations
-        else:
-            assert f",{activations}," in out
-    finally:
-        sys.set_int_max_str_digits(limit)
+    activations = (2**2000) ** 2  # the relu's output elements: 4,001 bits, 1,205 digits
+    assert activations.bit_length() <= MAX_BITS
+    if fmt == "json":
+        assert json.loads(out)["layers"][0]["activations"] == activations
+    else:
+        assert f",{activations}," in out
+    line = run_bad(capsys, tmp_path, text % "n, n, n", "-f", fmt)  # 6,001 bits
+    assert "has more than 4,096 bits" in line
 
 
 @pytest.mark.parametrize("field", ["macs: null", "params: [1]", "flops: {a: 1}", "params: 1.5", "buffers: -1",

@@ -72,7 +72,7 @@ def torch_code(*types: str) -> Callable[[Translation], Translation]:
 def lit(v: Any) -> str:
     """A value as Python source: per-axis tuples stay tuples, exact fractions become floats, text a repr()."""
     if isinstance(v, Fraction):
-        v = v.numerator if v.denominator == 1 else float(v)
+        v = v.numerator if v.denominator == 1 else _float(v)
     if isinstance(v, (tuple, list)):
         items = [lit(i) for i in v]
         return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
@@ -83,6 +83,16 @@ def lit(v: Any) -> str:
     if not isinstance(v, (bool, int, float)) and v is not None:
         raise TypeError(f"no Python literal for {type(v).__name__}")  # a bug: a value of an unforeseen type
     return repr(v)
+
+
+def _float(v: Fraction) -> float:
+    """A fraction as the float torch takes; refused where no float holds it (an overflow or a silent 0.0)."""
+    from ..num import FLOAT_RANGE, as_float, fmt_number
+    f = as_float(v)
+    if f is None:
+        raise SpecError(f"the value {fmt_number(v, '.3g')} has no float (floats reach {FLOAT_RANGE}), and "
+                        "PyTorch takes a float here", hint="use a value within float range")
+    return f
 
 
 def compact(v: Any) -> Any:

@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 from ..declare import choice, field, maybe
 from ..errors import ShapeError, SpecError
 from ..fields import Flag, NonNegInt, Number, PositiveInt
-from ..num import is_concrete
+from ..num import fmt_number, is_concrete
 from .activation import PER_ELEMENT
 from .base import GLOBAL, Cost, LayerSpec, Shape, check_equal, formula
 
@@ -77,7 +77,7 @@ def _check_options(spec: RecurrentSpec) -> None:
         raise SpecError(f"proj_size={p} must be smaller than hidden_size={h}, as in torch",
                         hint="use a proj_size below hidden_size, or 0 for no projection")
     if not 0 <= spec.dropout <= 1:
-        raise SpecError(f"dropout={float(spec.dropout):g} is not a probability", hint="use a value in [0, 1]")
+        raise SpecError(f"dropout={fmt_number(spec.dropout, '.6g')} is not a probability", hint="use a value in [0, 1]")
 
 
 @formula(LSTMGRUSpec)
