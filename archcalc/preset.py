@@ -45,12 +45,13 @@ def load(name: str) -> Convention:
     path = HERE / f"{name}.yaml"
     if not path.is_file():
         path = Path(name)
-        if not path.is_file():
+        if not path.exists():
             raise SpecError(f"--convention {name}: no such convention or file",
                             hint=f"one of {', '.join(available())}, or a YAML file of your own")
+    from .spec import read_text  # bounded: a regular file of at most 10 MiB, UTF-8
     from .yamlio import load_yaml
     shown = name if path.parent != HERE else f"convention {name}"
-    data = load_yaml(path.read_text(encoding="utf-8"), shown)
+    data = load_yaml(read_text(path)[0], shown)
     return _convention(data, shown)
 
 
