@@ -2,7 +2,8 @@
 
 1. Property tests (hypothesis) on random *valid* specs, sequential and branchy: the report's invariants.
 2. Mutation fuzzing of the zoo (``specs/*.yaml``) through the CLI, in-process: every mutated spec gives a
-   report (exit 0) or one ``archcalc: `` line on stderr (exit 2), never an internal error, in under 2 s.
+   report (exit 0) or one ``archcalc: `` line on stderr (exit 2), never an internal error. A case still running
+   after ``HANG_SECONDS`` is interrupted so that the suite cannot hang; speed is measured in benchmarks/.
    ``ARCHCALC_FUZZ_CASES=100000 pytest tests/test_fuzz.py`` runs more by hand (the "nightly" profile; it also
    scales the hypothesis examples); ``ARCHCALC_FUZZ_SEED`` picks another seeded stream of mutations.
 3. Safe YAML: alias bombs, duplicate keys, python tags.
@@ -43,8 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FUZZ_CASES = int(os.environ.get("ARCHCALC_FUZZ_CASES", "2000"))
 FUZZ_SEED = os.environ.get("ARCHCALC_FUZZ_SEED", "archcalc")
 MIN_CASES = 2000
-CASE_SECONDS = 2.0  # the budget of one case
-HANG_SECONDS = 10.0  # a case still running after this is interrupted (and fails) instead of hanging the suite
+HANG_SECONDS = 60.0  # a case still running after this is interrupted (and fails) instead of hanging the suite
 HEADER = "name: t\ninput: [3, 8, 8]\nlayers:\n"  # layers start on line 4
 EXAMPLES = max(100, FUZZ_CASES // 20)
 PROPERTY = settings(max_examples=EXAMPLES, deadline=None, derandomize=FUZZ_CASES <= MIN_CASES,
@@ -77,7 +77,8 @@ def deadline(seconds: float):
 
 
 def cli(capsys, path: Path | str, *args: str, seconds: float = HANG_SECONDS) -> tuple[int, str, str, float]:
-    """(status, stdout, stderr, seconds) of ``archcalc PATH ARGS`` run in-process."""
+    """(status, stdout, stderr, seconds) of ``archcalc PATH ARGS`` run in-process; the seconds are reported,
+    never asserted (a loaded machine is slow)."""
     capsys.readouterr()
     start = time.perf_counter()
     with deadline(seconds):
@@ -112,6 +113,19 @@ def run_ok(capsys, tmp_path: Path, text: str, *args: str) -> str:
     assert status == 0, err
     assert err == ""
     return out
+
+
+def count_calls(monkeypatch, owner, name: str) -> Counter:
+    """Count the calls of ``owner.name``: work done, the measure of a bound (seconds vary with the machine)."""
+    calls: Counter = Counter()
+    original = getattr(owner, name)
+
+    def counted(*args, **kwargs):
+        calls[name] += 1
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, counted)
+    return calls
 
 
 def is_count(x) -> bool:
@@ -547,8 +561,6 @@ def test_mutated_zoo_specs_never_crash(capsys, tmp_path, fuzz_stats):
             fuzz_stats["errors"] += 1
         else:
             failures.append(f"case {case} ({Path(spec).name}): exit {status}, stderr {err[-600:]!r}")
-        if elapsed > CASE_SECONDS:
-            failures.append(f"case {case} ({Path(spec).name}): {elapsed:.2f} s")
         if before < len(failures) <= 20:  # keep the first bad inputs for a repro
             kept.mkdir(exist_ok=True)
             (kept / f"case_{case}.yaml").write_bytes(path.read_bytes())
@@ -587,21 +599,21 @@ def billion_laughs(levels: int = 9) -> str:
     return "\n".join(rows) + "\n"
 
 
-def test_billion_laughs_is_refused_quickly_in_bounded_memory():
+def test_billion_laughs_is_refused_quickly_in_bounded_memory(monkeypatch):
     text = billion_laughs(9)  # 10**9 strings once expanded
+    events = count_calls(monkeypatch, yamlio._Base, "get_event")
     import resource
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
     tracemalloc.start()
     try:
-        start = time.perf_counter()
         with deadline(HANG_SECONDS), pytest.raises(ArchcalcError) as info:
             yamlio.load_yaml(text, "bomb.yaml")
-        elapsed = time.perf_counter() - start
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    assert elapsed < 0.5, elapsed
+    # the text has 9 rows of 12 parser events: refused while reading it, nothing expanded
+    assert 0 < events["get_event"] <= 9 * 12 + 5, events
     assert peak < 50 * 2**20, peak  # Python allocations
     if sys.platform.startswith("linux"):
         assert rss_after - rss_before < 50 * 2**10  # and the process (libyaml's C allocations too)
@@ -705,11 +717,11 @@ def test_block_nesting_limit(capsys, tmp_path):
     assert f"blocks are nested more than {graph.MAX_DEPTH} deep" in line
 
 
-def test_repeat_count_limit(capsys, tmp_path):
+def test_repeat_count_limit(capsys, tmp_path, monkeypatch):
+    leaves = count_calls(monkeypatch, graph.Expander, "leaf")
     for count in (graph.MAX_NODES + 1, 10**30, "'10**100'"):
-        start = time.perf_counter()
         line = run_bad(capsys, tmp_path, HEADER + f"  - relu: {{repeat: {count}}}\n")
-        assert time.perf_counter() - start < 0.5
+        assert leaves["leaf"] == 0  # refused before a single layer is built
         assert "repeat" in line and f"above the limit of {graph.MAX_NODES:,}" in line
 
 
@@ -723,12 +735,12 @@ def test_total_layer_limit(capsys, tmp_path, monkeypatch):
     assert "the spec expands to more than 50 layers (reduce repeat counts)" in line
 
 
-def test_total_layer_limit_at_full_size(capsys, tmp_path):
-    """At the real limit: 1,000 x 1,000 relus are refused, in well under the time it would take to run them."""
-    start = time.perf_counter()
+def test_total_layer_limit_at_full_size(capsys, tmp_path, monkeypatch):
+    """At the real limit: 1,000 x 1,000 relus are refused as the tree grows, not after building 10**6 layers."""
+    leaves = count_calls(monkeypatch, graph.Expander, "leaf")
     line = run_bad(capsys, tmp_path, HEADER + "  - sequential: {repeat: 1000, layers: [{relu: {repeat: 1000}}]}\n")
     assert f"expands to more than {graph.MAX_NODES:,} layers" in line
-    assert time.perf_counter() - start < 10
+    assert leaves["leaf"] == graph.MAX_NODES + 1
 
 
 def test_yaml_node_limit_boundary(monkeypatch):
@@ -741,14 +753,14 @@ def test_yaml_node_limit_boundary(monkeypatch):
         yamlio.load_yaml(text)
 
 
-def test_yaml_node_limit_at_full_size(capsys, tmp_path):
+def test_yaml_node_limit_at_full_size(capsys, tmp_path, monkeypatch):
     # a: 1 + 1,000 nodes; b: 1 + 1,000 * 1,001; c: 1 + 2 * that = 2,002,003 > 2,000,000
     text = ("name: t\ninput: [3, 8, 8]\nlayers: [relu]\nd:\n  a: &a [" + ", ".join(["1"] * 1000) + "]\n"
             "  b: &b [" + ", ".join(["*a"] * 1000) + "]\n  c: [*b, *b]\n")
-    start = time.perf_counter()
+    events = count_calls(monkeypatch, yamlio._Base, "get_event")
     line = run_bad(capsys, tmp_path, text)
     assert f"the YAML expands to more than {yamlio.MAX_NODES:,} nodes" in line
-    assert time.perf_counter() - start < 1
+    assert events["get_event"] < 2_100  # the ~2,000 events of the text itself, nothing expanded
 
 
 def test_expression_length_limit(capsys, tmp_path):
@@ -779,15 +791,24 @@ def test_power_limit(capsys, tmp_path):
     assert "power too large" in line and "limited to 4096 bits" in line
 
 
-def test_expression_results_are_bounded(capsys, tmp_path):
+def test_expression_results_are_bounded(capsys, tmp_path, monkeypatch):
     """Fixed here: products are bounded like powers. Chained through variables they grew without limit
     (a: 40 factors of 2**2000, b: a*...*a, c: b*...*b, d: c*...*c was 5 * 10**9 bits, gigabytes and minutes)."""
     a = "*".join(["2**2000"] * 40)
     b, c, d = ("*".join([name] * 40) for name in "abc")
     text = f"name: t\nvariables:\n  a: '{a}'\n  b: '{b}'\n  c: '{c}'\n  d: '{d}'\ninput: [3, 8, 8]\nlayers: [relu]\n"
-    start = time.perf_counter()
+    largest = [0]
+    product = expr._Evaluator.visit_BinOp
+
+    def measured(self, node):
+        value = product(self, node)
+        largest[0] = max(largest[0], value.bit_length() if isinstance(value, int) else 0)
+        return value
+
+    monkeypatch.setattr(expr._Evaluator, "visit_BinOp", measured)
     line = run_bad(capsys, tmp_path, text)
-    assert time.perf_counter() - start < 0.5
+    # refused at the first product over the limit, so nothing larger than two bounded factors was computed
+    assert expr.MAX_BITS < largest[0] <= 2 * expr.MAX_BITS
     assert ":3: variable a: a result in" in line and "is too large (results are limited to 4096 bits)" in line
     line = run_bad(capsys, tmp_path, HEADER + "  - conv2d: {out_channels: '2**2048 * 2**2048', kernel_size: 1}\n")
     assert "too large" in line
@@ -812,14 +833,15 @@ def test_non_finite_numbers_are_refused(capsys, tmp_path, value):
     assert "negative_slope: expected a finite number" in line
 
 
-def test_symbolic_adaptive_pooling_is_bounded(capsys, tmp_path):
+def test_symbolic_adaptive_pooling_is_bounded(capsys, tmp_path, monkeypatch):
     """Fixed here: a symbolic size pooled to 10**9 outputs looped over every integer up to 10**9 (a hang;
     10**6 took 9 s); a closed form with too many terms is refused, small ones still work."""
     text = "name: t\nsymbols: [H]\ninput: [3, H, H]\nlayers:\n  - adaptive_avgpool2d: {output_size: %s}\n"
+    from archcalc.layers import pool
+    terms = count_calls(monkeypatch, pool, "_phi")  # one call per term of the closed form
     for size in ("1000000000", "[360, 360]"):
-        start = time.perf_counter()
         line = run_bad(capsys, tmp_path, text % size)
-        assert time.perf_counter() - start < 1
+        assert terms["_phi"] == 0  # refused before a term is built
         assert "adaptive pooling of" in line and "closed form" in line
     out = run_ok(capsys, tmp_path, text % "[6, 7]", "-f", "json")
     flops = json.loads(out)["totals"]["flops"]
