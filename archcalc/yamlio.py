@@ -46,6 +46,7 @@ _MERGE = "tag:yaml.org,2002:merge"
 _VALUE = "tag:yaml.org,2002:value"  # the key ``=``, read as text as PyYAML does
 _MAP, _SEQ = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
 _NO_KEY: Any = object()
+_IMMUTABLE = (str, int, float, bool, type(None))
 
 
 class _Open:
@@ -78,6 +79,7 @@ class _Builder:
         self.nodes = 0  # nodes read so far, each alias counted as the whole of what it names
         self.anchors: dict[str, tuple[Any, int, int, int]] = {}  # name -> (value, nodes, height, line)
         self.open_anchors: set[str] = set()
+        self.plain: dict[tuple[str, Any], tuple[str, Any]] = {}  # (text, implicit) -> (tag, value)
 
     def error(self, message: str, line: int, hint: str | None = None) -> SpecError:
         return SpecError(message, file=self.file, line=line, hint=hint)
@@ -168,19 +170,23 @@ class _Builder:
                              "a spec uses plain mappings and lists")
 
     def scalar(self, event: Any, parent: _Open | None) -> Any:
-        tag = event.tag
-        if tag is None or tag == "!":
-            tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+        tag, value = event.tag, _NO_KEY
+        plain = tag is None or tag == "!"
+        if plain:  # a repeated plain scalar ("1", "relu", "true") is resolved and built once
+            tag, value = self.plain.get((event.value, event.implicit)) or (None, _NO_KEY)
+            if tag is None:
+                tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
         if tag == "tag:yaml.org,2002:str":
-            return event.value
-        if parent is not None and type(parent.value) is YDict and parent.key is _NO_KEY:
-            if tag == _MERGE:
-                return _MERGE_KEY
-            if tag == _VALUE:
-                return event.value
-        node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, style=event.style)
-        constructors = self.loader.yaml_constructors
-        return (constructors.get(tag) or constructors[None])(self.loader, node)
+            value = event.value
+        elif parent is not None and type(parent.value) is YDict and parent.key is _NO_KEY and tag in (_MERGE, _VALUE):
+            return _MERGE_KEY if tag == _MERGE else event.value
+        elif value is _NO_KEY:
+            node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, style=event.style)
+            constructors = self.loader.yaml_constructors
+            value = (constructors.get(tag) or constructors[None])(self.loader, node)
+        if plain and len(self.plain) < 4096 and len(event.value) < 64 and type(value) in _IMMUTABLE:
+            self.plain[event.value, event.implicit] = (tag, value)
+        return value
 
     def add(self, parent: _Open, value: Any, height: int, line: int) -> None:
         if height >= parent.height:
