@@ -13,32 +13,36 @@ import yaml
 from .errors import SpecError
 
 MAX_NODES = 2_000_000  # expanded node count; bounds "billion laughs" alias bombs
+MAX_COLLECTIONS = 200_000  # mappings and lists written (each holds memory): 10 per layer at 20,000 layers
 MAX_DEPTH = 100  # levels of nested mappings and lists; the zoo's deepest spec has 11
 
 _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class YDict(dict):
-    """A mapping that knows its own line and the line of each key."""
+    """A mapping that knows its own line and the line of each key (slots: a third of the memory)."""
 
-    line: int = 0
+    __slots__ = ("line", "lines")
+    line: int
     lines: dict[Any, int]
 
 
 class YList(list):
     """A sequence that knows its own line and the line of each item."""
 
-    line: int = 0
+    __slots__ = ("line", "lines")
+    line: int
     lines: list[int]
 
 
 def line_of(container: Any, key: Any = None) -> int | None:
     """The line of ``container[key]`` (or of the container itself) when it came from YAML."""
-    if key is not None:
+    lines = getattr(container, "lines", None)
+    if key is not None and lines is not None:
         if isinstance(container, YDict):
-            return container.lines.get(key) or container.line
-        if isinstance(container, YList) and isinstance(key, int) and 0 <= key < len(container.lines):
-            return container.lines[key]
+            return lines.get(key) or getattr(container, "line", None) or None
+        if isinstance(container, YList) and isinstance(key, int) and 0 <= key < len(lines):
+            return lines[key]
     return getattr(container, "line", None) or None
 
 
@@ -77,6 +81,7 @@ class _Builder:
         self.loader = loader
         self.file = file
         self.nodes = 0  # nodes read so far, each alias counted as the whole of what it names
+        self.collections = 0  # mappings and lists read (aliases not counted: they share)
         self.anchors: dict[str, tuple[Any, int, int, int]] = {}  # name -> (value, nodes, height, line)
         self.open_anchors: set[str] = set()
         self.plain: dict[tuple[str, Any], tuple[str, Any]] = {}  # (text, implicit) -> (tag, value)
@@ -124,6 +129,10 @@ class _Builder:
                 if len(stack) >= MAX_DEPTH:
                     raise self.error(f"the YAML is nested more than {MAX_DEPTH} levels deep", line,
                                      "flatten the lists and mappings of this line")
+                self.collections += 1
+                if self.collections > MAX_COLLECTIONS:
+                    raise self.error(f"the YAML holds more than {MAX_COLLECTIONS:,} mappings and lists", line,
+                                     "a spec is far smaller; write repeat: for repeated layers")
                 container: YDict | YList = YDict() if is_map else YList()
                 container.line = line
                 container.lines = {} if is_map else []
@@ -170,17 +179,18 @@ class _Builder:
                              "a spec uses plain mappings and lists")
 
     def scalar(self, event: Any, parent: _Open | None) -> Any:
-        tag, value = event.tag, _NO_KEY
+        tag = event.tag
         plain = tag is None or tag == "!"
-        if plain:  # a repeated plain scalar ("1", "relu", "true") is resolved and built once
-            tag, value = self.plain.get((event.value, event.implicit)) or (None, _NO_KEY)
-            if tag is None:
-                tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+        if plain:  # a repeated plain scalar ("1", "relu", "true") is resolved and built once, and shared
+            known = self.plain.get((event.value, event.implicit))
+            if known is not None:
+                return known[1]
+            tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
         if tag == "tag:yaml.org,2002:str":
             value = event.value
         elif parent is not None and type(parent.value) is YDict and parent.key is _NO_KEY and tag in (_MERGE, _VALUE):
             return _MERGE_KEY if tag == _MERGE else event.value
-        elif value is _NO_KEY:
+        else:
             node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, style=event.style)
             constructors = self.loader.yaml_constructors
             value = (constructors.get(tag) or constructors[None])(self.loader, node)

@@ -439,6 +439,21 @@ def test_a_file_just_under_the_cap_of_tiny_nodes(tmp_path):
     assert peak_kib < 300 * 1024, peak_kib
 
 
+def test_collections_are_capped_as_they_are_read(capsys, tmp_path, monkeypatch):
+    """Each mapping or list written holds memory (aliases share theirs): at most 200,000, 10 per layer at
+    the layer limit. 1.16 million one-key mappings took 595 MiB before this limit."""
+    assert yamlio.MAX_COLLECTIONS == 200_000
+    text = "name: t\ninput: [3, 8, 8]\nlayers: [relu]\nx: [" + "[], " * 300_000 + "1]\n"
+    line = bad(capsys, write(tmp_path, text))
+    assert line.startswith(f"archcalc: {tmp_path / 'spec.yaml'}:4: the YAML holds more than 200,000 mappings")
+    # the boundary, made small: the root mapping, input's list, layers' list, and two mappings per conv: 7
+    monkeypatch.setattr(yamlio, "MAX_COLLECTIONS", 7)
+    text = HEADER + "".join(f"  - {CONV}\n" for _ in range(2))
+    assert totals(good(capsys, write(tmp_path, text), "-f", "json"))["params"] == 112 + (4 * 4 * 9 + 4)
+    line = bad(capsys, write(tmp_path, text + "  - relu: {}\n"))
+    assert line.startswith(f"archcalc: {tmp_path / 'spec.yaml'}:6: the YAML holds more than 7 mappings and lists")
+
+
 # ---------------------------------------------------------------- a long line
 
 def test_a_9_mib_description_on_one_line(capsys, tmp_path):
