@@ -13,6 +13,7 @@ annotation. ``fields.py`` defines the kinds specs use (sizes, per-axis values, f
 from __future__ import annotations
 
 from collections.abc import Callable
+from fractions import Fraction
 from typing import Any, ClassVar
 
 from pydantic_core import SchemaValidator
@@ -37,9 +38,26 @@ def checked(check: Callable[[Any, Any], Any], json: dict[str, Any]) -> Kind:
     def annotation() -> Any:
         from typing import Annotated
 
-        from pydantic import PlainValidator, WithJsonSchema
-        return Annotated[Any, PlainValidator(check), WithJsonSchema(json)]
+        from pydantic import PlainSerializer, PlainValidator, WithJsonSchema
+        return Annotated[Any, PlainValidator(check), PlainSerializer(plain, return_type=Any),
+                         WithJsonSchema(json)]
     return Kind(lambda: cs.with_info_plain_validator_function(check), json, annotation)
+
+
+def plain(value: Any) -> Any:
+    """How the pydantic models dump a checked value, in Python and JSON mode alike: exact rationals as
+    text (``"1/2"``) and symbols as their expression, both of which read back to the same value.
+
+    Said here rather than left to pydantic-core's guess for an ``Any`` field, which changed: since 2.14
+    it turns a ``Fraction`` into text even in Python mode, and before that it could not dump one to JSON.
+    """
+    if isinstance(value, tuple):
+        return tuple(plain(v) for v in value)
+    if isinstance(value, Fraction):
+        return f"{value.numerator}/{value.denominator}"
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)  # a sympy expression
 
 
 def choice(*values: str) -> Kind:

@@ -28,6 +28,7 @@ MAX_NODES = 20_000
 MAX_DEPTH = 32  # nested blocks
 MAX_NAME = 200  # characters in a name (a layer, block, save or branch name, the network's)
 MAX_REF = 1_000  # characters in a reference (from:, inputs:, tied_to): a name or a dotted path of names
+MAX_NESTING = 64  # layer lists inside layer lists, blocks expanded; keeps every recursion far from Python's limit
 
 
 class Leaf:
@@ -117,6 +118,7 @@ class Expander:
         self.custom = custom
         self.layout_last = layout_last
         self.nodes = 0
+        self.depth = 0  # layer lists open, each inside the one before (structures, blocks)
         self.stack: list[str] = []
 
     def count(self, n: int = 1, planned: int = 0) -> None:
@@ -132,9 +134,16 @@ class Expander:
     def expand(self, items: Any, env: dict[str, Any], scope: Scope, where: str) -> list[Node]:
         if not isinstance(items, list):
             raise SpecError(f"{where} must be a list of layers", line=line_of(items), path=scope.prefix or None)
+        if self.depth >= MAX_NESTING:  # blocks multiply the nesting the YAML shows: bound it as expanded
+            raise SpecError(f"layer lists are nested more than {MAX_NESTING} deep, blocks expanded",
+                            hint="flatten nested sequential, residual or parallel layers")
         nodes: list[Node] = []
-        for index, item in enumerate(items):
-            nodes.extend(self.item(item, line_of(items, index), env, scope, f"{where}[{index}]"))
+        self.depth += 1
+        try:
+            for index, item in enumerate(items):
+                nodes.extend(self.item(item, line_of(items, index), env, scope, f"{where}[{index}]"))
+        finally:
+            self.depth -= 1
         return nodes
 
     def item(self, raw: Any, line: int | None, env: dict[str, Any], scope: Scope, where: str) -> list[Node]:

@@ -50,7 +50,7 @@ def load(name: str) -> Convention:
     path = HERE / f"{name}.yaml"
     if not path.is_file():
         path = Path(name)
-        if not path.is_file():
+        if not path.exists():
             raise SpecError(f"--convention {name}: no such convention or file",
                             hint=f"one of {', '.join(available())}, or a YAML file of your own")
     from .spec import read_text

@@ -6,6 +6,7 @@ The top-level keys are ``name``, ``description``, ``input``, ``batch``, ``layout
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -63,29 +64,85 @@ class Network:
         return f"Network({self.name!r}, input={list(self.input)}, batch={self.batch}, {len(self.nodes)} nodes)"
 
 
+MAX_BYTES = 10 * 2**20  # the largest file archcalc reads (10 MiB); the zoo's largest spec is ~30 KB
+
+
 def read_text(source: str | os.PathLike[str]) -> tuple[str, str]:
-    """(text, display name) of a spec file; ``-`` reads standard input."""
+    """(text, display name) of a spec, hardware or convention file; ``-`` reads standard input.
+
+    Only a regular file is opened, and only one of at most ``MAX_BYTES``: both are checked before reading,
+    so that a FIFO, a device such as /dev/zero, or a huge file is one line rather than a hang or a
+    MemoryError. Standard input is read up to the same limit.
+    """
     if str(source) == "-":
-        import sys
-        return sys.stdin.read(), "<stdin>"
-    path = Path(source)
+        return _decode(_read_stdin(), "<stdin>"), "<stdin>"
     shown = str(source)
-    if not path.exists():
-        raise InputError(f"no such file: {shown}", file=shown, hint="check the path")
-    if path.is_dir():
+    try:
+        info = os.stat(source)
+    except FileNotFoundError:
+        raise InputError(f"no such file: {shown}", file=shown, hint="check the path") from None
+    except (OSError, ValueError) as e:  # ValueError: a NUL in the path
+        raise InputError(f"cannot read {shown}: {getattr(e, 'strerror', None) or e}", file=shown) from None
+    if stat.S_ISDIR(info.st_mode):
+        path = Path(source)
         specs = sorted(p.name for p in path.glob("*.yaml"))[:3]
         raise InputError(f"{shown} is a directory, not a spec file", file=shown,
                          hint=f"pass one file, e.g. {path / specs[0]}" if specs else "pass a .yaml file")
+    _check_regular(info, shown)
     try:
-        data = path.read_bytes()
+        # O_NONBLOCK: should a FIFO take the file's place after the check, opening it does not wait
+        fd = os.open(source, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        with open(fd, "rb") as f:
+            _check_regular(os.fstat(f.fileno()), shown)
+            data = f.read(MAX_BYTES + 1)
     except OSError as e:
         raise InputError(f"cannot read {shown}: {e.strerror}", file=shown) from None
+    _check_size(len(data), shown)
+    return _decode(data, shown), shown
+
+
+def _check_regular(info: os.stat_result, shown: str) -> None:
+    if not stat.S_ISREG(info.st_mode):
+        kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(info.st_mode) else
+                "a character device" if stat.S_ISCHR(info.st_mode) else
+                "a block device" if stat.S_ISBLK(info.st_mode) else
+                "a socket" if stat.S_ISSOCK(info.st_mode) else "a special file")
+        raise InputError(f"this is {kind}, not a regular file", file=shown,
+                         hint="archcalc reads regular files; a spec can also come on standard input as -")
+    _check_size(info.st_size, shown)
+
+
+def _check_size(size: int, shown: str) -> None:
+    if size > MAX_BYTES:
+        raise InputError(f"the file is larger than {MAX_BYTES // 2**20} MiB ({MAX_BYTES:,} bytes)", file=shown,
+                         hint="a spec stays small with repeat: and blocks:")
+
+
+def _read_stdin() -> bytes | str:
+    import sys
+    stream = sys.stdin
+    if stream is None:  # started with standard input closed (archcalc - <&-)
+        raise InputError("standard input is closed", file="<stdin>", hint="pipe a spec in: archcalc - < net.yaml")
     try:
-        return data.decode("utf-8-sig"), shown
+        data = getattr(stream, "buffer", stream).read(MAX_BYTES + 1)
+    except (OSError, ValueError) as e:  # ValueError: a closed stream
+        raise InputError(f"cannot read standard input: {getattr(e, 'strerror', None) or e}", file="<stdin>",
+                         hint="pipe a spec in: archcalc - < net.yaml") from None
+    if len(data) > MAX_BYTES:
+        raise InputError(f"standard input holds more than {MAX_BYTES // 2**20} MiB ({MAX_BYTES:,} bytes)",
+                         file="<stdin>", hint="a spec stays small with repeat: and blocks:")
+    return data
+
+
+def _decode(data: bytes | str, shown: str) -> str:
+    if isinstance(data, str):
+        return data
+    try:
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         line = data[:e.start].count(b"\n") + 1
-        raise InputError("the file is not UTF-8 text", file=shown, line=line,
-                         hint="save it as UTF-8") from None
+        raise InputError("the file is not UTF-8 text" if shown != "<stdin>" else "standard input is not UTF-8 text",
+                         file=shown, line=line, hint="save it as UTF-8") from None
 
 
 def load(source: str | os.PathLike[str] | Mapping[str, Any], *, symbolic: Iterable[str] = (),

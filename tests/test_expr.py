@@ -1,17 +1,46 @@
 """The safe expression evaluator: exact arithmetic, and quick refusal of everything else."""
 from __future__ import annotations
 
-import time
 from fractions import Fraction
 
 import pytest
 
+from archcalc import expr
 from archcalc.errors import ArchcalcError
-from archcalc.expr import MAX_LENGTH, evaluate, names
+from archcalc.expr import MAX_LENGTH, MAX_POWER_BITS, evaluate, names
 
 
 def ev(text: str, **env):
     return evaluate(text, env)
+
+
+def bits(value) -> int:
+    if isinstance(value, Fraction):
+        return max(value.numerator.bit_length(), value.denominator.bit_length())
+    return value.bit_length() if isinstance(value, int) else 0
+
+
+@pytest.fixture
+def work(monkeypatch):
+    """The evaluator's work: {"parsed": texts handed to Python's parser, "nodes": expression nodes evaluated,
+    "bits": the largest number any of them computed}. A bound on work, where seconds would vary by machine."""
+    done = {"parsed": 0, "nodes": 0, "bits": 0}
+    parse = expr.ast.parse
+
+    def counting_parse(*args, **kwargs):
+        done["parsed"] += 1
+        return parse(*args, **kwargs)
+
+    monkeypatch.setattr(expr.ast, "parse", counting_parse)
+    for name in [n for n in vars(expr._Evaluator) if n.startswith("visit_")]:
+        def wrapper(self, node, _method=getattr(expr._Evaluator, name)):
+            value = _method(self, node)  # before the evaluator's own size check sees it
+            done["nodes"] += 1
+            done["bits"] = max(done["bits"], bits(value))
+            return value
+        monkeypatch.setattr(expr._Evaluator, name, wrapper)
+    expr.parse.cache_clear()
+    return done
 
 
 # ---------------------------------------------------------------- what is allowed
@@ -102,10 +131,8 @@ def test_functions():
     ("min(1)", "at least two"),
 ])
 def test_refused(text, words):
-    start = time.perf_counter()
     with pytest.raises(ArchcalcError) as info:
         ev(text, x=1, a=1)
-    assert time.perf_counter() - start < 0.5
     assert words in info.value.message
     assert "\n" not in info.value.format()
 
@@ -116,13 +143,12 @@ def test_unknown_name_suggests_the_closest():
     assert info.value.hint == "did you mean 'width'?"
 
 
-def test_very_long_expression():
+def test_very_long_expression(work):
     text = "+".join(["1"] * (MAX_LENGTH // 2 + 1))
     assert len(text) > MAX_LENGTH
-    start = time.perf_counter()
     with pytest.raises(ArchcalcError, match="longer than"):
         ev(text)
-    assert time.perf_counter() - start < 0.5
+    assert work == {"parsed": 0, "nodes": 0, "bits": 0}  # refused before Python's parser sees it
 
 
 @pytest.mark.parametrize("text", [
@@ -132,20 +158,19 @@ def test_very_long_expression():
     "not " * 100 + "1",
     "min(" * 60 + "1" + ", 1)" * 60,
 ])
-def test_deep_nesting(text):
-    start = time.perf_counter()
+def test_deep_nesting(text, work):
     with pytest.raises(ArchcalcError):
         ev(text, x=1)
-    assert time.perf_counter() - start < 0.5
+    assert work["parsed"] == 1 and work["nodes"] == 0  # refused after parsing, before any evaluation
 
 
 @pytest.mark.parametrize("text", ["10**10**10", "9**9**9", "2**4096**2", "(10**1000)**5", "x ** (10**100)",
                                   "(1/3) ** 100000", "2 ** -100000"])
-def test_huge_powers_are_refused_quickly(text):
-    start = time.perf_counter()
+def test_huge_powers_are_refused_quickly(text, work):
     with pytest.raises(ArchcalcError, match="power too large"):
         ev(text, x=7)
-    assert time.perf_counter() - start < 0.5
+    # refused before the power is computed: no number larger than the limit was ever built
+    assert 0 < work["bits"] <= MAX_POWER_BITS and work["nodes"] <= 6
 
 
 def test_moderate_powers_are_exact():

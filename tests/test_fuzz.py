@@ -2,7 +2,8 @@
 
 1. Property tests (hypothesis) on random *valid* specs, sequential and branchy: the report's invariants.
 2. Mutation fuzzing of the zoo (``specs/*.yaml``) through the CLI, in-process: every mutated spec gives a
-   report (exit 0) or one ``archcalc: `` line on stderr (exit 2), never an internal error, in under 2 s.
+   report (exit 0) or one ``archcalc: `` line on stderr (exit 2), never an internal error. A case still running
+   after ``HANG_SECONDS`` is interrupted so that the suite cannot hang; speed is measured in benchmarks/.
    ``ARCHCALC_FUZZ_CASES=100000 pytest tests/test_fuzz.py`` runs more by hand (the "nightly" profile; it also
    scales the hypothesis examples); ``ARCHCALC_FUZZ_SEED`` picks another seeded stream of mutations.
 3. Safe YAML: alias bombs, duplicate keys, python tags.
@@ -43,8 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FUZZ_CASES = int(os.environ.get("ARCHCALC_FUZZ_CASES", "2000"))
 FUZZ_SEED = os.environ.get("ARCHCALC_FUZZ_SEED", "archcalc")
 MIN_CASES = 2000
-CASE_SECONDS = 2.0  # the budget of one case
-HANG_SECONDS = 10.0  # a case still running after this is interrupted (and fails) instead of hanging the suite
+HANG_SECONDS = 60.0  # a case still running after this is interrupted (and fails) instead of hanging the suite
 HEADER = "name: t\ninput: [3, 8, 8]\nlayers:\n"  # layers start on line 4
 EXAMPLES = max(100, FUZZ_CASES // 20)
 PROPERTY = settings(max_examples=EXAMPLES, deadline=None, derandomize=FUZZ_CASES <= MIN_CASES,
@@ -77,7 +77,8 @@ def deadline(seconds: float):
 
 
 def cli(capsys, path: Path | str, *args: str, seconds: float = HANG_SECONDS) -> tuple[int, str, str, float]:
-    """(status, stdout, stderr, seconds) of ``archcalc PATH ARGS`` run in-process."""
+    """(status, stdout, stderr, seconds) of ``archcalc PATH ARGS`` run in-process; the seconds are reported,
+    never asserted (a loaded machine is slow)."""
     capsys.readouterr()
     start = time.perf_counter()
     with deadline(seconds):
@@ -112,6 +113,19 @@ def run_ok(capsys, tmp_path: Path, text: str, *args: str) -> str:
     assert status == 0, err
     assert err == ""
     return out
+
+
+def count_calls(monkeypatch, owner, name: str) -> Counter:
+    """Count the calls of ``owner.name``: work done, the measure of a bound (seconds vary with the machine)."""
+    calls: Counter = Counter()
+    original = getattr(owner, name)
+
+    def counted(*args, **kwargs):
+        calls[name] += 1
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, counted)
+    return calls
 
 
 def is_count(x) -> bool:
@@ -547,8 +561,6 @@ def test_mutated_zoo_specs_never_crash(capsys, tmp_path, fuzz_stats):
             fuzz_stats["errors"] += 1
         else:
             failures.append(f"case {case} ({Path(spec).name}): exit {status}, stderr {err[-600:]!r}")
-        if elapsed > CASE_SECONDS:
-            failures.append(f"case {case} ({Path(spec).name}): {elapsed:.2f} s")
         if before < len(failures) <= 20:  # keep the first bad inputs for a repro
             kept.mkdir(exist_ok=True)
             (kept / f"case_{case}.yaml").write_bytes(path.read_bytes())
@@ -577,6 +589,337 @@ def test_mutations_are_deterministic():
            [mutate(text, random.Random(f"{FUZZ_SEED}:{c}")) for c in range(20)]
 
 
+# ---------------------------------------------------------------- 2b. mutations of names, expressions, options
+# Each class runs its own seeded cases (a case number replays one), with the invariant of section 2: a report
+# (exit 0) or one ``archcalc: `` line (exit 2), never an internal error (exit 3) or a hang.
+
+EXTRA_CASES = max(1, FUZZ_CASES // 100)  # cases per class and output: 20 by default
+DRAWN_CASES = max(1, FUZZ_CASES // 400)  # for plots and reports, which draw with matplotlib: 5 by default
+SMALL_ZOO = [str(ROOT / "specs" / f"{n}.yaml") for n in ("lenet5", "tcn", "convnet1d", "squeezenet1_1")]
+NAMED_ZOO = [str(ROOT / "specs" / f"{n}.yaml") for n in ("lenet5", "resnet18", "googlenet", "mobilenet_v3_small",
+                                                          "gpt2", "unet")]
+NAME_INSERTS = ['"""', "'''", "\n", "\r", "\r\n", "\\N", "\\N{BULLET}", "\x00", "\u2028", "\u2029", "\u0085", "\\",
+                "\\\\", "$", "$\\undefinedmacro{x}$", "|", "\\input{/etc/passwd}", "#", "%", "&", "_", "^", "{", "}",
+                "<script>", "\t", "\x1b[31m", "\ufeff", "'", '"', "`", "*/", "-->", ".", " "]
+NAME_PREFIXES = ["=", "+", "-", "@", "=cmd|' /C calc'!A0", "\\", "$", "|"]
+OUTPUTS = ["table", "json", "csv", "markdown", "latex", "export", "plot", "report"]
+
+
+def _mutated_name(name: str, rng: random.Random) -> str:
+    op = rng.randrange(3)
+    if op == 0:
+        return rng.choice(NAME_PREFIXES) + name
+    if op == 1:
+        for _ in range(rng.randint(1, 3)):
+            at = rng.randrange(len(name) + 1)
+            name = name[:at] + rng.choice(NAME_INSERTS) + name[at:]
+        return name
+    return "".join(rng.choice(NAME_INSERTS) for _ in range(rng.randint(1, 4)))
+
+
+def _name_places(tree) -> list[tuple[str, object, object]]:
+    """(kind, container, key) of every name a spec chooses: the network's, a layer's ``name:``, a block's,
+    a parallel branch's."""
+    places = [("spec", tree, "name")] if isinstance(tree.get("name"), str) else []
+    for block in (tree.get("blocks") or {}):
+        places.append(("block", tree["blocks"], block))
+
+    def walk(node):
+        if isinstance(node, dict):
+            if isinstance(node.get("name"), str):
+                places.append(("layer", node, "name"))
+            branches = node.get("branches")
+            if isinstance(branches, dict):
+                places.extend(("branch", branches, key) for key in branches)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+    walk(tree.get("layers"))
+    walk(tree.get("blocks"))
+    return places
+
+
+def _rename_key(container: dict, old, new) -> None:
+    """Rename a key in place, keeping its position."""
+    items = [(new if k == old else k, v) for k, v in container.items()]
+    container.clear()
+    container.update(items)
+
+
+def _rename_calls(node, old: str, new: str) -> None:
+    """Block calls use the block's name as their layer type: rename them with it."""
+    if isinstance(node, dict):
+        if old in node:
+            _rename_key(node, old, new)
+        if node.get("type") == old:
+            node["type"] = new
+        for value in node.values():
+            _rename_calls(value, old, new)
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            if value == old:
+                node[i] = new
+            else:
+                _rename_calls(value, old, new)
+
+
+def mutate_names(tree, rng: random.Random):
+    """One to three names of the spec replaced by hostile ones (calls of a renamed block follow it)."""
+    tree = copy.deepcopy(tree)
+    for _ in range(rng.choice([1, 1, 2, 3])):
+        places = _name_places(tree)
+        kind, container, key = rng.choice(places)
+        if kind in ("spec", "layer"):
+            container[key] = _mutated_name(container[key], rng)
+        else:
+            new = _mutated_name(str(key), rng)
+            if new in container:
+                continue
+            _rename_key(container, key, new)
+            if kind == "block":
+                _rename_calls(tree.get("layers"), key, new)
+                _rename_calls(tree.get("blocks"), key, new)
+    return tree
+
+
+def _output_args(output: str, tmp: Path) -> tuple[list[str], list[str]]:
+    """(arguments before the spec, after it) that ask for ``output``."""
+    if output in ("export",):
+        return ["export"], ["--to", "pytorch"]
+    if output == "plot":
+        return ["plot"], ["-o", str(tmp / "out.svg")]
+    if output == "report":
+        return ["report"], ["-o", str(tmp / "out.html")]
+    return [], ["-f", output]
+
+
+def run_argv(capsys, argv: list[str]) -> tuple[int, str, str]:
+    capsys.readouterr()
+    try:
+        with deadline(HANG_SECONDS):
+            status = main(argv)
+    except Hang:
+        status = -1
+    except SystemExit as e:  # argparse; the generated options are meant to pass it
+        status = -2 if e.code != 0 else 0
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def contract_holds(status: int, out: str, err: str) -> bool:
+    lines = err.splitlines()
+    if status == 0:
+        return "Traceback" not in err
+    return status == 2 and out == "" and len(lines) == 1 and lines[0].startswith("archcalc: ") \
+        and "Traceback" not in err
+
+
+def check_cases(capsys, tmp_path: Path, label: str, make_case, cases: int = EXTRA_CASES) -> None:
+    """Run ``make_case(rng, case_dir) -> argv`` for ``cases`` seeded cases; fail listing every broken one."""
+    failures = []
+    for case in range(cases):
+        rng = random.Random(f"{FUZZ_SEED}:{label}:{case}")
+        case_dir = tmp_path / f"case{case}"
+        case_dir.mkdir()
+        argv = make_case(rng, case_dir)
+        status, out, err = run_argv(capsys, argv)
+        if not contract_holds(status, out, err):
+            failures.append(f"{label} case {case}: exit {status}, argv {argv!r}, stderr {err[-400:]!r}")
+    assert not failures, (f"{len(failures)} of {cases} cases broke the contract (ARCHCALC_FUZZ_SEED="
+                          f"{FUZZ_SEED!r}):\n" + "\n".join(failures[:5]))
+
+
+NAMES_XFAIL = pytest.mark.xfail(strict=False, reason="names -> helper B's name validation and output escaping "
+                                                     "(issue 12); the lead removes this mark after merging")
+
+
+CSV_XFAIL = pytest.mark.xfail(sys.version_info < (3, 11), strict=False,
+                              reason="Python 3.10's csv module cannot write a NUL (3.11 can): names -> helper B's name "
+                                     "validation (issue 12); the lead removes this mark after merging")
+
+
+@pytest.mark.parametrize("output", [pytest.param(o, marks=NAMES_XFAIL) if o == "plot" else
+                                    pytest.param(o, marks=CSV_XFAIL) if o == "csv" else o for o in OUTPUTS])
+def test_hostile_names_never_crash(capsys, tmp_path, output):
+    """Names holding quotes, line breaks (\\n, \\r, U+2028, U+0085), \\N, NUL, backslashes, $, |, = ... in
+    every output: a report or one line."""
+    trees = {path: yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_LOADER) for path in NAMED_ZOO}
+
+    def make_case(rng, case_dir):
+        drawn = output in ("plot", "report")
+        path = rng.choice(NAMED_ZOO if not drawn else [SMALL_ZOO[0], SMALL_ZOO[2]])
+        tree = trees.get(path) or yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_LOADER)
+        spec_path = case_dir / "spec.yaml"
+        spec_path.write_text(yaml.dump(mutate_names(tree, rng), Dumper=_DUMPER, sort_keys=False,
+                                       allow_unicode=True), encoding="utf-8")
+        before, after = _output_args(output, case_dir)
+        return [*before, str(spec_path), *after]
+
+    check_cases(capsys, tmp_path, f"names-{output}", make_case,
+                DRAWN_CASES if output in ("plot", "report") else EXTRA_CASES)
+
+
+def hostile_expression(rng: random.Random, kind: str) -> str:
+    if kind == "deep":
+        k = rng.choice([10, 49, 50, 51, 100, 300, 1000])
+        return rng.choice(["(" * k + "1" + ")" * k, "-" * k + "4", "min(" * k + "1" + ", 1)" * k,
+                           "not " * k + "1", "(" * k + "H" + ")" * k])
+    if kind == "power":
+        return rng.choice(["2**4096", "2**4097", "10**10**10", "9**9**9", "2**-100000", "(1/3)**100000",
+                           f"2**{rng.randrange(10**6)}", "4**2048", "(2**2048)**2", "10**400 / 3", "1e308 * 10",
+                           "2**2048 * 2**2048", "-(2**4000)", "2**4080"])
+    if kind == "chain":
+        n = rng.choice([10, 100, 499, 500, 501, 1000])
+        op = rng.choice(["+", "*", "-", "//", " if 1 else "])
+        return op.join([rng.choice(["1", "2", "H", "2**60", "x"])] * n)
+    return rng.choice(["1e400", "0.1 + 0.2", "1/0", "0**-1", "nan", "1e-400", "3.5", "2**0.5", "1e308",
+                       "-1e308", "10**308 * 10.0"])
+
+
+@pytest.mark.parametrize("kind", ["deep", "power", "chain", "float"])
+def test_hostile_expressions_never_crash(capsys, tmp_path, kind):
+    """A numeric field, a variable or a block argument replaced by a hostile expression."""
+    base = yaml.load((ROOT / "specs" / "lenet5.yaml").read_text(encoding="utf-8"), Loader=_LOADER)
+
+    def make_case(rng, case_dir):
+        tree = copy.deepcopy(base)
+        text = hostile_expression(rng, kind)
+        where = rng.randrange(4)
+        if where == 0:
+            tree["variables"][rng.choice(list(tree["variables"]))] = text
+        elif where == 1:
+            fields = [(body, k) for item in tree["layers"] if isinstance(item, dict) for body in item.values()
+                      for k, v in body.items() if isinstance(v, int)]
+            body, key = rng.choice(fields)
+            body[key] = text
+        elif where == 2:
+            tree["layers"].insert(rng.randrange(len(tree["layers"])), {"elu": {"alpha": text}})
+        else:
+            tree["variables"]["x"] = text
+            tree["layers"].append({"relu": {"repeat": "1 if x else 1"}})
+        spec_path = case_dir / "spec.yaml"
+        spec_path.write_text(yaml.dump(tree, Dumper=_DUMPER, sort_keys=False), encoding="utf-8")
+        return rng.choice([[str(spec_path), "-f", rng.choice(FORMATS)], [str(spec_path), "--symbolic", "H"],
+                           [str(spec_path), "--memory"], [str(spec_path), "--hardware", "a100-80gb-sxm"],
+                           ["export", str(spec_path), "--to", "pytorch"], ["compare", str(spec_path)]])
+
+    check_cases(capsys, tmp_path, f"expressions-{kind}", make_case)
+
+
+def _names(rng: random.Random) -> str:
+    return rng.choice(["H", "W", "T", "L", "classes", "channels", "batch", "nope", "x y", "²", "__import__", "i",
+                       "levels", "H"])
+
+
+OPTION_VALUES = {
+    "set": ["0", "-1", "1", "7", "32", "64", "3x", "H * 2", "10**3", "1/2", "", "abc", "-0", "H", "1,2"],
+    "batch": ["1", "0", "-3", "8", "7"], "depth": ["0", "1", "-1", "3"], "max": ["1", "0", "-1", "100", "4096"],
+    "efficiency": ["1", "0.5", "0", "-1", "0.01"]}
+HUGE_OPTION_VALUES = {
+    "set": ["²", "1e400", str(10**30), "2**62", "9" * 50, "9" * 5000, "2**4080", "1e308"],
+    "batch": [str(2**63), str(10**30)], "depth": [str(10**6), str(10**30)], "max": [str(10**9), str(10**30)],
+    "efficiency": ["nan", "inf", "1e308", "1e-308"]}
+
+
+def option_args(command: str, rng: random.Random, case_dir: Path, huge: bool = False) -> list[str]:
+    """Random, argparse-valid options for ``command``: every value is what a user could type; with ``huge``,
+    some are huge numbers or digits other than 0-9."""
+    pools = {k: OPTION_VALUES[k] + (HUGE_OPTION_VALUES[k] if huge else []) for k in OPTION_VALUES}
+    args: list[str] = []
+    if command != "schema":
+        for _ in range(rng.randrange(3)):
+            args += ["--set", f"{_names(rng)}={rng.choice(pools['set'])}"]
+    if command in ("formula", "sweep", "solve", "compare", "plot", "report"):
+        if rng.random() < 0.3:
+            args += ["--symbolic", *(_names(rng) for _ in range(rng.randint(1, 2)))]
+        if rng.random() < 0.3:
+            args += ["--simplify", rng.choice(["expand", "factor", "collect", "none"])]
+        if rng.random() < 0.2:
+            args += ["--collect", _names(rng)]
+        if rng.random() < 0.3:
+            args += ["--batch", rng.choice(pools["batch"])]
+        if rng.random() < 0.3:
+            args += ["--convention", rng.choice(["archcalc", "torch", "fvcore", "ptflops", "thop", "torchinfo",
+                                                 "paper", "kaplan", "nope", str(case_dir / "missing.yaml")])]
+    if command == "formula":
+        args += ["--metric", rng.choice(["params", "buffers", "macs", "flops", "activations", "rf"])]
+        if rng.random() < 0.5:
+            args.append("--latex")
+    elif command == "sweep":
+        for _ in range(rng.randint(1, 2)):
+            args += ["--vary", f"{_names(rng)}=" + rng.choice(
+                ["32:64:32", "8:16:8", "32", "1,2,3", "1:10:0", "10:1:1", "a:b:c", "", "1:2:3:4", "-5:5:5",
+                 "0:0:1", "224,256", "1:100:7",
+                 *(["1:1000000000000000000000:100000000000000000000", "1:10:10000000000000000000000"] if huge
+                   else [])])]
+        args += ["--metric", *rng.sample(["params", "buffers", "macs", "flops", "activations"], rng.randint(1, 3))]
+        args += ["-f", rng.choice(["csv", "json", "table"])]
+        if rng.random() < 0.2:
+            args += ["--plot", str(case_dir / "sweep.svg")]
+    elif command == "solve":
+        args += ["--budget", rng.choice(["macs=4e9", "params=25M", "flops=1e12", "macs=1", "macs=0", "macs=-1",
+                                         "macs=abc", "x=1", "activations=10G", "params=1/3", "macs=",
+                                         *(["macs=1e400", "macs=1e4000"] if huge else [])])]
+        args += ["--for", _names(rng)]
+        if rng.random() < 0.5:
+            args += ["--max", rng.choice(pools["max"])]
+    elif command == "compare":
+        args += ["--metric", rng.choice(["macs", "flops"]), "-f", rng.choice(["table", "markdown", "json"])]
+    elif command == "plot":
+        args += ["-o", str(case_dir / rng.choice(["p.svg", "p.png", "p.pdf"])),
+                 "--kind", rng.choice(["layers", "cumulative", "rf", "summary"])]
+        if rng.random() < 0.5:
+            args += ["--depth", rng.choice(pools["depth"])]
+    elif command == "report":
+        args += ["-o", str(case_dir / "r.html")]
+        if rng.random() < 0.5:
+            args += ["--hardware", rng.choice(["a100-80gb-sxm", "h100-sxm", "cpu", "nope", "list",
+                                               str(case_dir / "missing.yaml")])]
+        if rng.random() < 0.4:
+            args += ["--dtype", rng.choice(["fp32", "bf16", "fp16", "int8"])]
+        if rng.random() < 0.4:
+            args += ["--efficiency", rng.choice(pools["efficiency"])]
+        if rng.random() < 0.3:
+            args.append("--memory")
+        if rng.random() < 0.3:
+            args += ["--optimizer", rng.choice(["sgd", "momentum", "adam"])]
+    elif command == "export":
+        args += ["--to", "pytorch"]
+        if rng.random() < 0.5:
+            args += ["-o", str(case_dir / "model.py")]
+    return args
+
+
+COMMANDS = ("formula", "sweep", "solve", "compare", "plot", "report", "export", "schema")
+
+
+def _command_case(command: str, huge: bool):
+    def make_case(rng, case_dir):
+        argv = [command] if command == "schema" else [command, rng.choice(SMALL_ZOO)]
+        return argv + option_args(command, rng, case_dir, huge)
+    return make_case
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_subcommand_options_never_crash(capsys, tmp_path, command):
+    """Every subcommand with random option values: a result or one line."""
+    check_cases(capsys, tmp_path, f"options-{command}", _command_case(command, huge=False),
+                DRAWN_CASES if command in ("plot", "report", "schema") else EXTRA_CASES)
+
+
+HUGE_XFAIL = pytest.mark.xfail(strict=False, reason="huge numbers, --set digits, sweep and solve caps, float guards "
+                                                    "-> helper C (issue 12); the lead removes this mark after merging")
+
+
+@pytest.mark.parametrize("command", [pytest.param(c, marks=HUGE_XFAIL) for c in COMMANDS if c != "schema"])
+def test_huge_option_values_never_crash(capsys, tmp_path, command):
+    """The same, with huge numbers among the values (2**63, 10**30, 5,000 digits, '²', nan, inf)."""
+    check_cases(capsys, tmp_path, f"huge-options-{command}", _command_case(command, huge=True),
+                DRAWN_CASES if command in ("plot", "report") else EXTRA_CASES)
+
+
 # ---------------------------------------------------------------- 3. safe YAML
 
 def billion_laughs(levels: int = 9) -> str:
@@ -587,21 +930,21 @@ def billion_laughs(levels: int = 9) -> str:
     return "\n".join(rows) + "\n"
 
 
-def test_billion_laughs_is_refused_quickly_in_bounded_memory():
+def test_billion_laughs_is_refused_quickly_in_bounded_memory(monkeypatch):
     text = billion_laughs(9)  # 10**9 strings once expanded
+    events = count_calls(monkeypatch, yamlio._Base, "get_event")
     import resource
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
     tracemalloc.start()
     try:
-        start = time.perf_counter()
         with deadline(HANG_SECONDS), pytest.raises(ArchcalcError) as info:
             yamlio.load_yaml(text, "bomb.yaml")
-        elapsed = time.perf_counter() - start
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    assert elapsed < 0.5, elapsed
+    # the text has 9 rows of 12 parser events: refused while reading it, nothing expanded
+    assert 0 < events["get_event"] <= 9 * 12 + 5, events
     assert peak < 50 * 2**20, peak  # Python allocations
     if sys.platform.startswith("linux"):
         assert rss_after - rss_before < 50 * 2**10  # and the process (libyaml's C allocations too)
@@ -705,11 +1048,11 @@ def test_block_nesting_limit(capsys, tmp_path):
     assert f"blocks are nested more than {graph.MAX_DEPTH} deep" in line
 
 
-def test_repeat_count_limit(capsys, tmp_path):
+def test_repeat_count_limit(capsys, tmp_path, monkeypatch):
+    leaves = count_calls(monkeypatch, graph.Expander, "leaf")
     for count in (graph.MAX_NODES + 1, 10**30, "'10**100'"):
-        start = time.perf_counter()
         line = run_bad(capsys, tmp_path, HEADER + f"  - relu: {{repeat: {count}}}\n")
-        assert time.perf_counter() - start < 0.5
+        assert leaves["leaf"] == 0  # refused before a single layer is built
         assert "repeat" in line and f"above the limit of {graph.MAX_NODES:,}" in line
 
 
@@ -724,12 +1067,12 @@ def test_total_layer_limit(capsys, tmp_path, monkeypatch):
     assert "the spec expands to more than 55 layers and groups (" in line and "reduce repeat counts)" in line
 
 
-def test_total_layer_limit_at_full_size(capsys, tmp_path):
-    """At the real limit: 1,000 x 1,000 relus are refused, in well under the time it would take to run them."""
-    start = time.perf_counter()
+def test_total_layer_limit_at_full_size(capsys, tmp_path, monkeypatch):
+    """At the real limit: 1,000 x 1,000 relus are refused as the tree grows, not after building 10**6 layers."""
+    leaves = count_calls(monkeypatch, graph.Expander, "leaf")
     line = run_bad(capsys, tmp_path, HEADER + "  - sequential: {repeat: 1000, layers: [{relu: {repeat: 1000}}]}\n")
     assert f"expands to more than {graph.MAX_NODES:,} layers" in line
-    assert time.perf_counter() - start < 10
+    assert leaves["leaf"] == graph.MAX_NODES + 1
 
 
 def test_yaml_node_limit_boundary(monkeypatch):
@@ -742,14 +1085,14 @@ def test_yaml_node_limit_boundary(monkeypatch):
         yamlio.load_yaml(text)
 
 
-def test_yaml_node_limit_at_full_size(capsys, tmp_path):
+def test_yaml_node_limit_at_full_size(capsys, tmp_path, monkeypatch):
     # a: 1 + 1,000 nodes; b: 1 + 1,000 * 1,001; c: 1 + 2 * that = 2,002,003 > 2,000,000
     text = ("name: t\ninput: [3, 8, 8]\nlayers: [relu]\nd:\n  a: &a [" + ", ".join(["1"] * 1000) + "]\n"
             "  b: &b [" + ", ".join(["*a"] * 1000) + "]\n  c: [*b, *b]\n")
-    start = time.perf_counter()
+    events = count_calls(monkeypatch, yamlio._Base, "get_event")
     line = run_bad(capsys, tmp_path, text)
     assert f"the YAML expands to more than {yamlio.MAX_NODES:,} nodes" in line
-    assert time.perf_counter() - start < 1
+    assert events["get_event"] < 2_100  # the ~2,000 events of the text itself, nothing expanded
 
 
 def test_expression_length_limit(capsys, tmp_path):
@@ -780,15 +1123,24 @@ def test_power_limit(capsys, tmp_path):
     assert "power too large" in line and "limited to 4096 bits" in line
 
 
-def test_expression_results_are_bounded(capsys, tmp_path):
+def test_expression_results_are_bounded(capsys, tmp_path, monkeypatch):
     """Fixed here: products are bounded like powers. Chained through variables they grew without limit
     (a: 40 factors of 2**2000, b: a*...*a, c: b*...*b, d: c*...*c was 5 * 10**9 bits, gigabytes and minutes)."""
     a = "*".join(["2**2000"] * 40)
     b, c, d = ("*".join([name] * 40) for name in "abc")
     text = f"name: t\nvariables:\n  a: '{a}'\n  b: '{b}'\n  c: '{c}'\n  d: '{d}'\ninput: [3, 8, 8]\nlayers: [relu]\n"
-    start = time.perf_counter()
+    largest = [0]
+    product = expr._Evaluator.visit_BinOp
+
+    def measured(self, node):
+        value = product(self, node)
+        largest[0] = max(largest[0], value.bit_length() if isinstance(value, int) else 0)
+        return value
+
+    monkeypatch.setattr(expr._Evaluator, "visit_BinOp", measured)
     line = run_bad(capsys, tmp_path, text)
-    assert time.perf_counter() - start < 0.5
+    # refused at the first product over the limit, so nothing larger than two bounded factors was computed
+    assert expr.MAX_BITS < largest[0] <= 2 * expr.MAX_BITS
     assert ":3: variable a: a result in" in line and "is too large (results are limited to 4096 bits)" in line
     line = run_bad(capsys, tmp_path, HEADER + "  - conv2d: {out_channels: '2**2048 * 2**2048', kernel_size: 1}\n")
     assert "too large" in line
@@ -813,14 +1165,15 @@ def test_non_finite_numbers_are_refused(capsys, tmp_path, value):
     assert "negative_slope: expected a finite number" in line
 
 
-def test_symbolic_adaptive_pooling_is_bounded(capsys, tmp_path):
+def test_symbolic_adaptive_pooling_is_bounded(capsys, tmp_path, monkeypatch):
     """Fixed here: a symbolic size pooled to 10**9 outputs looped over every integer up to 10**9 (a hang;
     10**6 took 9 s); a closed form with too many terms is refused, small ones still work."""
     text = "name: t\nsymbols: [H]\ninput: [3, H, H]\nlayers:\n  - adaptive_avgpool2d: {output_size: %s}\n"
+    from archcalc.layers import pool
+    terms = count_calls(monkeypatch, pool, "_phi")  # one call per term of the closed form
     for size in ("1000000000", "[360, 360]"):
-        start = time.perf_counter()
         line = run_bad(capsys, tmp_path, text % size)
-        assert time.perf_counter() - start < 1
+        assert terms["_phi"] == 0  # refused before a term is built
         assert "adaptive pooling of" in line and "closed form" in line
     out = run_ok(capsys, tmp_path, text % "[6, 7]", "-f", "json")
     flops = json.loads(out)["totals"]["flops"]
