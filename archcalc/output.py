@@ -7,7 +7,6 @@ files being read (refused before anything is written, so the spec is never overw
 from __future__ import annotations
 
 import os
-import secrets
 import stat
 import sys
 from collections.abc import Iterable
@@ -75,7 +74,7 @@ def _write_directly(target: str, payload: bytes) -> None:
 
 def _replace(target: str, payload: bytes) -> None:
     folder, name = os.path.split(target)
-    temporary = os.path.join(folder, f".{name}.{secrets.token_hex(4)}.tmp")
+    temporary = os.path.join(folder, f".{name}.{os.urandom(4).hex()}.tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies, as to open()
     try:
         with os.fdopen(fd, "wb") as f:

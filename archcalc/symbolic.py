@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import SpecError
@@ -33,14 +32,16 @@ FIGURE_WORK = 20
 TERM_WORK = 60
 
 
-@dataclass
 class Symbols:
     """The symbols of one analysis: what the engine computes with, and how to display the results."""
 
-    env: dict[str, Any] = field(default_factory=dict)  # name -> expression the formulas see
-    back: dict[Any, Any] = field(default_factory=dict)  # internal symbol -> display expression
-    names: dict[str, Any] = field(default_factory=dict)  # name -> display symbol
-    multiple_of: dict[str, int] = field(default_factory=dict)
+    __slots__ = ("env", "back", "names", "multiple_of")
+
+    def __init__(self) -> None:
+        self.env: dict[str, Any] = {}  # name -> expression the formulas see
+        self.back: dict[Any, Any] = {}  # internal symbol -> display expression
+        self.names: dict[str, Any] = {}  # name -> display symbol
+        self.multiple_of: dict[str, int] = {}
 
     def show(self, expr: Any, mode: str = "expand", by: Iterable[str] = ()) -> Any:
         """An expression in the user's symbols, simplified as asked."""

@@ -731,17 +731,7 @@ def check_cases(capsys, tmp_path: Path, label: str, make_case, cases: int = EXTR
                           f"{FUZZ_SEED!r}):\n" + "\n".join(failures[:5]))
 
 
-NAMES_XFAIL = pytest.mark.xfail(strict=False, reason="names -> helper B's name validation and output escaping "
-                                                     "(issue 12); the lead removes this mark after merging")
-
-
-CSV_XFAIL = pytest.mark.xfail(sys.version_info < (3, 11), strict=False,
-                              reason="Python 3.10's csv module cannot write a NUL (3.11 can): names -> helper B's name "
-                                     "validation (issue 12); the lead removes this mark after merging")
-
-
-@pytest.mark.parametrize("output", [pytest.param(o, marks=NAMES_XFAIL) if o == "plot" else
-                                    pytest.param(o, marks=CSV_XFAIL) if o == "csv" else o for o in OUTPUTS])
+@pytest.mark.parametrize("output", OUTPUTS)
 def test_hostile_names_never_crash(capsys, tmp_path, output):
     """Names holding quotes, line breaks (\\n, \\r, U+2028, U+0085), \\N, NUL, backslashes, $, |, = ... in
     every output: a report or one line."""
@@ -909,11 +899,7 @@ def test_subcommand_options_never_crash(capsys, tmp_path, command):
                 DRAWN_CASES if command in ("plot", "report", "schema") else EXTRA_CASES)
 
 
-HUGE_XFAIL = pytest.mark.xfail(strict=False, reason="huge numbers, --set digits, sweep and solve caps, float guards "
-                                                    "-> helper C (issue 12); the lead removes this mark after merging")
-
-
-@pytest.mark.parametrize("command", [pytest.param(c, marks=HUGE_XFAIL) for c in COMMANDS if c != "schema"])
+@pytest.mark.parametrize("command", [c for c in COMMANDS if c != "schema"])
 def test_huge_option_values_never_crash(capsys, tmp_path, command):
     """The same, with huge numbers among the values (2**63, 10**30, 5,000 digits, '²', nan, inf)."""
     check_cases(capsys, tmp_path, f"huge-options-{command}", _command_case(command, huge=True),
@@ -1072,7 +1058,7 @@ def test_total_layer_limit_at_full_size(capsys, tmp_path, monkeypatch):
     leaves = count_calls(monkeypatch, graph.Expander, "leaf")
     line = run_bad(capsys, tmp_path, HEADER + "  - sequential: {repeat: 1000, layers: [{relu: {repeat: 1000}}]}\n")
     assert f"expands to more than {graph.MAX_NODES:,} layers" in line
-    assert leaves["leaf"] == graph.MAX_NODES + 1
+    assert leaves["leaf"] <= graph.MAX_NODES + 1  # work within the cap: a repeat that cannot fit stops after a copy
 
 
 def test_yaml_node_limit_boundary(monkeypatch):
