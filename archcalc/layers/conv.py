@@ -34,6 +34,7 @@ class _ConvBase(LayerSpec):
     padding_mode = field(choice("zeros", "reflect", "replicate", "circular"), "zeros",
                          "How padded positions are filled (does not change any count).")
     kind = "conv"
+    channels_first = True
 
 
 class ConvSpec(_ConvBase):

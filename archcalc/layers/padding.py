@@ -38,6 +38,7 @@ class PadSpec(LayerSpec):
     """Pads the spatial axes (torch.nn.ZeroPad2d, ConstantPad, ReflectionPad, ReplicationPad)."""
 
     TYPES = ("pad",)
+    channels_first = True
     padding = field(PadAmounts, description="An int for every side of every spatial axis, or per spatial axis "
                                             "(in axis order) an int or a pair [before, after].")
     mode = field(choice("constant", "reflect", "replicate", "circular"), "constant", "Fill mode (no count changes).")
@@ -62,6 +63,7 @@ class CropSpec(LayerSpec):
     by a margin on each side (Keras' Cropping2D), which keeps a symbolic input size symbolic."""
 
     TYPES = ("crop",)
+    channels_first = True
     size = field(maybe(PositiveAxes), None, "Output size per spatial axis.")
     margin = field(maybe(NonNegAxes), None, "Positions dropped on each side, per spatial axis (instead of size).")
 

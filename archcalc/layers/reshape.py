@@ -100,6 +100,7 @@ class ChannelShuffleSpec(LayerSpec):
     """Channel shuffle, as torch.nn.ChannelShuffle (ShuffleNet): a permutation, no arithmetic."""
 
     TYPES = ("channel_shuffle",)
+    channels_first = True
     groups = field(PositiveInt, description="Number of groups to interleave.")
 
 
