@@ -175,7 +175,10 @@ class Expander:
             return group
         entry = LAYER_TYPES.get(key)
         if entry is None:
-            close = closest_type(key) or next(iter(_close(key, [*self.blocks, *self.custom], 1)), None)
+            local = next(iter(_close(key, [*self.blocks, *self.custom], 1)), None)
+            if key[:1].isupper() and not local:  # a Keras class name: its archcalc form, not a look-alike type
+                raise SpecError(f"unknown layer type {key!r}", hint=_keras().suggest(key, LAYER_TYPES))
+            close = closest_type(key) or local
             raise SpecError(f"unknown layer type {key!r}", hint=f"did you mean {close!r}?" if close else
                             "run archcalc schema for the layer types")
         if given is not None:

@@ -79,7 +79,8 @@ class LayerNormSpec(_NormBase):
     """Layer normalisation over the trailing dimensions, as torch.nn.LayerNorm."""
 
     TYPES = ("layernorm",)
-    normalized_shape = field(PositiveAxes, description="The trailing dimensions to normalise over.")
+    normalized_shape = field(maybe(PositiveAxes), None, "The trailing dimensions to normalise over; default: the "
+                                                        "last dimension (Keras' axis -1).")
     elementwise_affine = field(Flag, True, "Learnable per-element weight.")
     bias = field(Flag, True, "Learnable per-element bias (with elementwise_affine).")
 
@@ -95,6 +96,9 @@ class RMSNormSpec(_NormBase):
 
 def _normalized_size(spec: LayerNormSpec | RMSNormSpec, x: Shape) -> int:
     """Elements per normalised group; normalized_shape must match the trailing dimensions."""
+    if spec.normalized_shape is None:
+        expect_rank(x, tuple(range(1, 9)), "[..., features]")
+        return x[-1]
     dims = spec.normalized_shape if isinstance(spec.normalized_shape, tuple) else (spec.normalized_shape,)
     tail = x[len(x) - len(dims):] if len(dims) <= len(x) else None
     if tail is None or any(is_concrete(a) and is_concrete(b) and a != b for a, b in zip(dims, tail)):
