@@ -8,6 +8,7 @@ as [*spatial, C] under ``layout: channels_last``) are the engine's; these only r
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from difflib import get_close_matches
 from typing import Any
@@ -66,6 +67,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "batch_normalization": {"eps": 1e-3, "momentum": 0.99},
     "layer_normalization": {"eps": 1e-3},
     "leaky_re_lu": {"negative_slope": 0.3},
+    "concatenate": {"dim": -1},
     **{f"{kind}{d}d": {"kernel_size": 2} for kind in ("max_pooling", "max_pool", "average_pooling", "avg_pool")
        for d in (1, 2, 3)},
     **{f"conv{d}d_transpose": {"padding": "valid"} for d in (1, 2, 3)},  # Keras' 'valid', not torch's 0
@@ -107,7 +109,7 @@ def snake(name: str) -> str:
                                    (i + 1 < len(name) and name[i + 1].islower() and name[i - 1].isupper())):
             out.append("_")
         out.append(ch.lower())
-    return "".join(out).replace("_d", "d") if name[:1].isupper() else name
+    return re.sub(r"(?<=\d)_d(?=_|$)", "d", "".join(out)) if name[:1].isupper() else name
 
 
 def camel(alias: str) -> str:

@@ -64,8 +64,13 @@ def conv_transpose(site: Site, args: list[str]) -> str:
     if cuts is None:
         return out
     extend = [(0, max(left + length - full, 0)) for left, length, full in cuts]
-    if any(after for _, after in extend):  # zeros after the full output (an output_padding torch cannot add)
-        out = f_pad(out, extend)
+    if any(after for _, after in extend):  # positions after the full output (an output_padding torch cannot add)
+        if s.bias:  # Keras adds the bias there too: they are outputs of zero inputs
+            bias = f"{module}.bias.view(-1{', 1' * s.ndim})"
+            out = f"{f_pad(f'{out} - {bias}', extend)} + {bias}"
+        else:
+            out = f_pad(out, extend)
+        out = f"({out})"
     return f"{out}[:, :, {', '.join(f'{left}:{left + length}' for left, length, _ in cuts)}]"
 
 
