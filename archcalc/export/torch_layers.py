@@ -6,7 +6,7 @@ from typing import Any
 
 from ..errors import SpecError
 from ..layers.base import per_axis, torch_dim
-from ..layers.conv import keras_transpose, same_padding
+from ..layers.conv import same_padding, torch_transpose
 from ..layers.matmul import ELLIPSIS, parse_equation
 from .torch_base import Site, axes, call, compact, define, f_pad, kw, lit, tie, torch_code
 
@@ -25,7 +25,7 @@ def conv(site: Site, args: list[str]) -> str:
         (site.x[0] * s.depth_multiplier, site.x[0])  # depthwise: one group per input channel
     if s.padding == "causal":  # Keras: dilation * (kernel - 1) zeros before the input
         padding, pads = 0, [(d[0] * (k[0] - 1), 0)]
-    elif s.padding == "same" and any(v != 1 for v in st):  # Keras' rule beyond stride 1, which torch refuses
+    elif s.padding == "same":  # numbers, not torch's "same" (refused beyond stride 1; fvcore counts it as 0)
         split = [same_padding(n, k[a], st[a], d[a]) for a, n in enumerate(site.x[1:])]
         if all(total == 2 * left for left, total in split):
             padding = tuple(left for left, _ in split)
@@ -46,32 +46,24 @@ def conv_transpose(site: Site, args: list[str]) -> str:
     if s.padding_mode != "zeros":
         raise SpecError(f"padding_mode={s.padding_mode!r} cannot be exported: torch's ConvTranspose pads only "
                         "with zeros", hint="remove padding_mode")
-    padding, output_padding, cuts = s.padding, s.output_padding, None
-    if s.padding in ("same", "valid"):  # Keras' rule: torch's full output, cropped (or zero-extended) as Keras does
-        k, st, d, op = axes(site, (s.kernel_size, "kernel_size"), (s.stride, "stride"), (s.dilation, "dilation"),
-                            (s.output_padding, "output_padding"))
-        spans = [d[a] * (k[a] - 1) + 1 for a in range(s.ndim)]
-        crops = [keras_transpose(n, spans[a], st[a], s.padding, op[a]) for a, n in enumerate(site.x[1:])]
-        fulls = [(n - 1) * st[a] + spans[a] for a, n in enumerate(site.x[1:])]
-        padding, output_padding = 0, 0
-        if any(left or length != full for (left, length), full in zip(crops, fulls)):
-            cuts = [(left, length, full) for (left, length), full in zip(crops, fulls)]
+    axes = torch_transpose(s, site.x)  # Keras' valid/same: torch's padding where it computes the same
+    padding, output_padding = tuple(a[0] for a in axes), tuple(a[1] for a in axes)
     module = site.module(call(f"nn.ConvTranspose{s.ndim}d", site.x[0], s.out_channels,
                               f"kernel_size={lit(s.kernel_size)}", *kw(
-        ("stride", s.stride, 1), ("padding", padding, 0), ("output_padding", output_padding or 0, 0),
+        ("stride", s.stride, 1), ("padding", compact(padding), 0), ("output_padding", compact(output_padding), 0),
         ("groups", s.groups, 1), ("bias", s.bias, True), ("dilation", s.dilation, 1))))
     out = f"{module}({args[0]})"
-    if cuts is None:
+    if all(cut is None for *_, cut in axes):
         return out
-    extend = [(0, max(left + length - full, 0)) for left, length, full in cuts]
-    if any(after for _, after in extend):  # positions after the full output (an output_padding torch cannot add)
+    # otherwise Keras' window of torch's full output: cut, or extended after it (an output_padding torch refuses)
+    extend = [(0, 0) if cut is None else (0, max(cut[0] + cut[1] - full, 0)) for _, _, full, cut in axes]
+    if any(after for _, after in extend):
         if s.bias:  # Keras adds the bias there too: they are outputs of zero inputs
             bias = f"{module}.bias.view(-1{', 1' * s.ndim})"
-            out = f"{f_pad(f'{out} - {bias}', extend)} + {bias}"
+            out = f"({f_pad(f'{out} - {bias}', extend)} + {bias})"
         else:
             out = f_pad(out, extend)
-        out = f"({out})"
-    return f"{out}[:, :, {', '.join(f'{left}:{left + length}' for left, length, _ in cuts)}]"
+    return f"{out}[:, :, {', '.join(':' if cut is None else f'{cut[0]}:{cut[0] + cut[1]}' for *_, cut in axes)}]"
 
 
 @torch_code("linear")

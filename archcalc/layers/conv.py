@@ -140,6 +140,32 @@ def keras_transpose(n: Any, span: Any, s: Any, padding: str, op: Any) -> tuple[A
     return span - 1 - left, (n - 1) * s + 1 + total - span + 1
 
 
+def torch_transpose(spec: ConvTransposeSpec, x: Shape) -> list[tuple[Any, Any, Any, Any]]:
+    """Per spatial axis, how torch's ConvTranspose computes the layer (the export writes it so): (padding,
+    output_padding, output size of the torch module, and (left, size) to cut from it, or None when the module's
+    output is the layer's). Keras' rule is torch's when its crop is p on the left and p - output_padding on the
+    right with 0 <= output_padding < max(stride, dilation); otherwise torch's full output is cut (or extended)."""
+    nd = spec.ndim
+    k, s, d, op = (per_axis(v, nd, f) for v, f in ((spec.kernel_size, "kernel_size"), (spec.stride, "stride"),
+                                                   (spec.dilation, "dilation"), (spec.output_padding,
+                                                                                 "output_padding")))
+    axes = []
+    for a, n in enumerate(x[1:]):
+        span = d[a] * (k[a] - 1) + 1
+        if spec.padding not in ("same", "valid"):
+            p, extra = per_axis(spec.padding, nd, "padding")[a], 0 if op[a] is None else op[a]
+            axes.append((p, extra, (n - 1) * s[a] - 2 * p + span + extra, None))
+            continue
+        left, length = keras_transpose(n, span, s[a], spec.padding, op[a])
+        full = (n - 1) * s[a] + span
+        extra = left - (full - left - length)  # torch's output_padding for padding = left
+        if left >= 0 and 0 <= extra < max(s[a], d[a]):
+            axes.append((left, extra, length, None))
+        else:
+            axes.append((0, 0, full, (left, length)))
+    return axes
+
+
 @formula(ConvTransposeSpec)
 def conv_transpose(spec: ConvTransposeSpec, x: Shape) -> Cost:
     """Transposed convolution: every input element is scattered through (out_channels / groups) * prod(k) taps."""
