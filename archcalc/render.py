@@ -200,6 +200,9 @@ def markdown(report: Report, depth: int | None = None) -> str:
                      *total_cells(report)) if roof else "")
                  + ("".join(f" **{c}** |" for c in memory.total_cells(report, num)) if mem else ""))
     lines += ["", f"Buffers: {num(t.buffers)}. Activations: {num(t.activations)}."]
+    if report.layout == "channels_last":
+        lines[-1] += (f" Keras: {num(t.trainable)} trainable, {num(t.non_trainable)} non-trainable params (the "
+                      "moving statistics, also in buffers).")
     if roof:
         lines += ["", *summary(report, markdown=True)]
     if mem:
