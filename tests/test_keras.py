@@ -602,44 +602,6 @@ def test_every_layer_as_keras_builds_it(name):
     assert report.totals.trainable + report.totals.non_trainable == model.count_params()
 
 
-def test_the_issue_figures():
-    """Conv1D(16, 3) then Dense(5) on [100, 4]: 4*3*16 + 16 = 208 and 16*5 + 5 = 85, 293 params, output (98, 5);
-    Dense(3136) then Reshape [7, 7, 64] is [7, 7, 64]."""
-    report = archcalc.analyze(archcalc.load(CONV1D_DENSE))
-    assert report.totals.params == 4 * 3 * 16 + 16 + 16 * 5 + 5 == 293
-    assert report.output_shape == (1, 98, 5)
-    dcgan_report = archcalc.analyze(archcalc.load(DCGAN))
-    assert {row.name: row.output_shape for row in dcgan_report.layers}["reshape"] == (1, 7, 7, 64)
-    # BatchNormalization on 3136 features: 2 * 3136 trainable (gamma, beta), 2 * 3136 moving statistics
-    bn0 = next(row for row in dcgan_report.layers if row.name == "bn0")
-    assert (bn0.trainable, bn0.non_trainable, bn0.buffers) == (2 * 3136, 2 * 3136, 2 * 3136)
-
-
-def test_the_table_and_json_give_keras_split(capsys, tmp_path):
-    import json
-
-    from archcalc.cli import main
-    path = tmp_path / "m.yaml"
-    path.write_text(MOBILENET)
-    assert main([str(path)]) == 0
-    table = capsys.readouterr().out
-    # moving statistics: 2 * (16 + 16) of the two BatchNormalizations
-    assert "non-trainable" in table and " 64  (64)" in table.split("non-trainable")[1].splitlines()[0]
-    assert main([str(path), "-f", "json"]) == 0
-    data = json.loads(capsys.readouterr().out)
-    assert data["totals"]["non_trainable"] == 64 and data["totals"]["trainable"] == data["totals"]["params"]
-    assert {row["name"]: row["non_trainable"] for row in data["layers"]}["stem_bn"] == 32
-    torch_style = tmp_path / "t.yaml"
-    torch_style.write_text("name: t\ninput: [3, 8, 8]\nlayers:\n  - conv2d: {out_channels: 4, kernel_size: 3}\n"
-                           "  - batchnorm2d\n")
-    assert main([str(torch_style), "-f", "json"]) == 0
-    data = json.loads(capsys.readouterr().out)
-    # channels first (torch): the running statistics are buffers only; 3*9*4 + 4 + 2*4 trainable
-    assert data["totals"]["non_trainable"] == 0 and data["totals"]["trainable"] == 3 * 9 * 4 + 4 + 2 * 4
-    assert main([str(torch_style)]) == 0
-    assert "non-trainable" not in capsys.readouterr().out
-
-
 # ---- the export computes what Keras computes ----
 
 def _torch_modules(module, prefix: str) -> list:
@@ -761,23 +723,3 @@ def test_the_export_computes_what_keras_computes(name):
     assert want.shape == got.shape
     # float32 sums of thousands of terms in two orders: a misplaced axis differs by O(1), rounding by ~1e-4
     assert np.allclose(want, got, rtol=1e-3, atol=1e-3), float(np.abs(want - got).max())
-
-
-# ---- what is refused, in one line ----
-
-@pytest.mark.parametrize("layer, message", [
-    ("Lambda: {}", "custom layer"),
-    ("Conv2DTransposed: {filters: 2, kernel_size: 2}", "'Conv2DTranspose'"),
-    ("ReLU: {threshold: 0.5}", "threshold"),
-    ("BatchNormalization: {center: false}", "center and scale"),
-    ("Bidirectional: {layer: {LSTM: {units: 2}}, merge_mode: sum}", "merge_mode"),
-    ("TimeDistributed: {layer: GlobalAveragePooling2D}", "TimeDistributed(global_avgpool)"),
-    ("LSTM: {units: 2, go_backwards: true}", "go_backwards"),
-    ("Conv2D: {filters: 2, kernel_size: 2, padding: causal}", "causal"),
-])
-def test_refusals(layer, message):
-    from archcalc.errors import ArchcalcError
-    spec = f"name: r\nlayout: channels_last\ninput: [8, 8, 3]\nlayers:\n  - {layer}\n"
-    with pytest.raises(ArchcalcError) as e:
-        archcalc.analyze(archcalc.load(spec))
-    assert message in e.value.format()

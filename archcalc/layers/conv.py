@@ -179,10 +179,13 @@ def conv_transpose(spec: ConvTransposeSpec, x: Shape) -> Cost:
     out, windows = [], []
     for axis, n in enumerate(x[1:]):
         span = d[axis] * (k[axis] - 1) + 1
-        if keras:  # Keras refuses output_padding >= stride
+        if keras:  # Keras refuses output_padding >= stride, and a stride with a dilation
             if op[axis] is not None and is_concrete(op[axis]) and op[axis] >= s[axis]:
                 raise ShapeError(f"output_padding={op[axis]} must be smaller than the stride {s[axis]}",
                                  hint="Keras refuses it too")
+            if any(is_concrete(v) and v > 1 for v in s) and any(is_concrete(v) and v > 1 for v in d):
+                raise SpecError(f"padding {spec.padding!r} with both a stride and a dilation above 1",
+                                hint="Keras refuses it too; give torch's padding in numbers")
             left, length = keras_transpose(n, span, s[axis], spec.padding, op[axis])
         else:
             extra = 0 if op[axis] is None else op[axis]
