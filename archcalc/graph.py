@@ -21,6 +21,7 @@ ITEM_KEYS = ("name", "from", "save", "if", "repeat")  # meaningful on every item
 STRUCTURES = ("sequential", "parallel", "residual")
 MAX_NODES = 20_000  # leaves after expansion: 10x the deepest published networks, and analysed within a second
 MAX_DEPTH = 32  # nested blocks
+CHANNEL_DIM = ("concat", "chunk", "scale")  # their dim defaults to the channels: 1, or -1 under channels_last
 
 
 class Leaf:
@@ -183,6 +184,8 @@ class Expander:
                             "run archcalc schema for the layer types")
         if given is not None:
             body["name"] = given
+        if self.layout_last and key in CHANNEL_DIM:
+            body.setdefault("dim", -1)  # the channels are last
         body["type"] = key
         try:
             spec = entry.model.validate(body, {"env": env})

@@ -135,3 +135,21 @@ layers:
     assert conv.output_shape == (1, 5, 7, 7, 4) and conv.params == 3 * 3 * 2 * 4 + 4
     assert conv.rf.to_dict()["size"] == [1, 3, 3]
     assert dense.output_shape == (1, 5, 7, 7, 3) and dense.params == 4 * 3 + 3
+
+
+def test_channel_dims_default_to_the_channels():
+    """concat, chunk and scale default to the channels: the last dimension under layout: channels_last, so a
+    parallel block's concat merges channels as it does channels first."""
+    report = archcalc.analyze(archcalc.load("""name: p
+layout: channels_last
+input: [8, 8, 3]
+layers:
+  - parallel:
+      branches:
+        - [{Conv2D: {filters: 4, kernel_size: 1}}]
+        - [{Conv2D: {filters: 6, kernel_size: 3, padding: same}}]
+  - chunk: {chunks: 2}
+  - scale
+"""))
+    assert [row.output_shape for row in report.layers[-3:]] == [(1, 8, 8, 10), (1, 8, 8, 5), (1, 8, 8, 5)]
+    assert report.layers[-1].params == 5
