@@ -1,5 +1,9 @@
 """The engine: walk the node tree, apply each formula to the incoming shape, compose receptive fields,
-scale by the batch and sum. Formulas never see the batch; the engine never sees a formula's maths."""
+scale by the batch and sum. Formulas never see the batch; the engine never sees a formula's maths.
+
+Tensors are held in the spec's axis order. Under ``layout: channels_last`` (Keras) that is ``[*spatial, C]``;
+a layer whose formula reads ``[C, *spatial]`` (``channels_first`` on its model) is given its input in that order,
+and its output, receptive-field step and dimension map are moved back (``_Walk.apply``)."""
 from __future__ import annotations
 
 from typing import Any, NamedTuple
@@ -19,7 +23,7 @@ MAX_REPORT_BITS = 2**26
 
 
 class Tensor(NamedTuple):
-    shape: tuple[Any, ...]  # per sample, channels first
+    shape: tuple[Any, ...]  # per sample, in the spec's layout: [C, *spatial] or, channels last, [*spatial, C]
     rf: RF
     id: int  # the buffer that holds it: an index into _Walk.life (memory liveness)
 
@@ -57,13 +61,17 @@ class _Walk:
         self.rows: list[LayerResult] = []
         self.outline: list[LayerResult | BlockResult] = []  # table order: a block before its contents
         self.tensors: dict[str, Tensor] = {}  # dotted path or saved name -> output
+        self.last = network.layout == "channels_last"  # Keras: tensors held as [*spatial, C]
         # Per buffer (id 0: the network input): [elements with the batch, first row live, last row live].
         self.life: list[list[Any]] = []
         self.bits = 0  # of every number checked so far (MAX_REPORT_BITS)
 
     def report(self) -> Report:
         self.check([("the input shape", d) for d in self.net.input] + [("the batch", self.batch)])
-        rf = RF.of_input(len(self.net.input), sequence=self.net.layout == "sequence")
+        rank = len(self.net.input)
+        rf = RF.of_input(rank, sequence=self.net.layout == "sequence")
+        if self.last:  # spatial axes at dims 0..n-2, channels at the last dim
+            rf = rf.remap(_last_order(rank), rank)
         try:
             x = Tensor(tuple(self.net.input), rf, self.buffer(self.net.input, 0, -1))
         except ShapeError as e:  # the product of its dimensions
@@ -79,9 +87,10 @@ class _Walk:
                 raise e.locate(path=row.name, file=self.net.file, line=row.line) from None
         totals = Totals.of(self.rows)
         self.check([(f"the total {name}", getattr(totals, name)) for name in ("params", "buffers", "macs", "flops",
-                                                                             "activations", "cache")], fixed=None)
-        report = Report(self.net.name, (self.batch, *self.display(self.net.input)), self.rows, totals, self.convention,
-                        (self.batch, *self.display(x.shape)), x.rf, blocks, self.outline)
+                                                                             "activations", "cache", "trainable",
+                                                                             "non_trainable")], fixed=None)
+        report = Report(self.net.name, (self.batch, *self.net.input), self.rows, totals, self.convention,
+                        (self.batch, *x.shape), x.rf, blocks, self.outline)
         report.layout = self.net.layout
         return report
 
@@ -105,11 +114,6 @@ class _Walk:
         for row, change in zip(self.rows, delta):
             running += change
             row.live = running
-
-    def display(self, shape: tuple[Any, ...]) -> tuple[Any, ...]:
-        if self.net.layout == "channels_last" and len(shape) > 1:
-            return (*shape[1:], shape[0])
-        return tuple(shape)
 
     def run(self, nodes: list[Node], x: Tensor, prefix: str, depth: int, blocks: list[BlockResult]) -> Tensor:
         for node in nodes:
@@ -140,7 +144,7 @@ class _Walk:
             x = self.symbolic_repeat(node, x, depth, block, start)
         else:
             x = self.run(node.children, x, node.path, depth + 1, block.children)
-        block.finish(self.rows[start:], (self.batch, *self.display(x.shape)), x.rf)
+        block.finish(self.rows[start:], (self.batch, *x.shape), x.rf)
         if self.net.symbols is not None:  # a block sums its rows again: nested blocks cost rows x depth
             from .symbolic import spend
             spend(len(self.rows) - start)
@@ -179,17 +183,15 @@ class _Walk:
                 given = [self.resolve(r, x, prefix, node) for r in node.inputs]
                 labels = [f"input {r!r}" for r in node.inputs]
             cost = node.formula(spec, [t.shape for t in given], labels)
-            rf = merge([t.rf for t in given]).then(cost.rf)
+            rf = merge([t.rf for t in given]).then(self.step(cost.rf)).remap(cost.dims, len(cost.shape))
             inputs = sum(prod(t.shape) for t in given)
+            seen, shape = given[0].shape, tuple(cost.shape)
         else:
-            cost = node.formula(spec, x.shape)
-            rf = x.rf.then(cost.rf)
+            cost, rf, seen, shape = self.apply(node, x)
             inputs = prod(x.shape)
         if getattr(spec, "tied_to", None):
             self.check_tie(node, spec.tied_to, cost.shared)
         self.owned[node.path] = cost.params
-        shape = tuple(cost.shape)
-        rf = rf.remap(cost.dims, len(shape))
         b = self.batch
         params, flops = self.counted(spec, cost)
         flops_by_kind = {k: v for k, v in flops.items() if not (isinstance(v, int) and v == 0)}
@@ -197,19 +199,21 @@ class _Walk:
         for t in given if given is not None else (x,):
             self.life[t.id][2] = index  # rows run in order: this is the latest read so far
         row = LayerResult(
-            name=node.path, type=node.type, kind=spec.kind, output_shape=(b, *self.display(shape)),
+            name=node.path, type=node.type, kind=spec.kind, output_shape=(b, *shape),
             params=params, buffers=cost.buffers, macs=cost.macs * b, flops=sum(flops_by_kind.values()),
             flops_by_kind=flops_by_kind, activations=prod(shape) * b, rf=rf, line=node.line, depth=depth,
             user_defined=node.user_defined, input_elements=inputs * b, cache=cost.cache * b,
             active_params=params - (cost.params - cost.active),
         )
-        row.spec, row.input_shape = spec, (given[0] if given else x).shape
+        # Keras's split: its non-trainable parameters are the running statistics torch holds as buffers.
+        row.trainable, row.non_trainable = params, cost.statistics if self.last else 0
+        row.spec, row.input_shape = spec, seen  # as the formula saw it (channels first for a channels-first layer)
         if not (isinstance(cost.workspace, int) and cost.workspace == 0):
             row.workspace = cost.workspace * b
             self.life.append([row.workspace, index, index])  # live while this layer runs, in its row only
         if self.convention.per_type is not None:
             from .preset import apply
-            apply(row, self.convention, b, shape)
+            apply(row, self.convention, b, tuple(cost.shape))  # the output as the formula gave it
         self.check(_figures(row), rf, fixed=LAYER_WORK)  # running a formula costs more than its figures' size
         self.rows.append(row)
         self.outline.append(row)
@@ -250,6 +254,30 @@ class _Walk:
             return (f"declare symbols: {{{multiples}}} (the total stride here) so that strided floors simplify, "
                     f"or give {' and '.join(wanted)} a value with --set")
         return f"give {' and '.join(names) or 'the symbols'} a value with --set, or analyse fewer layers symbolically"
+
+    def apply(self, node: Leaf, x: Tensor) -> tuple[Any, RF, tuple[Any, ...], tuple[Any, ...]]:
+        """(cost, RF after the layer, the input shape its formula saw, the output shape as held) of a one-input
+        layer. Channels last, a channels-first formula reads [C, *spatial]: its input's last dimension is
+        presented first, and its output's first dimension (and the RF's dimension map) moved back to the end."""
+        moved = self.last and getattr(node.spec, "channels_first", False) and len(x.shape) > 1
+        if not moved:
+            cost = node.formula(node.spec, x.shape)
+            rf = x.rf.then(self.step(cost.rf)).remap(cost.dims, len(cost.shape))
+            return cost, rf, x.shape, tuple(cost.shape)
+        seen = (x.shape[-1], *x.shape[:-1])
+        cost = node.formula(node.spec, seen)
+        shape = tuple(cost.shape)
+        rank = len(x.shape)
+        first = x.rf.remap(_first_order(rank), rank)  # the RF's dims numbered as the formula numbers them
+        rf = first.then(cost.rf).remap(cost.dims, len(shape))
+        return cost, rf.remap(_last_order(len(shape)), len(shape)), seen, (*shape[1:], shape[0]) if shape else shape
+
+    def step(self, rf: Any) -> Any:
+        """A layer's RF step on the tensor as held. A tuple has one window per spatial axis: dims 1.. channels
+        first, dims 0.. channels last (a custom layer's windows); a dict is keyed by the held dims already."""
+        if self.last and isinstance(rf, tuple):
+            return dict(enumerate(rf))
+        return rf
 
     def counted(self, spec: Any, cost: Any) -> tuple[Any, dict[str, Any]]:
         """(params, FLOPs by kind with the batch) as the convention counts them: a convention without
@@ -299,13 +327,24 @@ def _figures(row: LayerResult) -> list[tuple[str, Any]]:
     """(what, value) of every figure of a row: its shape, counts and receptive field."""
     out = [("its output shape", d) for d in row.output_shape]
     out += [(name, getattr(row, name)) for name in ("params", "buffers", "macs", "flops", "activations",
-                                                    "input_elements", "cache", "workspace", "active_params")]
+                                                    "input_elements", "cache", "workspace", "active_params",
+                                                    "trainable", "non_trainable")]
     out += [(f"its {kind} FLOPs", v) for kind, v in row.flops_by_kind.items()]
     for axis in row.rf.axes if row.rf else ():
         if isinstance(axis, AxisRF):
             out += [("its receptive field", axis.size), ("its receptive field's jump", axis.jump),
                     ("its receptive field's padding", axis.padding)]
     return out
+
+
+def _first_order(rank: int) -> tuple[tuple[int, ...], ...]:
+    """Channels last -> first: dim 0 is the held last dim (the channels), dims 1.. the spatial dims 0..n-2."""
+    return ((rank - 1,), *((d,) for d in range(rank - 1))) if rank > 1 else ((0,),) * rank
+
+
+def _last_order(rank: int) -> tuple[tuple[int, ...], ...]:
+    """Channels first -> last: dims 0..n-2 are the spatial dims 1.., the last dim is the channels (dim 0)."""
+    return (*((d,) for d in range(1, rank)), (0,)) if rank > 1 else ((0,),) * rank
 
 
 def _tokens(network: Network) -> Any:

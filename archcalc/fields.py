@@ -133,3 +133,6 @@ def _padding(value: Any, info: ValidationInfo | None) -> Any:
 
 
 Padding: Kind = checked(_padding, {"anyOf": [{"enum": ["same", "valid"]}, _axes_json(_NONNEG)]})
+# A convolution's padding may also be Keras' 'causal' (1-D: all of it before the input).
+ConvPadding: Kind = checked(lambda v, info: v if v == "causal" else _padding(v, info),
+                            {"anyOf": [{"enum": ["same", "valid", "causal"]}, _axes_json(_NONNEG)]})

@@ -29,6 +29,7 @@ MAX_DEPTH = 32  # nested blocks
 MAX_NAME = 200  # characters in a name (a layer, block, save or branch name, the network's)
 MAX_REF = 1_000  # characters in a reference (from:, inputs:, tied_to): a name or a dotted path of names
 MAX_NESTING = 64  # layer lists inside layer lists, blocks expanded; keeps every recursion far from Python's limit
+CHANNEL_DIM = ("concat", "chunk", "scale")  # their dim defaults to the channels: 1, or -1 under channels_last
 
 
 class Leaf:
@@ -215,11 +216,16 @@ class Expander:
             return group
         entry = LAYER_TYPES.get(key)
         if entry is None:
-            close = closest_type(key) or next(iter(_close(key, [*self.blocks, *self.custom], 1)), None)
+            local = next(iter(_close(key, [*self.blocks, *self.custom], 1)), None)
+            if key[:1].isupper() and not local:  # a Keras class name: its archcalc form, not a look-alike type
+                raise SpecError(f"unknown layer type {key!r}", hint=_keras().suggest(key, LAYER_TYPES))
+            close = closest_type(key) or local
             raise SpecError(f"unknown layer type {key!r}", hint=f"did you mean {close!r}?" if close else
                             "run archcalc schema for the layer types")
         if given is not None:
             body["name"] = given
+        if self.layout_last and key in CHANNEL_DIM:
+            body.setdefault("dim", -1)  # the channels are last
         body["type"] = key
         try:
             spec = entry.model.validate(body, {"env": env})

@@ -7,13 +7,16 @@ expression over the layer's figures, whole batch included:
     macs, archcalc_flops, bias_adds     archcalc's counts (bias_adds: one per output element with a bias)
     in_numel, out_numel                 elements read (all inputs) and written
     params, batch                       the layer's parameters; the batch
-    in0, in1, ... / out0, out1, ...     per-sample dims of the (first) input / the output, channels first
+    in0, in1, ... / out0, out1, ...     per-sample dims of the (first) input / the output, as the layer's formula
+                                        sees them: channels first for a channels-first layer (conv, pool, norm)
     in_rank, in_sp, out_sp, in_last, out_last   its rank; products of the dims after the first; last dims
     dim_size                            for a layer with a torch ``dim`` (softmax, concat, ...): that dim's size
     flops_<kind>                        archcalc's FLOPs of one kind (linear, attention, softmax, bias, ...)
     torch_native, dense_scores, dense_score_macs   attention: torch.nn.MultiheadAttention computes it;
                                         per sample, the scores and QK^T/AV MACs of a dense (masked) kernel
     kprod                               product of kernel_size, for layers that have one
+    torch_out_sp                        a transposed convolution: the output positions of the torch module that
+                                        computes it (torch's full output, before Keras' same/valid cut)
     <field>                             the layer's own int and bool fields (affine, bias, groups, ...)
     <field>_<option>                    for a choice field, true for the chosen option (mode_bilinear, ...)
 
@@ -147,6 +150,9 @@ def variables(row: Any, batch: Any, shape: tuple[Any, ...]) -> dict[str, Any]:
         from .layers.attention import dense_scores
         env.update(dense_scores(spec, row.input_shape))
     env.update({f"flops_{kind}": row.flops_by_kind.get(kind, 0) for kind in KINDS})
+    if row.type.startswith("conv_transpose"):
+        from .layers.conv import torch_transpose
+        env["torch_out_sp"] = prod(size for _, _, size, _ in torch_transpose(spec, row.input_shape))
     kernel = getattr(spec, "kernel_size", None)
     if kernel is not None:
         env["kprod"] = prod(kernel) if isinstance(kernel, tuple) else kernel ** spec.ndim

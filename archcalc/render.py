@@ -49,8 +49,14 @@ def _totals_lines(report: Report, num: Callable[[Any], str]) -> list[str]:
     t = report.totals
     active = [] if t.active_params == t.params else \
         [f"active       {num(t.active_params)}  params one token uses (mixture of experts)"]
-    return [f"params       {num(t.params)}", *active, f"buffers      {num(t.buffers)}", f"MACs         {num(t.macs)}",
-            f"FLOPs        {num(t.flops)}", f"activations  {num(t.activations)}"]
+    keras = []
+    if report.layout == "channels_last":  # Keras' split: its total is trainable + non-trainable
+        frozen = num(t.non_trainable)
+        keras = [f"trainable    {num(t.trainable)}  Keras' trainable params",
+                 f"non-trainable{frozen if frozen[:1] == ' ' else ' ' + frozen}  Keras' non-trainable params "
+                 "(moving statistics, also in buffers)"]
+    return [f"params       {num(t.params)}", *active, *keras, f"buffers      {num(t.buffers)}",
+            f"MACs         {num(t.macs)}", f"FLOPs        {num(t.flops)}", f"activations  {num(t.activations)}"]
 
 
 def _outline(report: Report, depth: int | None) -> list[LayerResult | BlockResult]:
@@ -201,6 +207,9 @@ def markdown(report: Report, depth: int | None = None) -> str:
                      *total_cells(report)) if roof else "")
                  + ("".join(f" **{c}** |" for c in memory.total_cells(report, num)) if mem else ""))
     lines += ["", f"Buffers: {num(t.buffers)}. Activations: {num(t.activations)}."]
+    if report.layout == "channels_last":
+        lines[-1] += (f" Keras: {num(t.trainable)} trainable, {num(t.non_trainable)} non-trainable params (the "
+                      "moving statistics, also in buffers).")
     if roof:
         lines += ["", *summary(report, markdown=True)]
     if mem:

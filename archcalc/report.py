@@ -13,7 +13,7 @@ class LayerResult:
 
     __slots__ = ("name", "type", "kind", "output_shape", "params", "buffers", "macs", "flops", "flops_by_kind",
                  "activations", "rf", "line", "depth", "user_defined", "input_elements", "cache", "live",
-                 "active_params", "workspace", "spec", "input_shape", "extra")
+                 "active_params", "workspace", "trainable", "non_trainable", "spec", "input_shape", "extra")
 
     def __init__(self, name: str, type: str, kind: str, output_shape: tuple[Any, ...], params: Any, buffers: Any,
                  macs: Any, flops: Any, flops_by_kind: dict[str, Any], activations: Any, rf: RF,
@@ -40,6 +40,11 @@ class LayerResult:
         # included; one copy's figure in a repeat with a symbolic count (set by the engine after the walk).
         self.live: Any = 0
         self.workspace: Any = 0  # elements held while it runs besides inputs and output (batch included)
+        # Keras's split of the weights (set by the engine): trainable = params; non_trainable = the running
+        # statistics Keras counts as parameters (a batch norm's moving mean and variance) under the Keras layout
+        # (channels_last), else 0. They stay in ``buffers`` too, where torch holds them.
+        self.trainable: Any = params
+        self.non_trainable: Any = 0
         self.spec: Any = None  # the validated layer (for conventions whose rules read its fields)
         self.input_shape: tuple[Any, ...] = ()  # per sample, of the first input
         self.extra: dict[str, Any] = {}  # figures added after the analysis (e.g. a roofline), by name
@@ -52,6 +57,7 @@ class LayerResult:
         self.cache = self.cache * count
         self.active_params = self.active_params * count
         self.workspace = self.workspace * count
+        self.trainable, self.non_trainable = self.trainable * count, self.non_trainable * count
         self.flops_by_kind = {k: v * count for k, v in self.flops_by_kind.items()}
 
     def to_dict(self) -> dict[str, Any]:
@@ -63,6 +69,7 @@ class LayerResult:
             "flops_by_kind": {k: fmt_exact(v) for k, v in self.flops_by_kind.items()},
             "activations": fmt_exact(self.activations), "input_elements": fmt_exact(self.input_elements),
             "cache": fmt_exact(self.cache), "active_params": fmt_exact(self.active_params),
+            "trainable": fmt_exact(self.trainable), "non_trainable": fmt_exact(self.non_trainable),
             "rf": self.rf.to_dict(), **self.extra,
         }
 
@@ -70,7 +77,8 @@ class LayerResult:
 class Totals:
     """Sums over leaf layers."""
 
-    __slots__ = ("params", "buffers", "macs", "flops", "activations", "cache", "active_params", "flops_by_kind")
+    __slots__ = ("params", "buffers", "macs", "flops", "activations", "cache", "active_params", "trainable",
+                 "non_trainable", "flops_by_kind")
 
     def __init__(self) -> None:
         self.params: Any = 0
@@ -80,6 +88,8 @@ class Totals:
         self.activations: Any = 0
         self.cache: Any = 0
         self.active_params: Any = 0  # parameters one token uses: params, less the experts it skips
+        self.trainable: Any = 0  # Keras's split (LayerResult.trainable, .non_trainable)
+        self.non_trainable: Any = 0
         self.flops_by_kind: dict[str, Any] = {}
 
     @classmethod
@@ -87,7 +97,8 @@ class Totals:
         """The sums over ``rows``, each taken in one go: in symbolic mode adding rows one at a time re-sorts the
         growing sum at every step (quadratic in the layers; minutes on a chain of a few hundred convs)."""
         t = cls()
-        for name in ("params", "buffers", "macs", "flops", "activations", "cache", "active_params"):
+        for name in ("params", "buffers", "macs", "flops", "activations", "cache", "active_params", "trainable",
+                     "non_trainable"):
             setattr(t, name, _sum([getattr(row, name) for row in rows]))
         kinds: dict[str, list[Any]] = {}
         for row in rows:
@@ -104,6 +115,8 @@ class Totals:
         self.activations += row.activations
         self.cache += row.cache
         self.active_params += row.active_params
+        self.trainable += row.trainable
+        self.non_trainable += row.non_trainable
         for kind, value in row.flops_by_kind.items():
             self.flops_by_kind[kind] = self.flops_by_kind.get(kind, 0) + value
 
@@ -112,6 +125,7 @@ class Totals:
                 "macs": fmt_exact(self.macs), "flops": fmt_exact(self.flops),
                 "activations": fmt_exact(self.activations), "cache": fmt_exact(self.cache),
                 "active_params": fmt_exact(self.active_params),
+                "trainable": fmt_exact(self.trainable), "non_trainable": fmt_exact(self.non_trainable),
                 "flops_by_kind": {k: fmt_exact(v) for k, v in self.flops_by_kind.items()}}
 
 
@@ -142,6 +156,7 @@ class BlockResult:
         t.params, t.buffers, t.macs, t.flops = t.params * count, t.buffers * count, t.macs * count, t.flops * count
         t.activations, t.cache = t.activations * count, t.cache * count
         t.active_params = t.active_params * count
+        t.trainable, t.non_trainable = t.trainable * count, t.non_trainable * count
         t.flops_by_kind = {k: v * count for k, v in t.flops_by_kind.items()}
         for child in self.children:
             child.scale(count)
@@ -176,7 +191,7 @@ class Report:
         self.symbols: dict[str, str] | None = None  # symbolic mode: the symbols the figures are formulas in
         self.assumptions: dict[str, int] | None = None  # symbol -> the multiple it is assumed to be
         self.extra: dict[str, Any] = {}  # sections added after the analysis (e.g. "roofline"), by name
-        self.layout = "channels_first"  # how the shapes above are written
+        self.layout = "channels_first"  # the axis order of the shapes above (channels_last: Keras')
         self.network: Any = None  # the spec.Network analysed (set by analyze)
 
     def to_dict(self) -> dict[str, Any]:

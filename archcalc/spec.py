@@ -29,9 +29,11 @@ class Header(Model):
     input = field(PositiveAxes, description="Per-sample input shape, batch excluded, channels first unless "
                                             "layout says otherwise: [3, 224, 224], [1, 100], [16, 32, 32, 32].")
     layout = field(choice("channels_first", "channels_last", "sequence"), "channels_first",
-                   "Axis order of input and reported shapes; channels_last is Keras' [H, W, C]. sequence: the "
-                   "input is [T] token ids or [T, d] vectors, and the receptive field runs along the positions T. "
-                   "The counts are the same.")
+                   "Axis order of the tensors. channels_last is Keras': tensors are [*spatial, C] ([H, W, C], "
+                   "sequences [T, features]) and every layer acts as Keras' does (convolutions, pools and norms on "
+                   "the last axis as channels, Dense on the last axis, Reshape/Permute/Concatenate axes in that "
+                   "order), and the table gives Keras' trainable / non-trainable split. sequence: the input is [T] "
+                   "token ids or [T, d] vectors, and the receptive field runs along the positions T.")
     batch = field(PositiveInt, 1, "Batch size; MACs, FLOPs and activations scale with it.")
     variables = field(dict_of(ANY), {}, "Named values (numbers or expressions over earlier names) usable in any "
                                         "numeric field and overridable with --set NAME=VALUE.")
@@ -50,7 +52,7 @@ class Network:
     def __init__(self, name: str, input: tuple[Any, ...], batch: Any, nodes: list[Node], variables: dict[str, Any],
                  layout: str = "channels_first", file: str = "<spec>", raw: Any = None, symbols: Any = None) -> None:
         self.name = name
-        self.input = input  # channels first
+        self.input = input  # per sample, in the declared order (channels last: [*spatial, C])
         self.batch = batch
         self.nodes = nodes
         self.variables = variables
@@ -203,8 +205,6 @@ def _build(raw: Any, file: str, overrides: dict[str, Any], symbolic: tuple[str, 
     last = header.layout == "channels_last"
     nodes = Expander(blocks, custom, last).expand(raw["layers"], env, Scope(""), "layers")
     inp = header.input if isinstance(header.input, tuple) else (header.input,)
-    if last and len(inp) > 1:
-        inp = (inp[-1], *inp[:-1])  # the engine works channels first
     return Network(header.name, inp, header.batch, nodes, env, header.layout, file, raw, symbols)
 
 

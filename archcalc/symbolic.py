@@ -245,6 +245,7 @@ def present(report: Any, symbols: Symbols, mode: str, by: Iterable[str] = ()) ->
     def show_totals(t: Any) -> None:
         t.params, t.buffers, t.macs = show(t.params), show(t.buffers), show(t.macs)
         t.flops, t.activations, t.cache = show(t.flops), show(t.activations), show(t.cache)
+        t.trainable, t.non_trainable = show(t.trainable), show(t.non_trainable)
         t.flops_by_kind = {k: show(v) for k, v in t.flops_by_kind.items()}
 
     def resum(t: Any, rows: list[Any]) -> None:

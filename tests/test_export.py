@@ -478,6 +478,73 @@ layers:
   - Dropout: {rate: 0.5}
   - Dense: {units: 10, activation: softmax}
 """,
+    "keras_mobile": """
+layout: channels_last
+input: [16, 16, 3]
+layers:
+  - Conv2D: {filters: 8, kernel_size: 3, strides: 2, padding: same, use_bias: false}
+  - BatchNormalization: {center: false, scale: false}
+  - ReLU: {max_value: 6}
+  - DepthwiseConv2D: {kernel_size: 3, padding: same, depth_multiplier: 2}
+  - ReLU: {max_value: 4}
+  - SeparableConv2D: {filters: 12, kernel_size: 3, strides: 2, activation: swish}
+  - SpatialDropout2D: {rate: 0.1}
+  - Cropping2D: {cropping: [[1, 0], [0, 1]]}
+  - ZeroPadding2D: {padding: [[0, 1], [2, 0]]}
+  - Permute: {dims: [2, 1, 3]}
+  - Reshape: {target_shape: [-1, 6]}
+  - LayerNormalization: {center: false}
+  - Dense: {units: 5}
+  - Flatten
+  - Dense: {units: 3}
+""",
+    "keras_1d": """
+layout: channels_last
+input: [30, 4]
+layers:
+  - Conv1D: {filters: 6, kernel_size: 3, padding: causal, dilation_rate: 2}
+  - Conv1D: {filters: 6, kernel_size: 4, strides: 2, padding: causal}
+  - DepthwiseConv1D: {kernel_size: 3, depth_multiplier: 2, padding: same}
+  - SeparableConv1D: {filters: 5, kernel_size: 3}
+  - Cropping1D: {cropping: [2, 1]}
+  - ZeroPadding1D: {padding: [0, 3]}
+  - UpSampling1D: {size: 3}
+  - Conv1DTranspose: {filters: 3, kernel_size: 3, strides: 2, padding: same}
+  - GlobalAveragePooling1D
+""",
+    "keras_transpose": """
+layout: channels_last
+input: [5, 6, 2]
+layers:
+  - Conv2DTranspose: {filters: 3, kernel_size: 3, strides: 2, padding: same}
+  - Conv2DTranspose: {filters: 3, kernel_size: [2, 3], strides: [3, 2], padding: valid}
+  - Conv2DTranspose: {filters: 2, kernel_size: 4, strides: 2, padding: same, output_padding: 1}
+  - Conv2DTranspose: {filters: 2, kernel_size: 3, strides: 3, padding: valid, output_padding: [2, 0]}
+  - Conv2DTranspose: {filters: 2, kernel_size: 3, dilation_rate: 2, padding: same}
+""",
+    "keras_recurrent": """
+layout: channels_last
+input: [9]
+layers:
+  - Embedding: {input_dim: 40, output_dim: 6}
+  - LSTM: {units: 5, return_sequences: true}
+  - GRU: {units: 4, return_sequences: true}
+  - Bidirectional: {layer: {LSTM: {units: 3, return_sequences: true}}}
+  - TimeDistributed: {layer: {Dense: {units: 4, activation: relu}}}
+  - SimpleRNN: {units: 3, return_sequences: true, activation: relu}
+  - Bidirectional: {layer: {GRU: {units: 2}}}
+  - Dense: {units: 2, activation: softmax}
+""",
+    "keras_time_distributed": """
+layout: channels_last
+input: [3, 8, 8, 2]
+layers:
+  - TimeDistributed: {layer: {Conv2D: {filters: 4, kernel_size: 3, strides: 2, padding: same}}}
+  - TimeDistributed: {layer: {MaxPooling2D: {pool_size: 2}}}
+  - TimeDistributed: {layer: BatchNormalization}
+  - TimeDistributed: {layer: Flatten}
+  - LSTM: {units: 4}
+""",
     "names": """
 input: [4]
 layers:

@@ -168,6 +168,32 @@ layers:
                                               "linear", "softmax"]
 
 
+def test_channels_last_holds_keras_order() -> None:
+    """Under layout: channels_last the tensor is [H, W, C] for every layer: a custom layer's in0, in1, in2 are H, W, C;
+    its windows (and a convolution's) run along H and W; Dense and a reshape act on the tensor as held."""
+    r = run("""name: k
+layout: channels_last
+input: [8, 6, 3]
+custom:
+  widen:
+    output: ["in0", "in1", "in2 * 2"]
+    params: "in2"
+    macs: 0
+    rf: {kernel: [3, 1], stride: 1, padding: [1, 0]}
+layers:
+  - widen
+  - Conv2D: {filters: 4, kernel_size: [1, 5], padding: same}
+  - Dense: {units: 7}
+  - Reshape: {target_shape: [48, 7]}
+""")
+    shapes = [row.output_shape[1:] for row in r.layers]
+    assert shapes == [(8, 6, 6), (8, 6, 4), (8, 6, 7), (48, 7)]
+    assert r.layers[0].params == 3  # in2 is the channels
+    # conv 6 -> 4 channels, 1 x 5 kernel: 6*5*4 + 4; dense 4 -> 7: 4*7 + 7
+    assert [row.params for row in r.layers[1:3]] == [6 * 5 * 4 + 4, 4 * 7 + 7]
+    assert r.layers[2].rf.to_dict()["size"] == [3, 5]  # the custom window on H, the conv's on W; Dense mixes C only
+
+
 def test_depth_collapses_the_table(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
     path = tmp_path / "b.yaml"
     path.write_text(BLOCK + "  - unit: {name: stage, repeat: 2, width: 4}\n")

@@ -336,6 +336,7 @@ def test_instancenorm():
 ACTIVATIONS = {
     "relu": 1,  # max(x, 0)
     "relu6": 2,  # min(max(x, 0), 6)
+    "hardtanh": 2,  # min(max(x, min_val), max_val)
     "leaky_relu": 2,  # a*x, max
     "elu": 3,  # exp, -1, *a
     "gelu": 5,  # x / sqrt2, erf, +1, *x, *1/2

@@ -117,6 +117,29 @@ layers:
   - conv_transpose2d: {out_channels: 4, kernel_size: 2, stride: 2}
   - softmax: {dim: 1}
 """,
+    "keras_convolutions": """
+layout: channels_last
+input: [12, 10, 3]
+layers:
+  - DepthwiseConv2D: {kernel_size: 3, depth_multiplier: 2, padding: same}
+  - SeparableConv2D: {filters: 6, kernel_size: 3, strides: 2}
+  - ReLU: {max_value: 4}
+  - Cropping2D: {cropping: [[1, 0], [0, 2]]}
+  - Conv2DTranspose: {filters: 4, kernel_size: 3, strides: 2, padding: same}
+  - Conv2DTranspose: {filters: 3, kernel_size: 2, strides: 3}
+  - Conv2DTranspose: {filters: 2, kernel_size: 4, strides: 2, padding: same, output_padding: 1}
+  - LayerNormalization
+""",
+    "keras_sequences": """
+layout: channels_last
+input: [16, 3]
+layers:
+  - Conv1D: {filters: 4, kernel_size: 3, padding: causal, dilation_rate: 2}
+  - Bidirectional: {layer: {LSTM: {units: 5, return_sequences: true}}}
+  - SimpleRNN: {units: 4, return_sequences: true}
+  - GRU: {units: 3, return_sequences: true}
+  - LSTM: {units: 3}
+""",
     "conv1d": """
 input: [4, 17]
 layers:

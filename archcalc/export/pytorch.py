@@ -44,16 +44,19 @@ RESERVED = frozenset({"self", "x", "torch", "nn", "F", "math", "INPUT_SHAPE", "V
 class Step:
     """One layer as the engine applied it: the tensors it read (by index) and the one it wrote."""
 
-    __slots__ = ("node", "reads", "shapes", "out", "shape", "owner")
+    __slots__ = ("node", "reads", "shapes", "out", "shape", "owner", "moved")
 
     def __init__(self, node: Leaf, reads: list[int], shapes: list[tuple[int, ...]], out: int,
-                 shape: tuple[int, ...], owner: str | None) -> None:
+                 shape: tuple[int, ...], owner: str | None, moved: bool = False) -> None:
         self.node = node
         self.reads = reads
-        self.shapes = shapes
+        self.shapes = shapes  # as the layer's formula saw them (channels first for a channels-first layer)
         self.out = out
         self.shape = shape
         self.owner = owner  # the path of the layer a tied_to names
+        # Channels last, a channels-first layer: its torch module runs on x.movedim(-1, 1) and its output is moved
+        # back with .movedim(1, -1), so that the tensors between layers are held as Keras holds them.
+        self.moved = moved
 
 
 class _Recorder(_Walk):
@@ -99,8 +102,11 @@ class _Recorder(_Walk):
         if tied:  # the engine's rule: the latest earlier layer with that name or path
             owner = next((p for p in reversed(list(self.owned)) if p == tied or p.endswith(f".{tied}")), None)
         out = super().leaf(node, x, prefix, depth, given, labels)
-        self.steps.append(Step(node, [self.of(t) for t in inputs], [tuple(t.shape) for t in inputs],
-                               self.of(out), tuple(out.shape), owner))
+        shapes, shape = [tuple(t.shape) for t in inputs], tuple(out.shape)
+        moved = self.last and getattr(node.spec, "channels_first", False) and len(shapes[0]) > 1
+        if moved:  # the shapes its formula (and its torch module) see
+            shapes, shape = [(s[-1], *s[:-1]) for s in shapes], (shape[-1], *shape[:-1]) if shape else shape
+        self.steps.append(Step(node, [self.of(t) for t in inputs], shapes, self.of(out), shape, owner, moved))
         return out
 
 
@@ -194,9 +200,6 @@ class _Writer:
         names = self.variables(leaves)
         body: list[str] = []
         inp = names[self.rec.input]
-        channels_last = self.net.layout == "channels_last"
-        if channels_last and len(self.net.input) > 1:
-            body.append(f"{inp} = {inp}.movedim(-1, 1)  # channels last in, channels first inside")
         for step in self.rec.steps:
             if isinstance(step, Group):
                 if not re.fullmatch(rf"{re.escape(step.kind)}_\d+", step.name):  # not an unnamed structure
@@ -206,10 +209,7 @@ class _Writer:
             out = names[step.out]
             if expr != out:
                 body.append(f"{out} = {expr}")
-        result = names[self.rec.output]
-        if channels_last and len(self.rec.seen[self.rec.output].shape) > 1:
-            result = f"{result}.movedim(1, -1)  # channels last out"
-        body.append(f"return {result}")
+        body.append(f"return {names[self.rec.output]}")
         return self.assemble(inp, body)
 
     def translate(self, step: Step, args: list[str]) -> str:
@@ -224,7 +224,10 @@ class _Writer:
                 tied = next(s for s in self.rec.steps if isinstance(s, Step) and s.node.path == step.owner)
                 owner = (self.attr(step.owner), tied.node.type, tied.node.spec, tied.shapes[0])
             site = Site(node.spec, step.shapes, step.shape, node.path, self, owner)
-            return TORCH[node.type](site, args)
+            if not step.moved:
+                return TORCH[node.type](site, args)
+            expr = TORCH[node.type](site, [f"{a}.movedim(-1, 1)" for a in args])  # channels first for the module
+            return f"{primary(expr)}.movedim(1, -1)" if len(step.shape) > 1 else expr
         except ArchcalcError as e:
             raise e.locate(path=node.path, line=node.line, file=self.net.file) from None
 
@@ -330,6 +333,17 @@ def wrap(line: str, indent: int, limit: int = 120) -> list[str]:
         out.append(pad + line[begin:fits[-1] + 1])
         begin, pad = fits[-1] + 2, " " * (start + 1)
     return [*out, pad + line[begin:]]
+
+
+def primary(expr: str) -> str:
+    """``expr``, parenthesised unless it is one call, name or subscript (no operator outside brackets)."""
+    depth = 0
+    for ch in expr:
+        depth += ch in "([{"
+        depth -= ch in ")]}"
+        if depth == 0 and ch in " +-*/@%<>=!&|^~":
+            return f"({expr})"
+    return expr
 
 
 def keyword_set() -> frozenset[str]:

@@ -4,8 +4,9 @@ Python values as source.
 
 A translation ``TORCH[type](site, args)`` returns the layer's forward expression (``args`` name its input tensors)
 and registers on ``site`` the submodule and helpers it needs. Shapes on a site are archcalc's per-sample shapes
-(channels first, batch excluded); the generated code is batch first, so a ``dim`` counted as in torch (0 the
-batch) is used as it is.
+as the layer's formula saw them (channels first for a channels-first layer, whose arguments are then channels
+first too), batch excluded; the generated code is batch first, so a ``dim`` counted as in torch (0 the batch) is
+used as it is.
 """
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from ..errors import SpecError
 from ..layers.base import per_axis, torch_dim
-from ..layers.conv import same_padding
+from ..layers.conv import same_padding, torch_transpose
 from ..layers.matmul import ELLIPSIS, parse_equation
 from .torch_base import Site, axes, call, compact, define, f_pad, kw, lit, tie, torch_code
 
@@ -21,14 +21,18 @@ def conv(site: Site, args: list[str]) -> str:
     k, st, d = axes(site, (s.kernel_size, "kernel_size"), (s.stride, "stride"), (s.dilation, "dilation"))
     padding: Any = 0 if s.padding == "valid" else s.padding
     pads = None
-    if s.padding == "same" and any(v != 1 for v in st):  # Keras' rule beyond stride 1, which torch refuses
+    c_out, groups = (s.out_channels, s.groups) if s.depth_multiplier is None else \
+        (site.x[0] * s.depth_multiplier, site.x[0])  # depthwise: one group per input channel
+    if s.padding == "causal":  # Keras: dilation * (kernel - 1) zeros before the input
+        padding, pads = 0, [(d[0] * (k[0] - 1), 0)]
+    elif s.padding == "same":  # numbers, not torch's "same" (refused beyond stride 1; fvcore counts it as 0)
         split = [same_padding(n, k[a], st[a], d[a]) for a, n in enumerate(site.x[1:])]
         if all(total == 2 * left for left, total in split):
             padding = tuple(left for left, _ in split)
         else:  # the odd position goes after: pad explicitly
             padding, pads = 0, [(left, total - left) for left, total in split]
-    module = site.module(call(f"nn.Conv{s.ndim}d", site.x[0], s.out_channels, f"kernel_size={lit(s.kernel_size)}", *kw(
-        ("stride", s.stride, 1), ("padding", padding, 0), ("dilation", s.dilation, 1), ("groups", s.groups, 1),
+    module = site.module(call(f"nn.Conv{s.ndim}d", site.x[0], c_out, f"kernel_size={lit(s.kernel_size)}", *kw(
+        ("stride", s.stride, 1), ("padding", padding, 0), ("dilation", s.dilation, 1), ("groups", groups, 1),
         ("bias", s.bias, True), ("padding_mode", s.padding_mode, "zeros"))))
     if pads is None:
         return f"{module}({x})"
@@ -42,11 +46,24 @@ def conv_transpose(site: Site, args: list[str]) -> str:
     if s.padding_mode != "zeros":
         raise SpecError(f"padding_mode={s.padding_mode!r} cannot be exported: torch's ConvTranspose pads only "
                         "with zeros", hint="remove padding_mode")
+    axes = torch_transpose(s, site.x)  # Keras' valid/same: torch's padding where it computes the same
+    padding, output_padding = tuple(a[0] for a in axes), tuple(a[1] for a in axes)
     module = site.module(call(f"nn.ConvTranspose{s.ndim}d", site.x[0], s.out_channels,
                               f"kernel_size={lit(s.kernel_size)}", *kw(
-        ("stride", s.stride, 1), ("padding", s.padding, 0), ("output_padding", s.output_padding, 0),
+        ("stride", s.stride, 1), ("padding", compact(padding), 0), ("output_padding", compact(output_padding), 0),
         ("groups", s.groups, 1), ("bias", s.bias, True), ("dilation", s.dilation, 1))))
-    return f"{module}({args[0]})"
+    out = f"{module}({args[0]})"
+    if all(cut is None for *_, cut in axes):
+        return out
+    # otherwise Keras' window of torch's full output: cut, or extended after it (an output_padding torch refuses)
+    extend = [(0, 0) if cut is None else (0, max(cut[0] + cut[1] - full, 0)) for _, _, full, cut in axes]
+    if any(after for _, after in extend):
+        if s.bias:  # Keras adds the bias there too: they are outputs of zero inputs
+            bias = f"{module}.bias.view(-1{', 1' * s.ndim})"
+            out = f"({f_pad(f'{out} - {bias}', extend)} + {bias})"
+        else:
+            out = f_pad(out, extend)
+    return f"{out}[:, :, {', '.join(':' if cut is None else f'{cut[0]}:{cut[0] + cut[1]}' for *_, cut in axes)}]"
 
 
 @torch_code("linear")
@@ -163,7 +180,8 @@ def instancenorm(site: Site, args: list[str]) -> str:
 @torch_code("layernorm")
 def layernorm(site: Site, args: list[str]) -> str:
     s = site.spec
-    return site.module(call("nn.LayerNorm", lit(s.normalized_shape), *kw(
+    shape = site.x[-1] if s.normalized_shape is None else s.normalized_shape
+    return site.module(call("nn.LayerNorm", lit(shape), *kw(
         ("eps", s.eps, 1e-5), ("elementwise_affine", s.elementwise_affine, True), ("bias", s.bias, True)))) + \
         f"({args[0]})"
 
@@ -186,7 +204,7 @@ def groupnorm(site: Site, args: list[str]) -> str:
 
 ACTIVATIONS = {"relu": "nn.ReLU", "relu6": "nn.ReLU6", "sigmoid": "nn.Sigmoid", "tanh": "nn.Tanh", "silu": "nn.SiLU",
                "hardswish": "nn.Hardswish", "hardsigmoid": "nn.Hardsigmoid", "leaky_relu": "nn.LeakyReLU",
-               "elu": "nn.ELU", "gelu": "nn.GELU", "softmax": "nn.Softmax"}
+               "elu": "nn.ELU", "gelu": "nn.GELU", "softmax": "nn.Softmax", "hardtanh": "nn.Hardtanh"}
 
 
 @torch_code(*ACTIVATIONS)
@@ -195,6 +213,7 @@ def activation(site: Site, args: list[str]) -> str:
     s = site.spec
     options = {"leaky_relu": lambda: kw(("negative_slope", s.negative_slope, 0.01)),
                "elu": lambda: kw(("alpha", s.alpha, 1.0)),
+               "hardtanh": lambda: kw(("min_val", s.min_val, -1.0), ("max_val", s.max_val, 1.0)),
                "gelu": lambda: kw(("approximate", s.approximate, "none")),
                "softmax": lambda: [f"dim={s.dim}"]}.get(s.type, list)()
     return site.module(call(ACTIVATIONS[s.type], *options)) + f"({args[0]})"
@@ -284,7 +303,7 @@ def crop(site: Site, args: list[str]) -> str:
     s = site.spec
     nd = len(site.x) - 1
     if s.margin is not None:
-        offsets = per_axis(s.margin, nd, "margin")
+        offsets = tuple(a for a, _ in s.margin) if isinstance(s.margin, tuple) else (s.margin,) * nd
     else:
         offsets = tuple((n - m) // 2 for n, m in zip(site.x[1:], site.output[1:]))  # archcalc's centre
     cuts = ", ".join(f"{o}:{o + m}" for o, m in zip(offsets, site.output[1:]))

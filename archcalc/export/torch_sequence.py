@@ -254,14 +254,35 @@ def moe(site: Site, args: list[str]) -> str:
     return f"{module}({args[0]})"
 
 
+ONE_BIAS_PER_GATE = '''
+def one_bias_per_gate(rnn: nn.RNNBase) -> nn.RNNBase:
+    """Keras' bias layout on a torch recurrent layer: each second bias b_hh becomes a constant zero tensor (not a
+    parameter), so that the cell computes W_ih x + W_hh h + b with one learnable bias per gate row."""
+    for name in [n for n, _ in rnn.named_parameters() if n.startswith("bias_hh")]:
+        setattr(rnn, name, torch.zeros_like(rnn._parameters.pop(name)).detach())  # RNNBase updates its flat weights
+    return rnn
+'''
+define("one_bias_per_gate", ONE_BIAS_PER_GATE)
+
+
 @torch_code("lstm", "gru", "rnn")
 def recurrent(site: Site, args: list[str]) -> str:
     s = site.spec
+    if s.type == "gru" and not s.reset_after:
+        raise SpecError("gru with reset_after: false cannot be exported: torch's GRU applies the reset gate after "
+                        "its hidden matmul", hint="use reset_after: true (Keras' default) to export")
     options = kw(("num_layers", s.num_layers, 1), ("bias", s.bias, True), ("dropout", s.dropout, 0),
                  ("bidirectional", s.bidirectional, False))
     if s.type == "lstm":
         options += kw(("proj_size", s.proj_size, 0))
     if s.type == "rnn":
         options += kw(("nonlinearity", s.nonlinearity, "tanh"))
-    module = site.module(call(f"nn.{s.type.upper()}", site.x[-1], s.hidden_size, *options, "batch_first=True"))
+    constructor = call(f"nn.{s.type.upper()}", site.x[-1], s.hidden_size, *options, "batch_first=True")
+    if s.bias and not s.hidden_bias:
+        constructor = call(site.helper("one_bias_per_gate"), constructor)
+    module = site.module(constructor)
+    if s.output == "last":  # h_n [layers * D, B, H_out]: the last layer's directions, forward then backward
+        state = "[1][0]" if s.type == "lstm" else "[1]"
+        directions = 2 if s.bidirectional else 1
+        return f"{module}({args[0]}){state}[-{directions}:].transpose(0, 1).flatten(1)  # the final states"
     return f"{module}({args[0]})[0]  # the output sequence; the final states are dropped"

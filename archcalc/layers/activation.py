@@ -13,6 +13,7 @@ from .base import GLOBAL, Cost, LayerSpec, Shape, formula, torch_dim
 PER_ELEMENT: dict[str, tuple[int, str]] = {
     "relu": (1, "max(x, 0)"),
     "relu6": (2, "min(max(x, 0), 6)"),
+    "hardtanh": (2, "min(max(x, min_val), max_val)"),
     "leaky_relu": (2, "max(x, a*x): mul, max"),
     "elu": (3, "a*(exp(x) - 1) for x < 0: exp, sub, mul"),
     "gelu": (5, "x/2 * (1 + erf(x/sqrt 2)): div, erf, add, mul, mul"),
@@ -38,6 +39,15 @@ class LeakyReLUSpec(LayerSpec):
 
     TYPES = ("leaky_relu",)
     negative_slope = field(Number, 0.01, "Slope for negative inputs (no count changes).")
+    kind = "activation"
+
+
+class HardtanhSpec(LayerSpec):
+    """Clipping to [min_val, max_val], as torch.nn.Hardtanh (Keras' ReLU(max_value=m) is min_val 0, max_val m)."""
+
+    TYPES = ("hardtanh",)
+    min_val = field(Number, -1.0, "Lower bound (no count changes).")
+    max_val = field(Number, 1.0, "Upper bound (no count changes).")
     kind = "activation"
 
 
@@ -67,6 +77,7 @@ class SoftmaxSpec(LayerSpec):
 
 @formula(ActivationSpec)
 @formula(LeakyReLUSpec)
+@formula(HardtanhSpec)
 @formula(ELUSpec)
 @formula(GELUSpec)
 @formula(SoftmaxSpec)

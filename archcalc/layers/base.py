@@ -1,8 +1,10 @@
 """What every layer type provides: a pydantic model of its YAML, and one pure cost formula.
 
 A formula has the signature ``cost(spec, x) -> Cost``: it takes the validated layer and the per-sample
-input shape (channels first, batch excluded) and returns the output shape, parameters, buffers, MACs,
-FLOPs by kind, and its local receptive-field step. The engine does the rest (batch, totals, RF).
+input shape (batch excluded) and returns the output shape, parameters, buffers, MACs, FLOPs by kind, and
+its local receptive-field step. The engine does the rest (batch, totals, RF). A layer whose model declares
+``channels_first = True`` always sees ``[channels, *spatial]``: under ``layout: channels_last`` the engine
+presents its input that way and moves the output's channels back to the end.
 """
 from __future__ import annotations
 
@@ -41,12 +43,12 @@ class Cost:
     """What one layer costs, per sample. ``flops`` is split by kind (conv, bias, norm, activation, ...)."""
 
     __slots__ = ("shape", "params", "buffers", "macs", "flops", "rf", "dims", "cache", "shared", "active", "bias",
-                 "workspace")
+                 "workspace", "statistics")
 
     def __init__(self, shape: Shape, params: Any = 0, buffers: Any = 0, macs: Any = 0,
                  flops: dict[str, Any] | None = None, rf: RFStep = None,
                  dims: tuple[tuple[int, ...], ...] | None = None, cache: Any = 0,
-                 shared: Any = 0, active: Any = None, bias: Any = 0, workspace: Any = 0) -> None:
+                 shared: Any = 0, active: Any = None, bias: Any = 0, workspace: Any = 0, statistics: Any = 0) -> None:
         self.shape = shape
         self.params = params
         self.buffers = buffers
@@ -65,6 +67,9 @@ class Cost:
         # Elements per sample a layer holds while it runs besides its inputs and output, and saves for
         # training: a dense attention's score matrix. Other kernels' scratch space is not modelled.
         self.workspace = workspace
+        # Of ``buffers``, the running statistics (a batch norm's moving mean and variance): the weights Keras counts
+        # as non-trainable parameters where torch holds them as buffers.
+        self.statistics = statistics
 
 
 class LayerSpec(Model):
@@ -75,6 +80,9 @@ class LayerSpec(Model):
 
     kind: ClassVar[str] = "other"  # the op kind its FLOPs count under in reports
     arity: ClassVar[str] = "one"  # "many": the formula takes (spec, shapes, labels), as merges do
+    # True: the formula reads [channels, *spatial] (convolutions, pools, batch/group norms, padding, resampling);
+    # under layout: channels_last the engine presents the tensor so. False: it acts on the tensor as it is held.
+    channels_first: ClassVar[bool] = False
 
     @property
     def ndim(self) -> int:

@@ -4,9 +4,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..declare import choice, field, maybe
-from ..errors import ShapeError
+from ..errors import ShapeError, SpecError
 from ..expr import FUNCTIONS
-from ..fields import Flag, NonNegAxes, Padding, PositiveAxes, PositiveInt
+from ..fields import ConvPadding, Flag, NonNegAxes, Padding, PositiveAxes, PositiveInt
 from ..num import ceil_div, conv_out, is_concrete, prod, ratio
 from .base import (
     Cost,
@@ -34,33 +34,50 @@ class _ConvBase(LayerSpec):
     padding_mode = field(choice("zeros", "reflect", "replicate", "circular"), "zeros",
                          "How padded positions are filled (does not change any count).")
     kind = "conv"
+    channels_first = True
 
 
 class ConvSpec(_ConvBase):
     """A convolution over 1, 2 or 3 spatial axes, as torch.nn.Conv1d/2d/3d."""
 
     TYPES = ("conv1d", "conv2d", "conv3d")
-    padding = field(Padding, 0, "Zero padding per side: an int, a per-axis list, 'same' or 'valid'.")
+    out_channels = field(maybe(PositiveInt), None, "Output channels (number of filters); required unless "
+                                                   "depth_multiplier is given.")
+    padding = field(ConvPadding, 0, "Zero padding per side: an int, a per-axis list, 'same', 'valid', or (1-D) "
+                                    "'causal': Keras' dilation * (kernel_size - 1) zeros before the input only.")
+    depth_multiplier = field(maybe(PositiveInt), None, "Depthwise convolution (Keras DepthwiseConv): groups = "
+                                                       "in_channels and out_channels = in_channels * depth_multiplier "
+                                                       "(instead of out_channels and groups).")
 
 
 class ConvTransposeSpec(_ConvBase):
-    """A transposed convolution, as torch.nn.ConvTranspose1d/2d/3d."""
+    """A transposed convolution, as torch.nn.ConvTranspose1d/2d/3d, or Keras' Conv1DTranspose/2D/3D."""
 
     TYPES = ("conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
-    padding = field(NonNegAxes, 0, "Implicit padding removed from each side of the output, per axis.")
-    output_padding = field(NonNegAxes, 0, "Extra size added to one side of the output, per axis.")
+    padding = field(Padding, 0, "Implicit padding removed from each side of the output, per axis (torch); or "
+                                "Keras' 'valid' (output (n - 1) * stride + max(kernel, stride)) or 'same' "
+                                "(output n * stride).")
+    output_padding = field(maybe(NonNegAxes), None, "Extra size added to one side of the output, per axis; "
+                                                    "default 0, or with 'same'/'valid' Keras' rule.")
 
 
-def _channels(spec: _ConvBase, x: Shape) -> tuple[Any, Any]:
-    """Check the channel fields against the input; returns (c_in, c_out)."""
+def _channels(spec: _ConvBase, x: Shape) -> tuple[Any, Any, Any]:
+    """Check the channel fields against the input; returns (c_in, c_out, groups)."""
     expect_rank(x, spec.ndim + 1, "[channels, *spatial]")
     c_in, c_out, g = x[0], spec.out_channels, spec.groups
+    multiplier = getattr(spec, "depth_multiplier", None)
+    if (c_out is None) == (multiplier is None):
+        raise SpecError("give exactly one of out_channels and depth_multiplier")
+    if multiplier is not None:
+        if not (is_concrete(g) and g == 1):
+            raise SpecError("depth_multiplier sets groups to in_channels: remove groups")
+        c_out, g = c_in * multiplier, c_in
     check_equal(spec.in_channels, c_in, "in_channels", "channels")
     check_divides(g, c_in, f"groups={g} does not divide in_channels={c_in}",
                   "groups must divide both in_channels and out_channels")
     check_divides(g, c_out, f"groups={g} does not divide out_channels={c_out}",
                   "groups must divide both in_channels and out_channels")
-    return c_in, c_out
+    return c_in, c_out, g
 
 
 def same_padding(n: Any, k: Any, s: Any, d: Any) -> tuple[Any, Any]:
@@ -76,14 +93,18 @@ def same_padding(n: Any, k: Any, s: Any, d: Any) -> tuple[Any, Any]:
 @formula(ConvSpec)
 def conv(spec: ConvSpec, x: Shape) -> Cost:
     """Convolution: each output element is a dot product over (in_channels / groups) * prod(kernel) taps."""
-    c_in, c_out = _channels(spec, x)
+    c_in, c_out, groups = _channels(spec, x)
     nd = spec.ndim
     k, s, d = (per_axis(v, nd, f) for v, f in ((spec.kernel_size, "kernel_size"), (spec.stride, "stride"),
                                                (spec.dilation, "dilation")))
+    if spec.padding == "causal" and nd != 1:
+        raise SpecError(f"padding 'causal' is for 1-D convolutions, not {spec.type}", hint="use same or valid")
     out, windows = [], []
     for axis, n in enumerate(x[1:]):
         if spec.padding == "same":
             left, total = same_padding(n, k[axis], s[axis], d[axis])
+        elif spec.padding == "causal":  # Keras: all the padding before, so output t sees inputs <= t
+            left = total = d[axis] * (k[axis] - 1)
         else:
             p = 0 if spec.padding == "valid" else per_axis(spec.padding, nd, "padding")[axis]
             left, total = p, 2 * p
@@ -92,7 +113,7 @@ def conv(spec: ConvSpec, x: Shape) -> Cost:
                                 f"kernel {span} is larger than the padded input {n} + {total}",
                                 "reduce kernel_size or dilation, or add padding"))
         windows.append(Window(span, s[axis], left))
-    taps = (c_in // spec.groups) * prod(k)  # weights behind one output element
+    taps = (c_in // groups) * prod(k)  # weights behind one output element
     out_numel = c_out * prod(out)
     return Cost(
         shape=(c_out, *out),
@@ -103,26 +124,81 @@ def conv(spec: ConvSpec, x: Shape) -> Cost:
     )
 
 
+def keras_transpose(n: Any, span: Any, s: Any, padding: str, op: Any) -> tuple[Any, Any]:
+    """Keras' transposed convolution along one axis, as (left crop, output size) of the full output
+    (n - 1) * s + span (torch's with no padding); a negative right crop extends it with zeros.
+
+    Keras (backend_utils, the JAX form) pads the stride-dilated input by (left, right) and slides the kernel:
+    'valid' pads span - 1 and span - 1 + op, with op by default max(span, s) - span; 'same' pads p = s + span - 2
+    in all (span + span % 2 - 2 + op with an output_padding), min(ceil(p / 2), span - 1) of it on the left.
+    """
+    if padding == "valid":
+        extra = FUNCTIONS["max"](span, s) - span if op is None else op
+        return 0, (n - 1) * s + span + extra
+    total = s + span - 2 if op is None else span + span % 2 - 2 + op
+    left = FUNCTIONS["min"](ceil_div(total, 2), span - 1)
+    return span - 1 - left, (n - 1) * s + 1 + total - span + 1
+
+
+def torch_transpose(spec: ConvTransposeSpec, x: Shape) -> list[tuple[Any, Any, Any, Any]]:
+    """Per spatial axis, how torch's ConvTranspose computes the layer (the export writes it so): (padding,
+    output_padding, output size of the torch module, and (left, size) to cut from it, or None when the module's
+    output is the layer's). Keras' rule is torch's when its crop is p on the left and p - output_padding on the
+    right with 0 <= output_padding < max(stride, dilation); otherwise torch's full output is cut (or extended)."""
+    nd = spec.ndim
+    k, s, d, op = (per_axis(v, nd, f) for v, f in ((spec.kernel_size, "kernel_size"), (spec.stride, "stride"),
+                                                   (spec.dilation, "dilation"), (spec.output_padding,
+                                                                                 "output_padding")))
+    axes = []
+    for a, n in enumerate(x[1:]):
+        span = d[a] * (k[a] - 1) + 1
+        if spec.padding not in ("same", "valid"):
+            p, extra = per_axis(spec.padding, nd, "padding")[a], 0 if op[a] is None else op[a]
+            axes.append((p, extra, (n - 1) * s[a] - 2 * p + span + extra, None))
+            continue
+        left, length = keras_transpose(n, span, s[a], spec.padding, op[a])
+        full = (n - 1) * s[a] + span
+        extra = left - (full - left - length)  # torch's output_padding for padding = left
+        if left >= 0 and 0 <= extra < max(s[a], d[a]):
+            axes.append((left, extra, length, None))
+        else:
+            axes.append((0, 0, full, (left, length)))
+    return axes
+
+
 @formula(ConvTransposeSpec)
 def conv_transpose(spec: ConvTransposeSpec, x: Shape) -> Cost:
     """Transposed convolution: every input element is scattered through (out_channels / groups) * prod(k) taps."""
-    c_in, c_out = _channels(spec, x)
+    c_in, c_out, groups = _channels(spec, x)
     nd = spec.ndim
-    k, s, d, p, op = (per_axis(v, nd, f) for v, f in (
+    keras = spec.padding in ("same", "valid")
+    k, s, d, op = (per_axis(v, nd, f) for v, f in (
         (spec.kernel_size, "kernel_size"), (spec.stride, "stride"), (spec.dilation, "dilation"),
-        (spec.padding, "padding"), (spec.output_padding, "output_padding")))
+        (spec.output_padding, "output_padding")))
+    p = (0,) * nd if keras else per_axis(spec.padding, nd, "padding")
     out, windows = [], []
     for axis, n in enumerate(x[1:]):
-        if is_concrete(op[axis]) and op[axis] >= max(s[axis], d[axis]):
-            raise ShapeError(f"output_padding={op[axis]} must be smaller than stride or dilation",
-                             hint="torch refuses it too")
-        # out = (n - 1) * s - 2p + d * (k - 1) + output_padding + 1
-        length = (n - 1) * s[axis] - 2 * p[axis] + d[axis] * (k[axis] - 1) + op[axis] + 1
+        span = d[axis] * (k[axis] - 1) + 1
+        if keras:  # Keras refuses output_padding >= stride, and a stride with a dilation
+            if op[axis] is not None and is_concrete(op[axis]) and op[axis] >= s[axis]:
+                raise ShapeError(f"output_padding={op[axis]} must be smaller than the stride {s[axis]}",
+                                 hint="Keras refuses it too")
+            if any(is_concrete(v) and v > 1 for v in s) and any(is_concrete(v) and v > 1 for v in d):
+                raise SpecError(f"padding {spec.padding!r} with both a stride and a dilation above 1",
+                                hint="Keras refuses it too; give torch's padding in numbers")
+            left, length = keras_transpose(n, span, s[axis], spec.padding, op[axis])
+        else:
+            extra = 0 if op[axis] is None else op[axis]
+            if is_concrete(extra) and extra >= max(s[axis], d[axis]):
+                raise ShapeError(f"output_padding={extra} must be smaller than stride or dilation",
+                                 hint="torch refuses it too")
+            # out = (n - 1) * s - 2p + d * (k - 1) + output_padding + 1
+            left, length = p[axis], (n - 1) * s[axis] - 2 * p[axis] + span + extra
         out.append(positive_out(length, axis, "padding removes the whole output", "reduce padding"))
-        # output o reads inputs i with o = i*s - p + t*d: i in [(o + p - d(k-1)) / s, (o + p) / s]
+        # output o reads inputs i with o = i*s - left + t*d: i in [(o + left - d(k-1)) / s, (o + left) / s]
         reach = d[axis] * (k[axis] - 1)
-        windows.append(Window(1 + ratio(reach, s[axis]), ratio(1, s[axis]), ratio(reach - p[axis], s[axis])))
-    taps = (c_out // spec.groups) * prod(k)  # outputs fed by one input element
+        windows.append(Window(1 + ratio(reach, s[axis]), ratio(1, s[axis]), ratio(reach - left, s[axis])))
+    taps = (c_out // groups) * prod(k)  # outputs fed by one input element
     in_numel = c_in * prod(x[1:])
     out_numel = c_out * prod(out)
     return Cost(

@@ -31,7 +31,8 @@ class ConcatSpec(_MergeBase):
     """Concatenation along one dimension, as torch.cat."""
 
     TYPES = ("concat",)
-    dim = field(Int, 1, "Dimension to concatenate along, counted as in torch (1 is the channels).")
+    dim = field(Int, 1, "Dimension to concatenate along, counted as in torch; default the channels (1, or -1 "
+                        "under layout: channels_last).")
     kind = "other"
 
 

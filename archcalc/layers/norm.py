@@ -26,6 +26,7 @@ class BatchNormSpec(_NormBase):
     """Batch normalisation at inference, as torch.nn.BatchNorm1d/2d/3d."""
 
     TYPES = ("batchnorm", "batchnorm1d", "batchnorm2d", "batchnorm3d")
+    channels_first = True
     num_features = field(maybe(PositiveInt), None, "Channels; inferred, checked when given.")
     momentum = field(maybe(Number), 0.1, "Running-average momentum (no count changes).")
     affine = field(Flag, True, "Learnable scale and shift: 2 parameters per channel.")
@@ -38,6 +39,7 @@ class InstanceNormSpec(_NormBase):
     """Instance normalisation, as torch.nn.InstanceNorm1d/2d/3d (affine off by default, as in torch)."""
 
     TYPES = ("instancenorm1d", "instancenorm2d", "instancenorm3d")
+    channels_first = True
     num_features = field(maybe(PositiveInt), None, "Channels; inferred, checked when given.")
     momentum = field(maybe(Number), 0.1, "Running-average momentum (no count changes).")
     affine = field(Flag, False, "Learnable scale and shift: 2 parameters per channel.")
@@ -59,7 +61,8 @@ def batchnorm(spec: BatchNormSpec, x: Shape) -> Cost:
     expect_rank(x, (1, 2) if nd == 1 else nd + 1, "[channels, *spatial]")
     params, buffers = _running_stats(spec, x)
     per_element = NORMALISE + (AFFINE if spec.affine else 0)
-    return Cost(shape=x, params=params, buffers=buffers, flops={"norm": prod(x) * per_element})
+    return Cost(shape=x, params=params, buffers=buffers, flops={"norm": prod(x) * per_element},
+                statistics=2 * x[0] if spec.track_running_stats else 0)  # moving mean and variance
 
 
 @formula(InstanceNormSpec)
@@ -68,14 +71,16 @@ def instancenorm(spec: InstanceNormSpec, x: Shape) -> Cost:
     expect_rank(x, spec.ndim + 1, "[channels, *spatial]")
     params, buffers = _running_stats(spec, x)
     per_element = STATISTICS + NORMALISE + (AFFINE if spec.affine else 0)
-    return Cost(shape=x, params=params, buffers=buffers, flops={"norm": prod(x) * per_element})
+    return Cost(shape=x, params=params, buffers=buffers, flops={"norm": prod(x) * per_element},
+                statistics=2 * x[0] if spec.track_running_stats else 0)
 
 
 class LayerNormSpec(_NormBase):
     """Layer normalisation over the trailing dimensions, as torch.nn.LayerNorm."""
 
     TYPES = ("layernorm",)
-    normalized_shape = field(PositiveAxes, description="The trailing dimensions to normalise over.")
+    normalized_shape = field(maybe(PositiveAxes), None, "The trailing dimensions to normalise over; default: the "
+                                                        "last dimension (Keras' axis -1).")
     elementwise_affine = field(Flag, True, "Learnable per-element weight.")
     bias = field(Flag, True, "Learnable per-element bias (with elementwise_affine).")
 
@@ -91,6 +96,9 @@ class RMSNormSpec(_NormBase):
 
 def _normalized_size(spec: LayerNormSpec | RMSNormSpec, x: Shape) -> int:
     """Elements per normalised group; normalized_shape must match the trailing dimensions."""
+    if spec.normalized_shape is None:
+        expect_rank(x, tuple(range(1, 9)), "[..., features]")
+        return x[-1]
     dims = spec.normalized_shape if isinstance(spec.normalized_shape, tuple) else (spec.normalized_shape,)
     tail = x[len(x) - len(dims):] if len(dims) <= len(x) else None
     if tail is None or any(is_concrete(a) and is_concrete(b) and a != b for a, b in zip(dims, tail)):
@@ -120,6 +128,7 @@ class GroupNormSpec(_NormBase):
     """Group normalisation, as torch.nn.GroupNorm."""
 
     TYPES = ("groupnorm",)
+    channels_first = True
     num_groups = field(PositiveInt, description="Groups the channels are split into.")
     num_channels = field(maybe(PositiveInt), None, "Channels; inferred, checked when given.")
     affine = field(Flag, True, "Learnable per-channel scale and shift.")

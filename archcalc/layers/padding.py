@@ -5,7 +5,7 @@ from typing import Any
 
 from ..declare import checked, choice, field, maybe
 from ..errors import ShapeError, SpecError
-from ..fields import NonNegAxes, Number, PositiveAxes, fail, nonneg_int
+from ..fields import Number, PositiveAxes, fail, nonneg_int
 from ..num import is_concrete
 from .base import Cost, LayerSpec, Shape, Window, expect_rank, formula, per_axis
 
@@ -38,6 +38,7 @@ class PadSpec(LayerSpec):
     """Pads the spatial axes (torch.nn.ZeroPad2d, ConstantPad, ReflectionPad, ReplicationPad)."""
 
     TYPES = ("pad",)
+    channels_first = True
     padding = field(PadAmounts, description="An int for every side of every spatial axis, or per spatial axis "
                                             "(in axis order) an int or a pair [before, after].")
     mode = field(choice("constant", "reflect", "replicate", "circular"), "constant", "Fill mode (no count changes).")
@@ -48,13 +49,18 @@ class PadSpec(LayerSpec):
 def pad(spec: PadSpec, x: Shape) -> Cost:
     """Adds before/after positions to each spatial axis; no arithmetic."""
     expect_rank(x, tuple(range(2, 9)), "[channels, *spatial]")
-    nd = len(x) - 1
-    amounts = spec.padding if isinstance(spec.padding, tuple) else ((spec.padding, spec.padding),) * nd
-    if len(amounts) != nd:
-        raise SpecError(f"padding gives {len(amounts)} axes but the input has {nd} spatial axes",
-                        hint=f"give one entry per spatial axis of {list(x[1:])}")
+    amounts = _pairs(spec.padding, len(x) - 1, "padding", x)
     out = tuple(n + a + b for n, (a, b) in zip(x[1:], amounts))
     return Cost(shape=(x[0], *out), rf=tuple(Window(1, 1, a) for a, _ in amounts))
+
+
+def _pairs(value: Any, nd: int, field_name: str, x: Shape) -> tuple[tuple[Any, Any], ...]:
+    """(before, after) per spatial axis from an int for every side or a per-axis list (PadAmounts)."""
+    amounts = value if isinstance(value, tuple) else ((value, value),) * nd
+    if len(amounts) != nd:
+        raise SpecError(f"{field_name} gives {len(amounts)} axes but the input has {nd} spatial axes",
+                        hint=f"give one entry per spatial axis of {list(x[1:])}")
+    return amounts
 
 
 class CropSpec(LayerSpec):
@@ -62,8 +68,10 @@ class CropSpec(LayerSpec):
     by a margin on each side (Keras' Cropping2D), which keeps a symbolic input size symbolic."""
 
     TYPES = ("crop",)
+    channels_first = True
     size = field(maybe(PositiveAxes), None, "Output size per spatial axis.")
-    margin = field(maybe(NonNegAxes), None, "Positions dropped on each side, per spatial axis (instead of size).")
+    margin = field(maybe(PadAmounts), None, "Positions dropped (instead of size): an int for every side of every "
+                                            "spatial axis, or per spatial axis an int or a pair [before, after].")
 
 
 @formula(CropSpec)
@@ -74,8 +82,9 @@ def crop(spec: CropSpec, x: Shape) -> Cost:
         raise SpecError("give exactly one of size and margin")
     nd = len(x) - 1
     if spec.margin is not None:
-        offsets = per_axis(spec.margin, nd, "margin")
-        sizes = tuple(n - 2 * m for n, m in zip(x[1:], offsets))
+        margins = _pairs(spec.margin, nd, "margin", x)
+        offsets = tuple(a for a, _ in margins)
+        sizes = tuple(n - a - b for n, (a, b) in zip(x[1:], margins))
     else:
         sizes = per_axis(spec.size, nd, "size")
         offsets = tuple((n - m) // 2 for n, m in zip(x[1:], sizes))

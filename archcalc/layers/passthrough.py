@@ -18,14 +18,23 @@ class IdentitySpec(LayerSpec):
 class DropoutSpec(LayerSpec):
     """Dropout; the analysis is of inference, where dropout is the identity."""
 
-    TYPES = ("dropout", "dropout1d", "dropout2d", "dropout3d", "stochastic_depth")
+    TYPES = ("dropout", "stochastic_depth")
     p = field(Number, 0.5, "Drop probability (no count changes at inference).")
     mode = field(maybe(choice("row", "batch")), None, "stochastic_depth only: torchvision's mode "
                                                            "(no count changes).")
 
 
+class ChannelDropoutSpec(LayerSpec):
+    """Dropout of whole channels (torch.nn.Dropout1d/2d/3d, Keras SpatialDropout); the identity at inference."""
+
+    TYPES = ("dropout1d", "dropout2d", "dropout3d")
+    p = field(Number, 0.5, "Drop probability (no count changes at inference).")
+    channels_first = True
+
+
 @formula(IdentitySpec)
 @formula(DropoutSpec)
+@formula(ChannelDropoutSpec)
 def passthrough(spec: LayerSpec, x: Shape) -> Cost:
     """No parameters and no arithmetic."""
     return Cost(shape=x)

@@ -18,6 +18,7 @@ class _PoolBase(LayerSpec):
                                     "per-axis list, or Keras' 'same' / 'valid'.")
     ceil_mode = field(Flag, False, "Use ceil instead of floor for the output size.")
     kind = "pool"
+    channels_first = True
 
 
 class MaxPoolSpec(_PoolBase):
@@ -95,6 +96,7 @@ class AdaptivePoolSpec(LayerSpec):
              "adaptive_maxpool1d", "adaptive_maxpool2d", "adaptive_maxpool3d")
     output_size = field(OutputSize, description="Output size per spatial axis; null keeps that axis.")
     kind = "pool"
+    channels_first = True
 
 
 MAX_SYMBOLIC_TERMS = 256  # closed forms of adaptive pooling over symbolic sizes: one term per divisor, per axis
@@ -175,6 +177,7 @@ class GlobalPoolSpec(LayerSpec):
     keepdims = field(Flag, False, "Keep the spatial axes with size 1 (torch AdaptiveAvgPool(1)) "
                                       "instead of dropping them (Keras).")
     kind = "pool"
+    channels_first = True
 
 
 @formula(GlobalPoolSpec)

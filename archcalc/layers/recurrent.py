@@ -1,7 +1,9 @@
 """Recurrent layers ``lstm``, ``gru`` and ``rnn``, as torch.nn.LSTM, GRU and RNN (inference, sequence first).
 
 Per sample the input is ``[T, input_size]`` and the output ``[T, D * H_out]``: D = 2 when bidirectional,
-H_out = proj_size (LSTM with a projection) or hidden_size. The per-unit cell arithmetic is in ``CELLS``.
+H_out = proj_size (LSTM with a projection) or hidden_size; with ``output: last`` (Keras' default,
+return_sequences=False) it is the final hidden state of each direction, ``[D * H_out]``. The per-unit cell
+arithmetic is in ``CELLS``. Keras keeps one bias per gate row (``hidden_bias: false``), torch two.
 """
 from __future__ import annotations
 
@@ -45,6 +47,12 @@ class RecurrentSpec(LayerSpec):
     hidden_size = field(PositiveInt, description="Features of the hidden state h (and of the LSTM cell c).")
     num_layers = field(PositiveInt, 1, "Stacked layers; layer 2 on reads the previous layer's output.")
     bias = field(Flag, True, "Learnable biases b_ih and b_hh (two per gate, as torch has).")
+    hidden_bias = field(Flag, True, "With bias: the second bias b_hh of each gate, as torch has; false keeps one "
+                                    "bias per gate, as Keras' LSTM, SimpleRNN and GRU(reset_after=False) do.")
+    output = field(choice("sequence", "last"), "sequence", "sequence: every step's hidden state, [T, D * H_out] "
+                                                           "(torch's output, Keras' return_sequences=True); last: "
+                                                           "the final state of each direction, [D * H_out] "
+                                                           "(Keras' default).")
     bidirectional = field(Flag, False, "Run a second pass backwards in time; the output concatenates both.")
     proj_size = field(NonNegInt, 0, "LSTM only: project h to proj_size features (W_hr, no bias); 0 means no "
                                     "projection. Must be 0 on gru and rnn, as in torch.")
@@ -58,6 +66,9 @@ class LSTMGRUSpec(RecurrentSpec):
     """Long short-term memory (torch.nn.LSTM) or gated recurrent unit (torch.nn.GRU)."""
 
     TYPES = ("lstm", "gru")
+    reset_after = field(Flag, True, "GRU only: apply the reset gate after the hidden matmul (torch; Keras' default "
+                                    "reset_after=True); false applies it to h before (Keras' reset_after=False, "
+                                    "one bias per gate): the same counts.")
 
 
 class RNNSpec(RecurrentSpec):
@@ -76,6 +87,10 @@ def _check_options(spec: RecurrentSpec) -> None:
     if is_concrete(h) and is_concrete(p) and p >= h:
         raise SpecError(f"proj_size={p} must be smaller than hidden_size={h}, as in torch",
                         hint="use a proj_size below hidden_size, or 0 for no projection")
+    if spec.type != "gru" and not getattr(spec, "reset_after", True):
+        raise SpecError("reset_after applies to gru only", hint="remove reset_after")
+    if spec.type == "gru" and not spec.reset_after and spec.hidden_bias and spec.bias:
+        raise SpecError("reset_after: false has one bias per gate (Keras)", hint="add hidden_bias: false")
     if not 0 <= spec.dropout <= 1:
         raise SpecError(f"dropout={fmt_number(spec.dropout, '.6g')} is not a probability", hint="use a value in [0, 1]")
 
@@ -106,20 +121,23 @@ def recurrent(spec: RecurrentSpec, x: Shape) -> Cost:
     # layer 1 reads the input; layers 2.. read the output of the layer below, D * H_out features
     per_step = d * (step_macs(n_in) + (n_layers - 1) * step_macs(d * h_out))
     macs = t * per_step
-    bias_params = 2 * g * h if spec.bias else 0  # b_ih and b_hh, one per gate row each
+    biases = (2 if spec.hidden_bias else 1) if spec.bias else 0  # b_ih (and b_hh) per gate row
+    bias_params = biases * g * h
     units = t * n_layers * d * h  # hidden units updated over the sequence, all layers and directions
     functions = [spec.nonlinearity if f == "nonlinearity" else f for f, _ in cell.activations]
+    last = spec.output == "last"  # the final state of each direction: every output feature has seen every step
     return Cost(
-        shape=(t, d * h_out),
+        shape=(d * h_out,) if last else (t, d * h_out),
         params=per_step + n_layers * d * bias_params,  # one weight per MAC of a step: W_ih, W_hh, W_hr
         macs=macs,
         flops={
             "linear": 2 * macs,
-            "bias": units * 2 * g if spec.bias else 0,  # b_ih and b_hh: 2 adds per gate row
+            "bias": units * biases * g,  # an add per bias per gate row
             "activation": units * sum(PER_ELEMENT[f][0] for f in functions),
             "elementwise": units * cell.elementwise,
         },
         # An output at step t sees every input step <= t (all steps when bidirectional) and every feature.
         # Causal prefixes are not one window, so the time axis is marked global, as are the features.
         rf={0: GLOBAL, 1: GLOBAL},
+        dims=((0, 1),) if last else None,
     )

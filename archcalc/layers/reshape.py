@@ -62,7 +62,8 @@ class ChunkSpec(LayerSpec):
     TYPES = ("chunk",)
     chunks = field(PositiveInt, description="Number of pieces.")
     index = field(Int, 0, "Which piece to keep, from 0.")
-    dim = field(Int, 1, "Dimension to split, counted as in torch (1 is the channels).")
+    dim = field(Int, 1, "Dimension to split, counted as in torch; default the channels (1, or -1 under layout: "
+                        "channels_last).")
 
 
 @formula(ChunkSpec)
@@ -100,6 +101,7 @@ class ChannelShuffleSpec(LayerSpec):
     """Channel shuffle, as torch.nn.ChannelShuffle (ShuffleNet): a permutation, no arithmetic."""
 
     TYPES = ("channel_shuffle",)
+    channels_first = True
     groups = field(PositiveInt, description="Number of groups to interleave.")
 
 

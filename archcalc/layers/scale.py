@@ -11,8 +11,8 @@ class ScaleSpec(LayerSpec):
     """y = gamma * x (+ beta), with one learnable value per entry of one dimension, broadcast over the rest."""
 
     TYPES = ("scale",)
-    dim = field(Int, 1, "Dimension that holds the learnable values, counted as in torch "
-                             "(1: channels first, -1: channels last).")
+    dim = field(Int, 1, "Dimension that holds the learnable values, counted as in torch; default the channels "
+                        "(1, or -1 under layout: channels_last).")
     bias = field(Flag, False, "Also add a learnable shift.")
     kind = "elementwise"
 

@@ -35,6 +35,7 @@ class UpsampleSpec(LayerSpec):
                  "Interpolation mode, as in torch.")
     align_corners = field(maybe(Flag), None, "Align corner pixels (linear modes only), as in torch.")
     kind = "resize"
+    channels_first = True
 
 
 def _resample_window(step: Any, offset: Any, taps: tuple[int, ...]) -> Any:
