@@ -17,6 +17,7 @@ class Tensor(NamedTuple):
     shape: tuple[Any, ...]  # per sample, channels first
     rf: RF
     id: int  # the buffer that holds it: an index into _Walk.life (memory liveness)
+    windows: RF  # the field of the convolution and pooling windows alone (statistics and gates ignored)
 
 
 def analyze(network: Network, *, simplify: str = "expand", collect: tuple[str, ...] = (),
@@ -55,7 +56,7 @@ class _Walk:
 
     def report(self) -> Report:
         rf = RF.of_input(len(self.net.input), sequence=self.net.layout == "sequence")
-        x = Tensor(tuple(self.net.input), rf, self.buffer(self.net.input, 0, -1))
+        x = Tensor(tuple(self.net.input), rf, self.buffer(self.net.input, 0, -1), rf)
         self.tensors["input"] = x  # `from: input` reads the network input (a layer named input replaces it)
         blocks: list[BlockResult] = []
         x = self.run(self.net.nodes, x, "", 0, blocks)
@@ -65,6 +66,7 @@ class _Walk:
             totals.add(row)
         report = Report(self.net.name, (self.batch, *self.display(self.net.input)), self.rows, totals, self.convention,
                         (self.batch, *self.display(x.shape)), x.rf, blocks, self.outline)
+        report.rf_windows = x.windows
         report.layout = self.net.layout
         return report
 
@@ -123,7 +125,7 @@ class _Walk:
             x = self.symbolic_repeat(node, x, depth, block, start)
         else:
             x = self.run(node.children, x, node.path, depth + 1, block.children)
-        block.finish(self.rows[start:], (self.batch, *self.display(x.shape)), x.rf)
+        block.finish(self.rows[start:], (self.batch, *self.display(x.shape)), x.rf, x.windows)
         return x
 
     def symbolic_repeat(self, node: Group, x: Tensor, depth: int, block: BlockResult, start: int) -> Tensor:
@@ -143,7 +145,7 @@ class _Walk:
                                 hint="give repeat a number, or remove i from the unit")
         for child in block.children:
             child.scale(count)
-        return Tensor(out.shape, repeat_rf(x.rf, out.rf, count), out.id)
+        return Tensor(out.shape, repeat_rf(x.rf, out.rf, count), out.id, repeat_rf(x.windows, out.windows, count))
 
     def leaf(self, node: Leaf, x: Tensor, prefix: str, depth: int, given: list[Tensor] | None = None,
              labels: list[str] | None = None) -> Tensor:
@@ -156,17 +158,20 @@ class _Walk:
                 given = [self.resolve(r, x, prefix, node) for r in node.inputs]
                 labels = [f"input {r!r}" for r in node.inputs]
             cost = node.formula(spec, [t.shape for t in given], labels)
-            rf = merge([t.rf for t in given]).then(cost.rf)
+            fixed = _broadcast(given)
+            rf = merge([t.rf for t in given], fixed).then(cost.rf).then(cost.statistics)
+            windows = merge([t.windows for t in given], fixed, windows=True).then(cost.rf)
             inputs = sum(prod(t.shape) for t in given)
         else:
             cost = node.formula(spec, x.shape)
-            rf = x.rf.then(cost.rf)
+            rf = x.rf.then(cost.rf).then(cost.statistics)
+            windows = x.windows.then(cost.rf)
             inputs = prod(x.shape)
         if getattr(spec, "tied_to", None):
             self.check_tie(node, spec.tied_to, cost.shared)
         self.owned[node.path] = cost.params
         shape = tuple(cost.shape)
-        rf = rf.remap(cost.dims, len(shape))
+        rf, windows = rf.remap(cost.dims, len(shape)), windows.remap(cost.dims, len(shape))
         b = self.batch
         params, flops = self.counted(spec, cost)
         flops_by_kind = {k: v for k, v in flops.items() if not (isinstance(v, int) and v == 0)}
@@ -180,7 +185,7 @@ class _Walk:
             user_defined=node.user_defined, input_elements=inputs * b, cache=cost.cache * b,
             active_params=params - (cost.params - cost.active),
         )
-        row.spec, row.input_shape = spec, (given[0] if given else x).shape
+        row.spec, row.input_shape, row.rf_windows = spec, (given[0] if given else x).shape, windows
         if not (isinstance(cost.workspace, int) and cost.workspace == 0):
             row.workspace = cost.workspace * b
             self.life.append([row.workspace, index, index])  # live while this layer runs, in its row only
@@ -189,7 +194,7 @@ class _Walk:
             apply(row, self.convention, b, shape)
         self.rows.append(row)
         self.outline.append(row)
-        return Tensor(shape, rf, self.buffer(shape, index, index))
+        return Tensor(shape, rf, self.buffer(shape, index, index), windows)
 
     def counted(self, spec: Any, cost: Any) -> tuple[Any, dict[str, Any]]:
         """(params, FLOPs by kind with the batch) as the convention counts them: a convention without
@@ -241,6 +246,19 @@ def _tokens(network: Network) -> Any:
         raise SpecError(f"per-token figures need a sequence input [T] or [T, d], not {list(network.input)}",
                         hint="use the archcalc convention for this network")
     return network.input[0]
+
+
+def _broadcast(given: list[Tensor]) -> list[tuple[bool, ...]]:
+    """Per input and spatial axis: the input has one position along the axis (its dimensions holding the axis
+    have size 1, or none holds it) where another input has more, so every output reads that one position."""
+    def extent(t: Tensor, axis: int) -> Any:
+        return prod(n for n, held in zip(t.shape, t.rf.dims) if axis in held)
+
+    def one(n: Any) -> bool:
+        return is_concrete(n) and n == 1
+    rank = len(given[0].rf.axes)
+    extents = [[extent(t, a) for a in range(rank)] for t in given]
+    return [tuple(one(e[a]) and any(not one(other[a]) for other in extents) for a in range(rank)) for e in extents]
 
 
 def _scope_of(nodes: list[Node], group: Group) -> str:
