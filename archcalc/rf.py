@@ -21,6 +21,7 @@ within [o*jump - padding, o*jump - padding + envelope - 1].
 """
 from __future__ import annotations
 
+from fractions import Fraction
 from math import gcd
 from typing import Any, NamedTuple
 
@@ -48,7 +49,7 @@ class AxisRF(NamedTuple):
         if self.phases is None:
             return self.size
         ends = [last - r * self.jump for r, last in enumerate(self.phases.last) if last is not None]
-        return rational(_max(*ends) + self.padding + 1) if ends else 0
+        return _exact(_max(*ends) + self.padding + 1) if ends else 0
 
     @property
     def sizes(self) -> tuple[Any, Any]:
@@ -56,7 +57,7 @@ class AxisRF(NamedTuple):
         if self.phases is None:
             return self.size, self.size
         seen = [last - first + 1 for first, last in zip(self.phases.first, self.phases.last) if first is not None]
-        return (rational(_min(*seen)), self.size) if seen else (0, 0)
+        return (_exact(_min(*seen)), self.size) if seen else (0, 0)
 
 
 Axis = Any  # AxisRF, or one of the markers GLOBAL, NON_UNIFORM, UNALIGNED, SYMBOLIC_PHASES
@@ -259,7 +260,14 @@ def _axis(m: PeriodicWindow) -> Axis:
         return AxisRF(size=0, jump=jump, padding=0, phases=m)
     size = _max(*(last - f + 1 for _, f, last in seen))
     padding = _max(*(r * jump - f for r, f, _ in seen))  # the envelope starts at o*jump - padding
-    return AxisRF(size=rational(size), jump=rational(jump), padding=rational(padding), phases=m)
+    return AxisRF(size=_exact(size), jump=_exact(jump), padding=_exact(padding), phases=m)
+
+
+def _exact(v: Any) -> Any:
+    """Exact numbers as Python ints or Fractions: with a symbol in the phases, their differences are sympy numbers."""
+    if getattr(v, "is_Rational", False):
+        return rational(Fraction(int(v.p), int(v.q)))
+    return rational(v)
 
 
 def _shortest(m: PeriodicWindow) -> PeriodicWindow:

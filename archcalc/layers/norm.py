@@ -184,4 +184,4 @@ def _group_window(m: Any) -> Any:
         return SYMBOLIC_PHASES
     if m > MAX_PERIOD:
         return NON_UNIFORM
-    return PeriodicWindow(m, m, tuple(-r for r in range(m)), tuple(m - 1 - r for r in range(m)))
+    return PeriodicWindow(m, m, (0,) * m, (m - 1,) * m)  # channels m q + r read m q .. m q + m - 1
