@@ -158,7 +158,7 @@ class _Walk:
                 given = [self.resolve(r, x, prefix, node) for r in node.inputs]
                 labels = [f"input {r!r}" for r in node.inputs]
             cost = node.formula(spec, [t.shape for t in given], labels)
-            fixed = _broadcast(given)
+            fixed = _broadcast(given) if spec.kind == "elementwise" else None  # add and mul broadcast
             rf = merge([t.rf for t in given], fixed).then(cost.rf).then(cost.statistics)
             windows = merge([t.windows for t in given], fixed, windows=True).then(cost.rf)
             inputs = sum(prod(t.shape) for t in given)

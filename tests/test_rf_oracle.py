@@ -90,26 +90,32 @@ def exported(text: str):
     return cls(), archcalc.analyze(network), tuple(network.input)
 
 
-def supports(model, shape: tuple[int, ...], units: list[tuple[int, ...]], pick=lambda y: y, seed: int = 0):
-    """Per unit (an index into the picked output's spatial axes, channel 0), the support of the input gradient
-    along each spatial axis: (first, last) index where it is nonzero."""
-    torch.manual_seed(seed)
-    x = (torch.rand(1, *shape, dtype=torch.float64) + 0.5).requires_grad_()
-    y = pick(model(x))
-    out = []
-    for unit in units:
-        g = torch.zeros_like(y)
-        g[(0, 0, *unit)] = 1
-        (grad,) = torch.autograd.grad(y, x, g, retain_graph=True)
-        seen = (grad[0] != 0).any(0)  # over the input channels
-        spans = []
-        for axis in range(seen.dim()):
-            others = tuple(d for d in range(seen.dim()) if d != axis)
-            line = seen.any(dim=others) if others else seen
-            idx = line.nonzero().flatten()
-            spans.append((int(idx.min()), int(idx.max())) if len(idx) else None)
-        out.append(spans)
-    return out, tuple(y.shape[2:])
+class Oracle:
+    """One forward pass of a linearised model on a positive random input, then the field of any output unit."""
+
+    def __init__(self, model, shape: tuple[int, ...], seed: int = 0) -> None:
+        torch.manual_seed(seed)
+        self.spatial = shape[1:]
+        self.x = (torch.rand(1, *shape, dtype=torch.float64) + 0.5).requires_grad_()
+        self.y = model(self.x)
+
+    def spans(self, units: list[tuple[int, ...]], pick=lambda y: y) -> list[list[tuple[int, int] | None]]:
+        """Per unit (an index into the picked output's spatial axes, channel 0), the support of the input gradient
+        along each spatial axis: (first, last) index where it is nonzero. One backward pass per unit."""
+        y = pick(self.y)
+        out = []
+        for unit in units:
+            g = torch.zeros_like(y)
+            g[(0, 0, *unit)] = 1
+            (grad,) = torch.autograd.grad(y, self.x, g, retain_graph=True)
+            seen = (grad[0] != 0).any(0)  # over the input channels
+            spans = []
+            for axis in range(seen.dim()):
+                others = tuple(d for d in range(seen.dim()) if d != axis)
+                idx = (seen.any(dim=others) if others else seen).nonzero().flatten()
+                spans.append((int(idx.min()), int(idx.max())) if len(idx) else None)
+            out.append(spans)
+        return out
 
 
 def interval(a: AxisRF, o: int) -> tuple[int, int]:
@@ -121,13 +127,12 @@ def interval(a: AxisRF, o: int) -> tuple[int, int]:
     return m.first[r] + q * m.shift, m.last[r] + q * m.shift
 
 
-def check(name: str, model, rf, shape: tuple[int, ...], pick=lambda y: y, axes: tuple[int, ...] | None = None):
+def check(name: str, oracle: Oracle, rf, pick=lambda y: y, axes: tuple[int, ...] | None = None):
     """Compare archcalc's ``rf`` (of the picked output) with the oracle, scanning one period per axis around the
     centre of the output. A global axis must be seen whole. ``axes``: the axes to measure (default all); the
     others may be narrow, as long as they do not change the field along the measured ones."""
-    spatial = shape[1:]
-    _, out_shape = supports(model, shape, [], pick)
-    centre = [n // 2 for n in out_shape]
+    spatial = oracle.spatial
+    centre = [n // 2 for n in pick(oracle.y).shape[2:]]
     record = []
     for axis, a in enumerate(rf.axes):
         if axes is not None and axis not in axes:
@@ -138,8 +143,7 @@ def check(name: str, model, rf, shape: tuple[int, ...], pick=lambda y: y, axes: 
             unit = list(centre)
             unit[axis] = centre[axis] - period // 2 + k
             units.append(tuple(unit))
-        measured, _ = supports(model, shape, units, pick)
-        spans = [m[axis] for m in measured]
+        spans = [m[axis] for m in oracle.spans(units, pick)]
         if a == "global":
             assert all(s == (0, spatial[axis] - 1) for s in spans), (name, axis, spans)
             record.append(("global", spatial[axis]))
@@ -160,7 +164,7 @@ def spec_check(name: str, text: str, *, windows: bool = False, gates: tuple[str,
                axes: tuple[int, ...] | None = None):
     model, report, shape = exported(text)
     model = positive(linearise(model, windows=windows, gates=gates))
-    return check(name, model, report.rf_windows if windows else report.rf, shape, axes=axes), report
+    return check(name, Oracle(model, shape), report.rf_windows if windows else report.rf, axes=axes), report
 
 
 # ---------------------------------------------------------------- upsampling and transposed convolutions
@@ -334,8 +338,9 @@ def test_fpn_top_down_path_on_torchvision_feature_pyramid_network() -> None:
     model = positive(linearise(Backbone()))
     report = archcalc.analyze(archcalc.load(FPN))
     rows = {row.name: row for row in report.layers}
+    oracle = Oracle(model, (1, 256, 224))
     for level, key in (("p2", "0"), ("p3", "1"), ("p4", "2"), ("p5", "3")):
-        check(f"FPN {level}", model, rows[level].rf, (1, 256, 224), pick=lambda y, key=key: y[key])
+        check(f"FPN {level}", oracle, rows[level].rf, pick=lambda y, key=key: y[key])
     assert rows["p2"].rf.axes[0].phases is not None  # the levels fed from above differ by phase
 
 
@@ -490,6 +495,71 @@ def test_fcn_resnet50_final_map_on_torchvision() -> None:
     assert sum(p.numel() for p in model.parameters()) == report.totals.params
     model = positive(linearise(model))
     # along H: 480 rows hold the field of 451 around the centre; 16 columns are enough to measure the rows
-    record = check("FCN-ResNet50", model, report.rf, (3, 480, 16), pick=lambda y: y["out"], axes=(0,))
+    record = check("FCN-ResNet50", Oracle(model, (3, 480, 16)), report.rf, pick=lambda y: y["out"], axes=(0,))
     assert record[0] == (451, 451)  # the issue's gradient-support measurement; the envelope is the old 458
     assert report.rf.axes[0].envelope == 458
+
+
+def test_resnet50_fpn_levels_on_torchvision() -> None:
+    """torchvision's resnet50 body with its FeaturePyramidNetwork (as in fasterrcnn_resnet50_fpn, without the
+    extra max-pool level): the issue's measurement of the first three levels, 459 each, against envelopes of
+    463, 467 and 475."""
+    from torchvision_oracle import models
+    if models() is None:
+        pytest.skip("torchvision 0.28.0 is not installed (pip install --no-deps torchvision==0.28.0)")
+    from torchvision.models import resnet50
+    from torchvision.ops import FeaturePyramidNetwork
+
+    class ResNetFPN(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.body = resnet50()
+            self.fpn = FeaturePyramidNetwork([256, 512, 1024, 2048], 256)
+
+        def forward(self, x):
+            b = self.body
+            x = b.maxpool(b.relu(b.bn1(b.conv1(x))))
+            c2 = b.layer1(x)
+            c3 = b.layer2(c2)
+            c4 = b.layer3(c3)
+            return self.fpn({"0": c2, "1": c3, "2": c4, "3": b.layer4(c4)})
+
+    text = FCN.split("layers:\n  - conv2d: {name: conv1")[0].replace("name: fcn_resnet50", "name: resnet50_fpn")
+    text = text.replace("variables: {H: 480, W: 16, classes: 2}", "variables: {H: 512, W: 32}") + RESNET50_FPN
+    report = archcalc.analyze(archcalc.load(text))
+    torch.manual_seed(0)
+    model = positive(linearise(ResNetFPN()))
+    rows = {row.name: row for row in report.layers}
+    oracle = Oracle(model, (3, 512, 32))  # along H: 512 rows hold the field of 459 around the centre
+    for level, key, envelope in (("p2", "0", 463), ("p3", "1", 467), ("p4", "2", 475)):
+        a = rows[level].rf.axes[0]
+        assert check(f"ResNet-50-FPN {level}", oracle, rows[level].rf, pick=lambda y, key=key: y[key],
+                     axes=(0,)) == [(459, 459)]
+        assert a.envelope == envelope
+
+
+RESNET50_FPN = """layers:
+  - conv2d: {name: conv1, out_channels: 64, kernel_size: 7, stride: 2, padding: 3, bias: false}
+  - batchnorm2d: {name: bn1}
+  - relu
+  - maxpool2d: {name: maxpool, kernel_size: 3, stride: 2, padding: 1}
+  - bottleneck: {name: layer1, repeat: 3, width: 64, project: "i == 0"}
+  - bottleneck: {name: layer2, repeat: 4, width: 128, stride: "2 if i == 0 else 1", project: "i == 0"}
+  - bottleneck: {name: layer3, repeat: 6, width: 256, stride: "2 if i == 0 else 1", project: "i == 0"}
+  - bottleneck: {name: layer4, repeat: 3, width: 512, stride: "2 if i == 0 else 1", project: "i == 0"}
+  # FeaturePyramidNetwork([256, 512, 1024, 2048], 256): inner (lateral 1x1) and layer (3x3) blocks per level
+  - conv2d: {name: inner3, out_channels: 256, kernel_size: 1}
+  - conv2d: {name: p5, out_channels: 256, kernel_size: 3, padding: 1}
+  - conv2d: {name: inner2, out_channels: 256, kernel_size: 1, from: layer3}
+  - upsample: {name: top2, scale_factor: 2, from: inner3}
+  - add: {name: merged2, inputs: [inner2, top2]}
+  - conv2d: {name: p4, out_channels: 256, kernel_size: 3, padding: 1}
+  - conv2d: {name: inner1, out_channels: 256, kernel_size: 1, from: layer2}
+  - upsample: {name: top1, scale_factor: 2, from: merged2}
+  - add: {name: merged1, inputs: [inner1, top1]}
+  - conv2d: {name: p3, out_channels: 256, kernel_size: 3, padding: 1}
+  - conv2d: {name: inner0, out_channels: 256, kernel_size: 1, from: layer1}
+  - upsample: {name: top0, scale_factor: 2, from: merged1}
+  - add: {name: merged0, inputs: [inner0, top0]}
+  - conv2d: {name: p2, out_channels: 256, kernel_size: 3, padding: 1}
+"""
