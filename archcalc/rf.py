@@ -15,9 +15,9 @@ its input, and where maps are monotone, composing reads only the ends:
     lo'(o) = lo(a(o))      hi'(o) = hi(b(o))      N' = N_step * N / gcd(N, S_step)      J' = J * S_step / gcd(N, S_step)
 
 (S_step the step's shift; a map that is not monotone takes the least and greatest ends over the reads). For
-N = 1 this is the formula above. ``size`` is then the largest field one unit
-has; ``jump`` = J / N and ``padding`` place the affine envelope holding every unit's field: unit o's lies
-within [o*jump - padding, o*jump - padding + envelope - 1].
+N = 1 this is the formula above. ``size`` is then the largest field one unit has; ``jump`` = J / N and
+``padding`` place the affine envelope holding every unit's field: unit o's lies within
+[o*jump - padding, o*jump - padding + envelope - 1].
 """
 from __future__ import annotations
 
@@ -35,7 +35,8 @@ UNALIGNED = "unaligned"  # merged branches whose jumps differ: no single window 
 class AxisRF(NamedTuple):
     """The receptive field along one axis: the largest field of one unit (``size``), the spacing of units in
     input positions (``jump``) and the offset of unit 0 (``padding``); ``phases`` holds the exact field of
-    every unit when units differ by phase (None: unit o sees exactly [o*jump - padding, ... + size - 1])."""
+    every unit when units differ by phase (None: unit o sees exactly [o*jump - padding, ... + size - 1]),
+    and ``jump`` and ``padding`` then place the envelope."""
 
     size: Any = 1
     jump: Any = 1
