@@ -48,17 +48,17 @@ class Constant(nn.Module):
 
 
 def linearise(model, *, windows: bool = False, gates: tuple[str, ...] = ()):
-    """In place: activations -> identity, max -> average pooling, positive float64 weights (each output channel's
-    weights sum to 1, so that values stay of order 1 through deep networks). ``windows``: norm statistics become
-    the identity too; ``gates``: the modules of these names (a gate's last activation) become constants."""
+    """In place: activations -> identity, max -> average pooling over the same windows. ``windows``: norm
+    statistics become the identity too; ``gates``: the modules of these names (a gate's last activation) become
+    constants."""
     for name, child in list(model.named_children()):
         if name in gates:
             setattr(model, name, Constant())
         elif isinstance(child, ACTIVATIONS) or (windows and isinstance(child, STATISTICS)):
             setattr(model, name, nn.Identity())
         elif type(child) in AVERAGE:
-            assert child.dilation in (1, (1,) * len(child.kernel_size if isinstance(child.kernel_size, tuple)
-                                                    else (1,))), "average pooling has no dilation"
+            dilation = child.dilation if isinstance(child.dilation, tuple) else (child.dilation,)
+            assert set(dilation) == {1}, "average pooling has no dilation"
             setattr(model, name, AVERAGE[type(child)](child.kernel_size, child.stride, child.padding,
                                                       ceil_mode=child.ceil_mode))
         else:
@@ -67,6 +67,8 @@ def linearise(model, *, windows: bool = False, gates: tuple[str, ...] = ()):
 
 
 def positive(model):
+    """In place: float64, eval mode, positive weights (each output channel's sum to 1, so that values stay of
+    order 1 through deep networks)."""
     model.double().eval()
     with torch.no_grad():
         for p in model.parameters():
