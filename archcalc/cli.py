@@ -73,6 +73,10 @@ def _parser(command: str | None) -> argparse.ArgumentParser:
                        choices=["table", "json", "csv", "markdown", "latex"], help="output format (default: table)")
         p.add_argument("--depth", type=int, default=None, metavar="N",
                        help="table and markdown: collapse blocks below depth N (1 = top level only)")
+        p.add_argument("--rf", default="field", choices=["field", "windows"],
+                       help="table, markdown and csv: the receptive field (default), or the field of the convolution "
+                            "and pooling windows alone, as papers quote it (normalisation statistics and broadcast "
+                            "gates ignored); JSON gives both (rf, rf_windows)")
         p.add_argument("--version", action="version", version=f"archcalc {__version__}")
     elif command == "plot":
         p.add_argument("-o", "--output", required=True, metavar="FILE", help="FILE.png, FILE.svg or FILE.pdf")
@@ -223,6 +227,7 @@ def run(command: str | None, args: argparse.Namespace) -> int:
         from .render import FORMATS
         report = _analyze(args)
         _roofline(report, args)
+        report.rf_view = args.rf
         with all_digits():
             write_stdout(FORMATS[args.format](report, args.depth) + "\n")
     elif command == "plot":

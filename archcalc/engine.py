@@ -26,6 +26,7 @@ class Tensor(NamedTuple):
     shape: tuple[Any, ...]  # per sample, in the spec's layout: [C, *spatial] or, channels last, [*spatial, C]
     rf: RF
     id: int  # the buffer that holds it: an index into _Walk.life (memory liveness)
+    windows: RF  # the field of the convolution and pooling windows alone (statistics and gates ignored)
 
 
 def analyze(network: Network, *, simplify: str = "expand", collect: tuple[str, ...] = (),
@@ -73,7 +74,7 @@ class _Walk:
         if self.last:  # spatial axes at dims 0..n-2, channels at the last dim
             rf = rf.remap(_last_order(rank), rank)
         try:
-            x = Tensor(tuple(self.net.input), rf, self.buffer(self.net.input, 0, -1))
+            x = Tensor(tuple(self.net.input), rf, self.buffer(self.net.input, 0, -1), rf)
         except ShapeError as e:  # the product of its dimensions
             raise ShapeError(f"the input shape: {e.message}", hint=e.hint, file=self.net.file) from None
         self.tensors["input"] = x  # `from: input` reads the network input (a layer named input replaces it)
@@ -91,6 +92,7 @@ class _Walk:
                                                                              "non_trainable")], fixed=None)
         report = Report(self.net.name, (self.batch, *self.net.input), self.rows, totals, self.convention,
                         (self.batch, *x.shape), x.rf, blocks, self.outline)
+        report.rf_windows = x.windows
         report.layout = self.net.layout
         return report
 
@@ -144,7 +146,7 @@ class _Walk:
             x = self.symbolic_repeat(node, x, depth, block, start)
         else:
             x = self.run(node.children, x, node.path, depth + 1, block.children)
-        block.finish(self.rows[start:], (self.batch, *x.shape), x.rf)
+        block.finish(self.rows[start:], (self.batch, *x.shape), x.rf, x.windows)
         if self.net.symbols is not None:  # a block sums its rows again: nested blocks cost rows x depth
             from .symbolic import spend
             spend(len(self.rows) - start)
@@ -170,7 +172,7 @@ class _Walk:
                                 hint="give repeat a number, or remove i from the unit")
         for child in block.children:
             child.scale(count)
-        return Tensor(out.shape, repeat_rf(x.rf, out.rf, count), out.id)
+        return Tensor(out.shape, repeat_rf(x.rf, out.rf, count), out.id, repeat_rf(x.windows, out.windows, count))
 
     def leaf(self, node: Leaf, x: Tensor, prefix: str, depth: int, given: list[Tensor] | None = None,
              labels: list[str] | None = None) -> Tensor:
@@ -183,11 +185,15 @@ class _Walk:
                 given = [self.resolve(r, x, prefix, node) for r in node.inputs]
                 labels = [f"input {r!r}" for r in node.inputs]
             cost = node.formula(spec, [t.shape for t in given], labels)
-            rf = merge([t.rf for t in given]).then(self.step(cost.rf)).remap(cost.dims, len(cost.shape))
+            fixed = _broadcast(given) if spec.kind == "elementwise" else None  # add and mul broadcast
+            step = self.step(cost.rf)
+            rf = merge([t.rf for t in given], fixed).then(step).then(self.step(cost.statistics))
+            windows = merge([t.windows for t in given], fixed, windows=True).then(step)
+            rf, windows = rf.remap(cost.dims, len(cost.shape)), windows.remap(cost.dims, len(cost.shape))
             inputs = sum(prod(t.shape) for t in given)
             seen, shape = given[0].shape, tuple(cost.shape)
         else:
-            cost, rf, seen, shape = self.apply(node, x)
+            cost, rf, windows, seen, shape = self.apply(node, x)
             inputs = prod(x.shape)
         if getattr(spec, "tied_to", None):
             self.check_tie(node, spec.tied_to, cost.shared)
@@ -206,8 +212,9 @@ class _Walk:
             active_params=params - (cost.params - cost.active),
         )
         # Keras's split: its non-trainable parameters are the running statistics torch holds as buffers.
-        row.trainable, row.non_trainable = params, cost.statistics if self.last else 0
-        row.spec, row.input_shape = spec, seen  # as the formula saw it (channels first for a channels-first layer)
+        row.trainable, row.non_trainable = params, cost.running if self.last else 0
+        row.spec, row.rf_windows = spec, windows
+        row.input_shape = seen  # as the formula saw it (channels first for a channels-first layer)
         if not (isinstance(cost.workspace, int) and cost.workspace == 0):
             row.workspace = cost.workspace * b
             self.life.append([row.workspace, index, index])  # live while this layer runs, in its row only
@@ -217,7 +224,7 @@ class _Walk:
         self.check(_figures(row), rf, fixed=LAYER_WORK)  # running a formula costs more than its figures' size
         self.rows.append(row)
         self.outline.append(row)
-        return Tensor(shape, rf, self.buffer(shape, index, index))
+        return Tensor(shape, rf, self.buffer(shape, index, index), windows)
 
     def check(self, figures: list[tuple[str, Any]], rf: RF | None = None, fixed: int | None = 0) -> None:
         """Every figure within bounds, so that nothing downstream meets a number too large to print or convert
@@ -255,22 +262,28 @@ class _Walk:
                     f"or give {' and '.join(wanted)} a value with --set")
         return f"give {' and '.join(names) or 'the symbols'} a value with --set, or analyse fewer layers symbolically"
 
-    def apply(self, node: Leaf, x: Tensor) -> tuple[Any, RF, tuple[Any, ...], tuple[Any, ...]]:
-        """(cost, RF after the layer, the input shape its formula saw, the output shape as held) of a one-input
-        layer. Channels last, a channels-first formula reads [C, *spatial]: its input's last dimension is
-        presented first, and its output's first dimension (and the RF's dimension map) moved back to the end."""
+    def apply(self, node: Leaf, x: Tensor) -> tuple[Any, RF, RF, tuple[Any, ...], tuple[Any, ...]]:
+        """(cost, RF after the layer, the field of its windows alone, the input shape its formula saw, the output
+        shape as held) of a one-input layer. Channels last, a channels-first formula reads [C, *spatial]: its
+        input's last dimension is presented first, and its output's first dimension (and the RF's dimension map)
+        moved back to the end."""
         moved = self.last and getattr(node.spec, "channels_first", False) and len(x.shape) > 1
-        if not moved:
-            cost = node.formula(node.spec, x.shape)
-            rf = x.rf.then(self.step(cost.rf)).remap(cost.dims, len(cost.shape))
-            return cost, rf, x.shape, tuple(cost.shape)
-        seen = (x.shape[-1], *x.shape[:-1])
+        seen = (x.shape[-1], *x.shape[:-1]) if moved else x.shape
         cost = node.formula(node.spec, seen)
-        shape = tuple(cost.shape)
-        rank = len(x.shape)
-        first = x.rf.remap(_first_order(rank), rank)  # the RF's dims numbered as the formula numbers them
-        rf = first.then(cost.rf).remap(cost.dims, len(shape))
-        return cost, rf.remap(_last_order(len(shape)), len(shape)), seen, (*shape[1:], shape[0]) if shape else shape
+        shape, rank = tuple(cost.shape), len(x.shape)
+
+        def through(field: RF, statistics: bool) -> RF:
+            held = (lambda step: step) if moved else self.step  # moved: steps keyed as the formula numbers dims
+            if moved:  # the RF's dims numbered as the formula numbers them, then back
+                field = field.remap(_first_order(rank), rank)
+            field = field.then(held(cost.rf))
+            if statistics:
+                field = field.then(held(cost.statistics))
+            field = field.remap(cost.dims, len(shape))
+            return field.remap(_last_order(len(shape)), len(shape)) if moved else field
+
+        held = (*shape[1:], shape[0]) if moved and shape else shape
+        return cost, through(x.rf, True), through(x.windows, False), seen, held
 
     def step(self, rf: Any) -> Any:
         """A layer's RF step on the tensor as held. A tuple has one window per spatial axis: dims 1.. channels
@@ -353,6 +366,19 @@ def _tokens(network: Network) -> Any:
         raise SpecError(f"per-token figures need a sequence input [T] or [T, d], not {list(network.input)}",
                         hint="use the archcalc convention for this network")
     return network.input[0]
+
+
+def _broadcast(given: list[Tensor]) -> list[tuple[bool, ...]]:
+    """Per input and spatial axis: the input has one position along the axis (its dimensions holding the axis
+    have size 1, or none holds it) where another input has more, so every output reads that one position."""
+    def extent(t: Tensor, axis: int) -> Any:
+        return prod(n for n, held in zip(t.shape, t.rf.dims) if axis in held)
+
+    def one(n: Any) -> bool:
+        return is_concrete(n) and n == 1
+    rank = len(given[0].rf.axes)
+    extents = [[extent(t, a) for a in range(rank)] for t in given]
+    return [tuple(one(e[a]) and any(not one(other[a]) for other in extents) for a in range(rank)) for e in extents]
 
 
 def _scope_of(nodes: list[Node], group: Group) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 from . import escape
 from .num import fmt_exact, fmt_number, is_concrete
 from .report import BlockResult, LayerResult, Report
-from .rf import RF, AxisRF
+from .rf import RF, AxisRF, varies
 
 _UNITS = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
 
@@ -37,9 +37,14 @@ def shape_text(shape: tuple[Any, ...]) -> str:
     return "[" + ", ".join(str(fmt_exact(d)) for d in shape) + "]"
 
 
-def rf_text(rf: RF, key: str) -> str:
-    """One RF quantity per axis, 'x'-joined; a single value when all axes agree."""
-    values = [str(fmt_exact(getattr(a, key))) if isinstance(a, AxisRF) else a for a in rf.axes]
+PHASE_MARK = "~"  # after a size that varies by phase (the largest is shown)
+
+
+def rf_text(rf: RF, key: str, mark: bool = False) -> str:
+    """One RF quantity per axis, 'x'-joined; a single value when all axes agree. ``mark``: a size that varies by
+    phase (units of an upsampled map see different numbers of positions) ends in PHASE_MARK."""
+    values = [str(fmt_exact(getattr(a, key))) + (PHASE_MARK if mark and key == "size" and varies(a) else "")
+              if isinstance(a, AxisRF) else a for a in rf.axes]
     if not values:
         return "-"
     return values[0] if len(set(values)) == 1 else "x".join(values)
@@ -64,13 +69,31 @@ def _outline(report: Report, depth: int | None) -> list[LayerResult | BlockResul
     return [r for r in report.outline if depth is None or r.depth < depth]
 
 
-def _cells(r: LayerResult | BlockResult, num: Callable[[Any], str], indent: str = "  ") -> tuple[str, ...]:
-    """name, type, shape, params, MACs, FLOPs, RF size, RF jump; a block shows its subtotals."""
+def _cells(r: LayerResult | BlockResult, num: Callable[[Any], str], indent: str = "  ",
+           view: str = "field") -> tuple[str, ...]:
+    """name, type, shape, params, MACs, FLOPs, RF size, RF jump; a block shows its subtotals. ``view``: the
+    field, or the field of the windows alone."""
     t = r.totals if isinstance(r, BlockResult) else r
     kind = r.type + (" *" if isinstance(r, LayerResult) and r.user_defined else "")
-    rf = r.rf
+    rf = _shown(r, view)
     return (indent * r.depth + r.name, kind, shape_text(r.output_shape), num(t.params), num(t.macs),
-            num(t.flops), rf_text(rf, "size") if rf else "-", rf_text(rf, "jump") if rf else "-")
+            num(t.flops), rf_text(rf, "size", mark=True) if rf else "-", rf_text(rf, "jump") if rf else "-")
+
+
+def _shown(r: LayerResult | BlockResult, view: str) -> RF | None:
+    return r.rf_windows if view == "windows" else r.rf
+
+
+def _rf_notes(report: Report, outline: list[LayerResult | BlockResult]) -> list[str]:
+    """What the RF columns show: the windows alone (when asked), and the phase mark (when used)."""
+    notes = []
+    if report.rf_view == "windows":
+        notes.append("RF: the field of the convolution and pooling windows alone (normalisation statistics and "
+                     "broadcast gates ignored); --rf field shows the full one")
+    if any(any(varies(a) for a in rf.axes) for rf in (_shown(r, report.rf_view) for r in outline) if rf):
+        notes.append(f"{PHASE_MARK} units differ by phase (after upsampling or a transposed convolution) and see "
+                     "fields of different sizes: the largest is shown (JSON rf.phases gives every phase)")
+    return notes
 
 
 MAX_CELL = 36  # table view only: a long formula is cut; the totals and other formats give it whole
@@ -92,7 +115,7 @@ def table(report: Report, depth: int | None = None) -> str:
     head = ("name", "type", "output shape", "params", "MACs", "FLOPs", "RF size", "RF jump")
     roof = _roofline(report)
     outline = _outline(report, depth)
-    rows = [head] + [tuple(_cut(c) for c in _cells(r, human)) for r in outline]
+    rows = [head] + [tuple(_cut(c) for c in _cells(r, human, view=report.rf_view)) for r in outline]
     numeric = {3, 4, 5}
     if roof:
         rows = [rows[0] + ("intensity", "bound", "time")] + [row + roof(r) for row, r in zip(rows[1:], outline)]
@@ -118,6 +141,7 @@ def table(report: Report, depth: int | None = None) -> str:
                      + "".join(f"; {n} a multiple of {m}" for n, m in (report.assumptions or {}).items()) + ")")
     if any(r.user_defined for r in report.layers):
         lines.append("* user-defined layer type: its figures are the spec's own formulas")
+    lines += _rf_notes(report, outline)
     if roof:
         from .roofline import summary
         lines += ["", *summary(report)]
@@ -145,10 +169,11 @@ _COLUMNS = ("name", "type", "output_shape", "params", "buffers", "macs", "flops"
             "rf_size", "rf_jump", "rf_padding")
 
 
-def _plain_row(r: LayerResult) -> list[str]:
+def _plain_row(r: LayerResult, view: str = "field") -> list[str]:
+    rf = _shown(r, view)
     return [r.name, r.type, "x".join(str(fmt_exact(d)) for d in r.output_shape),
             *(str(fmt_exact(v)) for v in (r.params, r.buffers, r.macs, r.flops, r.activations)),
-            rf_text(r.rf, "size"), rf_text(r.rf, "jump"), rf_text(r.rf, "padding")]
+            rf_text(rf, "size"), rf_text(rf, "jump"), rf_text(rf, "padding")]
 
 
 def csv(report: Report, depth: int | None = None) -> str:
@@ -166,13 +191,15 @@ def csv(report: Report, depth: int | None = None) -> str:
         writer.writerow([escape.csv_cell(c, text=i < 2) for i, c in enumerate(cells)])  # name, type: text
     row([*_COLUMNS, *(csv_columns() if roof else ()), *(memory.csv_columns() if mem else ())])
     for r in report.layers:
-        row([*_plain_row(r), *(csv_values(r.extra.get("roofline")) if roof else ()),
+        row([*_plain_row(r, report.rf_view), *(csv_values(r.extra.get("roofline")) if roof else ()),
              *(memory.csv_values(r.extra.get("memory")) if mem else ())])
     t = report.totals
     row(["total", "", "x".join(str(fmt_exact(d)) for d in report.output_shape),
          *(str(fmt_exact(v)) for v in (t.params, t.buffers, t.macs, t.flops, t.activations)),
          "", "", "", *(csv_values(roof["totals"]) if roof else ()), *(memory.csv_totals(report) if mem else ())])
     buf.write(f"# {escape.printable(report.convention.summary())}\n")
+    if report.rf_view == "windows":
+        buf.write("# rf_*: the field of the convolution and pooling windows alone\n")
     if mem:
         buf.write("".join(f"# {escape.printable(line)}\n" for line in memory.csv_notes(report)))
     return buf.getvalue()
@@ -195,7 +222,7 @@ def markdown(report: Report, depth: int | None = None) -> str:
              "|" + "---|" * 2 + "---|" + "---:|" * 3 + "---|---|" + ("---:|---|---:|" if roof else "")
              + ("---:|" * len(mem_heads) if mem else "")]
     for r in _outline(report, depth):
-        name, kind, shape, *rest = _cells(r, num, indent="")
+        name, kind, shape, *rest = _cells(r, num, indent="", view=report.rf_view)
         name, kind = "&nbsp;&nbsp;" * r.depth + escape.markdown(name), escape.markdown(kind)
         if isinstance(r, BlockResult):
             name = f"**{name}**"
@@ -210,6 +237,7 @@ def markdown(report: Report, depth: int | None = None) -> str:
     if report.layout == "channels_last":
         lines[-1] += (f" Keras: {num(t.trainable)} trainable, {num(t.non_trainable)} non-trainable params (the "
                       "moving statistics, also in buffers).")
+    lines += [f"{note}." for note in _rf_notes(report, _outline(report, depth))]
     if roof:
         lines += ["", *summary(report, markdown=True)]
     if mem:

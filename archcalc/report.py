@@ -13,7 +13,8 @@ class LayerResult:
 
     __slots__ = ("name", "type", "kind", "output_shape", "params", "buffers", "macs", "flops", "flops_by_kind",
                  "activations", "rf", "line", "depth", "user_defined", "input_elements", "cache", "live",
-                 "active_params", "workspace", "trainable", "non_trainable", "spec", "input_shape", "extra")
+                 "active_params", "workspace", "trainable", "non_trainable", "spec", "input_shape", "extra",
+                 "rf_windows")
 
     def __init__(self, name: str, type: str, kind: str, output_shape: tuple[Any, ...], params: Any, buffers: Any,
                  macs: Any, flops: Any, flops_by_kind: dict[str, Any], activations: Any, rf: RF,
@@ -30,6 +31,7 @@ class LayerResult:
         self.flops_by_kind = flops_by_kind
         self.activations = activations  # output elements
         self.rf = rf
+        self.rf_windows = rf  # the field of the windows alone (statistics and gates ignored); set by the engine
         self.line = line
         self.depth = depth
         self.user_defined = user_defined
@@ -70,7 +72,7 @@ class LayerResult:
             "activations": fmt_exact(self.activations), "input_elements": fmt_exact(self.input_elements),
             "cache": fmt_exact(self.cache), "active_params": fmt_exact(self.active_params),
             "trainable": fmt_exact(self.trainable), "non_trainable": fmt_exact(self.non_trainable),
-            "rf": self.rf.to_dict(), **self.extra,
+            "rf": self.rf.to_dict(), "rf_windows": self.rf_windows.to_dict(), **self.extra,
         }
 
 
@@ -139,7 +141,7 @@ def _sum(values: list[Any]) -> Any:
 class BlockResult:
     """A block, repeat or branch group: its subtotals and the RF at its output (a named endpoint)."""
 
-    __slots__ = ("name", "type", "depth", "totals", "output_shape", "rf", "children", "layers")
+    __slots__ = ("name", "type", "depth", "totals", "output_shape", "rf", "children", "layers", "rf_windows")
 
     def __init__(self, name: str, type: str, depth: int) -> None:
         self.name = name
@@ -148,6 +150,7 @@ class BlockResult:
         self.totals = Totals()
         self.output_shape: tuple[Any, ...] = ()
         self.rf: RF | None = None
+        self.rf_windows: RF | None = None
         self.children: list[BlockResult] = []
         self.layers: list[str] = []  # the leaf layers inside, by name
 
@@ -161,14 +164,15 @@ class BlockResult:
         for child in self.children:
             child.scale(count)
 
-    def finish(self, rows: list[LayerResult], output_shape: tuple[Any, ...], rf: RF) -> None:
+    def finish(self, rows: list[LayerResult], output_shape: tuple[Any, ...], rf: RF, windows: RF | None = None) -> None:
         self.totals = Totals.of(rows)
         self.layers = [row.name for row in rows]
-        self.output_shape, self.rf = output_shape, rf
+        self.output_shape, self.rf, self.rf_windows = output_shape, rf, rf if windows is None else windows
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "type": self.type, "output_shape": [fmt_exact(d) for d in self.output_shape],
                 **self.totals.to_dict(), "rf": self.rf.to_dict() if self.rf else None,
+                "rf_windows": self.rf_windows.to_dict() if self.rf_windows else None,
                 "layers": self.layers, "children": [c.to_dict() for c in self.children]}
 
 
@@ -186,6 +190,8 @@ class Report:
         self.convention = convention
         self.output_shape = output_shape
         self.rf = rf
+        self.rf_windows = rf  # the field of the windows alone; set by the engine
+        self.rf_view = "field"  # which of the two the table, markdown and CSV show ("field" or "windows")
         self.blocks = blocks or []
         self.outline = outline or []  # table order: a block before its contents
         self.symbols: dict[str, str] | None = None  # symbolic mode: the symbols the figures are formulas in
@@ -203,6 +209,7 @@ class Report:
             "output_shape": [fmt_exact(d) for d in self.output_shape],
             "totals": self.totals.to_dict(),
             "rf": self.rf.to_dict() if self.rf else None,
+            "rf_windows": self.rf_windows.to_dict() if self.rf_windows else None,
             "layers": [row.to_dict() for row in self.layers],
             "blocks": [block.to_dict() for block in self.blocks],
             "convention": self.convention.to_dict(),

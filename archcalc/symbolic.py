@@ -239,8 +239,14 @@ def present(report: Any, symbols: Symbols, mode: str, by: Iterable[str] = ()) ->
     def show_rf(rf: RF | None) -> RF | None:
         if rf is None:
             return None
-        return RF(tuple(AxisRF(show(a.size), show(a.jump), show(a.padding)) if isinstance(a, AxisRF) else a
-                        for a in rf.axes), rf.dims)
+        return RF(tuple(AxisRF(show(a.size), show(a.jump), show(a.padding), show_phases(a.phases))
+                        if isinstance(a, AxisRF) else a for a in rf.axes), rf.dims)
+
+    def show_phases(m: Any) -> Any:
+        if m is None:
+            return None
+        return m._replace(shift=show(m.shift), first=tuple(None if v is None else show(v) for v in m.first),
+                          last=tuple(None if v is None else show(v) for v in m.last))
 
     def show_totals(t: Any) -> None:
         t.params, t.buffers, t.macs = show(t.params), show(t.buffers), show(t.macs)
@@ -256,6 +262,7 @@ def present(report: Any, symbols: Symbols, mode: str, by: Iterable[str] = ()) ->
         new = Totals.of(rows)
         t.params, t.buffers, t.macs = to_python(new.params), to_python(new.buffers), to_python(new.macs)
         t.flops, t.activations, t.cache = to_python(new.flops), to_python(new.activations), to_python(new.cache)
+        t.trainable, t.non_trainable = to_python(new.trainable), to_python(new.non_trainable)
         t.flops_by_kind = {k: to_python(v) for k, v in new.flops_by_kind.items()}
 
     for row in report.layers:
@@ -263,7 +270,7 @@ def present(report: Any, symbols: Symbols, mode: str, by: Iterable[str] = ()) ->
             show_totals(row)
             row.output_shape = tuple(show(d) for d in row.output_shape)
             row.input_elements, row.live = show(row.input_elements), show(row.live)
-            row.rf = show_rf(row.rf)
+            row.rf, row.rf_windows = show_rf(row.rf), show_rf(row.rf_windows)
         except SpecError as e:
             raise e.locate(path=row.name, line=row.line) from None
     by_name = {row.name: row for row in report.layers}
@@ -275,7 +282,7 @@ def present(report: Any, symbols: Symbols, mode: str, by: Iterable[str] = ()) ->
         else:
             show_totals(block.totals)
         block.output_shape = tuple(show(d) for d in block.output_shape)
-        block.rf = show_rf(block.rf)
+        block.rf, block.rf_windows = show_rf(block.rf), show_rf(block.rf_windows)
         stack.extend(block.children)
     if mode == "expand":
         resum(report.totals, report.layers)
@@ -283,6 +290,6 @@ def present(report: Any, symbols: Symbols, mode: str, by: Iterable[str] = ()) ->
         show_totals(report.totals)
     report.input_shape = tuple(show(d) for d in report.input_shape)
     report.output_shape = tuple(show(d) for d in report.output_shape)
-    report.rf = show_rf(report.rf)
+    report.rf, report.rf_windows = show_rf(report.rf), show_rf(report.rf_windows)
     report.symbols = {name: str(sym) for name, sym in symbols.names.items()}
     report.assumptions = dict(symbols.multiple_of)

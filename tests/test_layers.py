@@ -506,13 +506,16 @@ def test_rf_transposed_conv_jump_is_exactly_one_half():
         conv_transpose1d: {out_channels: 1, kernel_size: 4, stride: 2, padding: 1}
         conv1d: {out_channels: 1, kernel_size: 3, stride: 2}
     """, "[1, 8]")
-    # Output o reads inputs i with o = 2i - 1 + t, t in 0..3: i in [(o - 2)/2, (o + 1)/2], i.e. the window
-    # [o*(1/2) - 1, o*(1/2) - 1 + 5/2 - 1]: k = 1 + 3/2 = 5/2, s = 1/2, p = (3 - 1)/2 = 1.
-    # r = 1 + (5/2 - 1)*1 = 5/2, j = 1 * 1/2 = 1/2, P = 0 + 1*1 = 1
+    # Output o reads inputs i with o = 2i - 1 + t, t in 0..3, i.e. the i in [(o - 2)/2, (o + 1)/2]: o = 0 reads
+    # -1 and 0, o = 1 reads 0 and 1, and o + 2 reads one further: 2 phases, shift 1, each unit sees 2 inputs.
+    # (The affine envelope [o*(1/2) - 1, o*(1/2) - 1 + 5/2 - 1] holding both phases, k = 1 + 3/2 = 5/2,
+    # s = 1/2, p = 1, is what the JSON names the envelope; no unit sees 5/2 inputs.)
     assert rs[0].rf.axes[0].jump == Fraction(1, 2)
-    assert rf(rs[0]) == {"size": ["5/2"], "jump": ["1/2"], "padding": [1]}
-    # then k3 s2: r = 5/2 + 2*(1/2) = 7/2, j = 1/2 * 2 = 1, P = 1
-    assert rf(rs[1]) == {"size": ["7/2"], "jump": [1], "padding": [1]}
+    assert rf(rs[0]) == {"size": [2], "jump": ["1/2"], "padding": [1], "envelope": ["5/2"],
+                         "phases": [{"period": 2, "shift": 1, "sizes": [2, 2], "first": [-1, 0], "last": [0, 1]}]}
+    # then k3 s2: output o reads units 2o, 2o + 1 and 2o + 2, which see [o - 1, o], [o, o + 1] and [o, o + 1]: the
+    # union is [o - 1, o + 1], size 3, jump 1, padding 1 (the envelopes composed gave 7/2)
+    assert rf(rs[1]) == {"size": [3], "jump": [1], "padding": [1]}
     report = archcalc.analyze(archcalc.load(
         "name: t\ninput: [1, 8]\nlayers:\n  - conv_transpose1d: {out_channels: 1, kernel_size: 4, stride: 2, "
         "padding: 1}\n"))
@@ -524,10 +527,12 @@ def test_rf_nearest_upsample_x2():
         conv2d: {out_channels: 1, kernel_size: 3}
         upsample: {scale_factor: 2}
     """, "[1, 8, 8]")
-    # Output o copies input floor(o/2). The tightest window [o/2 - p, o/2 - p + k - 1] holding it for o = 0
-    # (needs p >= 0) and o = 1 (needs 1/2 - p <= 0) has p = 1/2 and k = 1 + 1/2 = 3/2, s = 1/2.
-    # After conv k3 (r = 3, j = 1, P = 0): r = 3 + (3/2 - 1)*1 = 7/2, j = 1/2, P = 0 + (1/2)*1 = 1/2
-    assert rf(rs[1]) == {"size": ["7/2", "7/2"], "jump": ["1/2", "1/2"], "padding": ["1/2", "1/2"]}
+    # Output o copies input floor(o/2), which sees [floor(o/2), floor(o/2) + 2]: every unit sees 3 inputs, but
+    # units 2m and 2m + 1 see the same ones (2 phases, shift 1). The tightest affine window holding both phases,
+    # [o/2 - p, o/2 - p + k - 1], has p = 1/2 (o = 1 starts at 0) and k = 7/2: the envelope, not a field.
+    phases = {"period": 2, "shift": 1, "sizes": [3, 3], "first": [0, 0], "last": [2, 2]}
+    assert rf(rs[1]) == {"size": [3, 3], "jump": ["1/2", "1/2"], "padding": ["1/2", "1/2"],
+                         "envelope": ["7/2", "7/2"], "phases": [phases, phases]}
 
 
 def test_rf_global_after_global_pool_and_after_flatten_linear():

@@ -52,11 +52,15 @@ import warnings
 from pathlib import Path
 
 import pytest
+from torchvision_oracle import models
 
 import archcalc
 from archcalc.preset import load
 
 torch = pytest.importorskip("torch")
+# ptflops imports torchvision.ops when torchvision is installed, and torchvision 0.28.0's package __init__ raises
+# against this torch (tests/torchvision_oracle.py says why): register its bare package first, as the oracle does.
+models()
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = sorted(p.stem for p in (ROOT / "specs").glob("*.yaml"))

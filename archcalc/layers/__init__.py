@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from importlib import import_module
 from pathlib import Path
 
-from .base import GLOBAL, NON_UNIFORM, REGISTRY, Cost, LayerSpec, LayerType, Window
+from .base import GLOBAL, NON_UNIFORM, REGISTRY, SYMBOLIC_PHASES, Cost, LayerSpec, LayerType, PeriodicWindow, Window
 
 MODULES = ("activation", "attention", "conv", "embedding", "linear", "matmul", "merge", "mlp", "norm", "padding",
            "passthrough", "pool", "recurrent", "reshape", "scale", "upsample")
@@ -59,8 +59,8 @@ class Catalogue(Mapping[str, LayerType]):
 
 LAYER_TYPES = Catalogue()
 
-__all__ = ["GLOBAL", "LAYER_TYPES", "MODULES", "NON_UNIFORM", "Cost", "LayerSpec", "LayerType", "Window",
-           "closest_type"]
+__all__ = ["GLOBAL", "LAYER_TYPES", "MODULES", "NON_UNIFORM", "SYMBOLIC_PHASES", "Cost", "LayerSpec", "LayerType",
+           "PeriodicWindow", "Window", "closest_type"]
 
 
 def closest_type(name: str) -> str | None:

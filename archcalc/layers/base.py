@@ -21,21 +21,45 @@ Shape = tuple[Any, ...]
 class Window(NamedTuple):
     """One axis of a layer's receptive-field step, in units of the layer's input positions.
 
-    Output position ``o`` sees inputs ``[o*stride - padding, o*stride - padding + kernel - 1]``.
-    Kernel and padding are exact rationals for resampling layers (transposed conv, upsample).
+    Output position ``o`` reads inputs ``o*stride - padding + t*dilation`` for t = 0, 1, ... up to
+    ``o*stride - padding + kernel - 1`` (``kernel`` is the dilated span).
     """
 
     kernel: Any
     stride: Any = 1
     padding: Any = 0
+    dilation: Any = 1
+
+
+class PeriodicWindow(NamedTuple):
+    """One axis of a resampling layer's receptive-field step, where outputs read different inputs by phase.
+
+    Output ``o`` reads inputs ``first(o), first(o) + every, ..., last(o)``, and the pattern repeats:
+    ``first(o + period) = first(o) + shift`` (``last`` likewise). ``first[r]`` and ``last[r]`` give phase
+    ``r = o mod period``; None for both when those outputs read no input (a transposed convolution whose
+    kernel is smaller than its stride). A ``Window`` is the case period 1. All values are integers; the
+    receptive field of a tensor (``rf.AxisRF.phases``) has the same form, from network input positions.
+    """
+
+    period: int
+    shift: Any
+    first: tuple[Any, ...]
+    last: tuple[Any, ...]
+    every: int = 1
 
 
 GLOBAL = "global"  # every output sees the whole input along an axis
 NON_UNIFORM = "non-uniform"  # windows differ in size or spacing (e.g. adaptive pooling 7 -> 3)
+# Units differ by phase (after upsampling or a transposed convolution) and a symbol enters the pattern: no
+# exact closed form is kept (give the symbol a value).
+SYMBOLIC_PHASES = "symbolic-phases"
+MAX_PERIOD = 10_000  # phases tracked per axis; a longer resampling pattern is reported as non-uniform
+MAX_WORK = 1_000_000  # units read to compose one step onto a field that is not monotone (else non-uniform)
 
 # A layer's local receptive-field step: None (pointwise), GLOBAL (mixes every position), a tuple with a
-# Window (or None, GLOBAL, NON_UNIFORM) per spatial dimension 1.. of its input, or a dict from any
-# per-sample dimension index to such an entry (linear mixes dimension -1, whatever it holds).
+# Window (or PeriodicWindow, None, GLOBAL, NON_UNIFORM, SYMBOLIC_PHASES) per spatial dimension 1.. of its
+# input, or a dict from any per-sample dimension index to such an entry (linear mixes dimension -1,
+# whatever it holds).
 RFStep = Union[None, str, tuple[Any, ...], dict[int, Any]]
 
 
@@ -43,18 +67,22 @@ class Cost:
     """What one layer costs, per sample. ``flops`` is split by kind (conv, bias, norm, activation, ...)."""
 
     __slots__ = ("shape", "params", "buffers", "macs", "flops", "rf", "dims", "cache", "shared", "active", "bias",
-                 "workspace", "statistics")
+                 "workspace", "statistics", "running")
 
     def __init__(self, shape: Shape, params: Any = 0, buffers: Any = 0, macs: Any = 0,
                  flops: dict[str, Any] | None = None, rf: RFStep = None,
                  dims: tuple[tuple[int, ...], ...] | None = None, cache: Any = 0,
-                 shared: Any = 0, active: Any = None, bias: Any = 0, workspace: Any = 0, statistics: Any = 0) -> None:
+                 shared: Any = 0, active: Any = None, bias: Any = 0, workspace: Any = 0,
+                 statistics: RFStep = None, running: Any = 0) -> None:
         self.shape = shape
         self.params = params
         self.buffers = buffers
         self.macs = macs
         self.flops = flops or {}
         self.rf = rf
+        # The positions a layer's statistics are computed over (group, instance and layer norm), as an RF step
+        # applied after ``rf``: part of the receptive field, not of the field of the windows alone.
+        self.statistics = statistics
         # Per output dimension, the input dimensions it is made of; None: the same dimensions when the rank
         # is unchanged (flatten, permute and global pooling say how they move dimensions).
         self.dims = dims
@@ -69,7 +97,7 @@ class Cost:
         self.workspace = workspace
         # Of ``buffers``, the running statistics (a batch norm's moving mean and variance): the weights Keras counts
         # as non-trainable parameters where torch holds them as buffers.
-        self.statistics = statistics
+        self.running = running
 
 
 class LayerSpec(Model):

@@ -1,16 +1,21 @@
 """Convolutions, ``conv1d/2d/3d`` and ``conv_transpose1d/2d/3d``: model and cost formula."""
 from __future__ import annotations
 
+from math import gcd
 from typing import Any
 
 from ..declare import choice, field, maybe
 from ..errors import ShapeError, SpecError
 from ..expr import FUNCTIONS
 from ..fields import ConvPadding, Flag, NonNegAxes, Padding, PositiveAxes, PositiveInt
-from ..num import ceil_div, conv_out, is_concrete, prod, ratio
+from ..num import ceil_div, conv_out, is_concrete, prod
 from .base import (
+    MAX_PERIOD,
+    NON_UNIFORM,
+    SYMBOLIC_PHASES,
     Cost,
     LayerSpec,
+    PeriodicWindow,
     Shape,
     Window,
     check_divides,
@@ -112,7 +117,7 @@ def conv(spec: ConvSpec, x: Shape) -> Cost:
         out.append(positive_out(conv_out(n, k[axis], s[axis], total, d[axis]), axis,
                                 f"kernel {span} is larger than the padded input {n} + {total}",
                                 "reduce kernel_size or dilation, or add padding"))
-        windows.append(Window(span, s[axis], left))
+        windows.append(Window(span, s[axis], left, d[axis]))
     taps = (c_in // groups) * prod(k)  # weights behind one output element
     out_numel = c_out * prod(out)
     return Cost(
@@ -166,6 +171,42 @@ def torch_transpose(spec: ConvTransposeSpec, x: Shape) -> list[tuple[Any, Any, A
     return axes
 
 
+def transposed_window(k: Any, s: Any, p: Any, d: Any) -> Any:
+    """The RF step of a transposed convolution along one axis: output o reads the inputs i with o = i*s - p + t*d
+    for a tap t in 0..k-1.
+
+    With stride 1 that is the window [o + p - d(k-1), o + p]. Otherwise outputs differ by phase r = o mod s: the
+    taps t with t*d = r + p (mod s) form a progression t0, t0 + s/g, ... (g = gcd(d, s); none unless g divides
+    r + p), and i = (r + p - t*d) / s runs down from t0's, every d/g inputs.
+    """
+    reach = d * (k - 1)
+    if is_concrete(s) and s == 1:
+        return Window(reach + 1, 1, reach - p, d)
+    if not all(is_concrete(v) for v in (k, s, p, d)):
+        return SYMBOLIC_PHASES
+    if s > MAX_PERIOD:
+        return NON_UNIFORM
+    g = gcd(d, s)
+    period_t = s // g  # taps that reach the same phase are s/g apart
+    inverse = pow(d // g, -1, period_t) if period_t > 1 else 0
+    first: list[int | None] = []
+    last: list[int | None] = []
+    for r in range(s):
+        if (r + p) % g:
+            first.append(None)
+            last.append(None)
+            continue
+        t0 = (r + p) // g * inverse % period_t  # the smallest tap reaching phase r
+        if t0 > k - 1:
+            first.append(None)
+            last.append(None)
+            continue
+        t1 = t0 + (k - 1 - t0) // period_t * period_t  # the largest
+        first.append((r + p - t1 * d) // s)
+        last.append((r + p - t0 * d) // s)
+    return PeriodicWindow(s, 1, tuple(first), tuple(last), d // g)
+
+
 @formula(ConvTransposeSpec)
 def conv_transpose(spec: ConvTransposeSpec, x: Shape) -> Cost:
     """Transposed convolution: every input element is scattered through (out_channels / groups) * prod(k) taps."""
@@ -195,9 +236,7 @@ def conv_transpose(spec: ConvTransposeSpec, x: Shape) -> Cost:
             # out = (n - 1) * s - 2p + d * (k - 1) + output_padding + 1
             left, length = p[axis], (n - 1) * s[axis] - 2 * p[axis] + span + extra
         out.append(positive_out(length, axis, "padding removes the whole output", "reduce padding"))
-        # output o reads inputs i with o = i*s - left + t*d: i in [(o + left - d(k-1)) / s, (o + left) / s]
-        reach = d[axis] * (k[axis] - 1)
-        windows.append(Window(1 + ratio(reach, s[axis]), ratio(1, s[axis]), ratio(reach - left, s[axis])))
+        windows.append(transposed_window(k[axis], s[axis], left, d[axis]))
     taps = (c_out // groups) * prod(k)  # outputs fed by one input element
     in_numel = c_in * prod(x[1:])
     out_numel = c_out * prod(out)

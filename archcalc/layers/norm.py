@@ -4,14 +4,35 @@ FLOPs per element (documented in the convention): with running statistics (batch
 normalising is 2 (subtract mean, divide by std); statistics computed on the fly (layer, group, instance
 norm) add 3 (sum for the mean, square and sum for the variance); an affine transform adds 2 (scale, shift).
 RMS norm has no mean: square and sum, then one multiply by 1/rms, then the optional scale.
+
+Receptive fields: statistics computed on the fly mix every position they are computed over, so group and
+instance norm make the field global along the spatial axes, and layer and RMS norm along the dimensions
+they normalise (``Cost.statistics``); batch norm at inference, and instance norm with running statistics,
+read stored values and stay pointwise. The field of the windows alone ignores statistics.
 """
 from __future__ import annotations
+
+from typing import Any
 
 from ..declare import field, maybe
 from ..errors import ShapeError
 from ..fields import Flag, Number, PositiveAxes, PositiveInt
 from ..num import is_concrete, prod
-from .base import Cost, LayerSpec, Shape, check_divides, check_equal, expect_rank, formula
+from .base import (
+    GLOBAL,
+    MAX_PERIOD,
+    NON_UNIFORM,
+    SYMBOLIC_PHASES,
+    Cost,
+    LayerSpec,
+    PeriodicWindow,
+    RFStep,
+    Shape,
+    check_divides,
+    check_equal,
+    expect_rank,
+    formula,
+)
 
 NORMALISE, STATISTICS, AFFINE = 2, 3, 2
 RMS_STATISTICS, RMS_NORMALISE = 2, 1
@@ -62,7 +83,7 @@ def batchnorm(spec: BatchNormSpec, x: Shape) -> Cost:
     params, buffers = _running_stats(spec, x)
     per_element = NORMALISE + (AFFINE if spec.affine else 0)
     return Cost(shape=x, params=params, buffers=buffers, flops={"norm": prod(x) * per_element},
-                statistics=2 * x[0] if spec.track_running_stats else 0)  # moving mean and variance
+                running=2 * x[0] if spec.track_running_stats else 0)  # moving mean and variance
 
 
 @formula(InstanceNormSpec)
@@ -71,8 +92,15 @@ def instancenorm(spec: InstanceNormSpec, x: Shape) -> Cost:
     expect_rank(x, spec.ndim + 1, "[channels, *spatial]")
     params, buffers = _running_stats(spec, x)
     per_element = STATISTICS + NORMALISE + (AFFINE if spec.affine else 0)
+    # at inference, tracked running statistics replace the per-sample ones (torch's eval mode)
+    statistics = None if spec.track_running_stats else _spanning(range(1, len(x)))
     return Cost(shape=x, params=params, buffers=buffers, flops={"norm": prod(x) * per_element},
-                statistics=2 * x[0] if spec.track_running_stats else 0)
+                statistics=statistics, running=2 * x[0] if spec.track_running_stats else 0)
+
+
+def _spanning(dims: range) -> RFStep:
+    """The RF step of statistics over the per-sample dimensions ``dims``: each output sees all of them."""
+    return {d: GLOBAL for d in dims} or None
 
 
 class LayerNormSpec(_NormBase):
@@ -107,12 +135,19 @@ def _normalized_size(spec: LayerNormSpec | RMSNormSpec, x: Shape) -> int:
     return prod(dims)
 
 
+def _trailing(spec: LayerNormSpec | RMSNormSpec, x: Shape) -> RFStep:
+    """Statistics over the normalised trailing dimensions (features only in a transformer: no spatial mixing)."""
+    count = len(spec.normalized_shape) if isinstance(spec.normalized_shape, tuple) else 1
+    return _spanning(range(len(x) - count, len(x)))
+
+
 @formula(RMSNormSpec)
 def rmsnorm(spec: RMSNormSpec, x: Shape) -> Cost:
     """x / sqrt(mean(x^2) + eps) * weight."""
     size = _normalized_size(spec, x)
     affine = 1 if spec.elementwise_affine else 0
-    return Cost(shape=x, params=size * affine, flops={"norm": prod(x) * (RMS_STATISTICS + RMS_NORMALISE + affine)})
+    return Cost(shape=x, params=size * affine, flops={"norm": prod(x) * (RMS_STATISTICS + RMS_NORMALISE + affine)},
+                statistics=_trailing(spec, x))
 
 
 @formula(LayerNormSpec)
@@ -121,7 +156,8 @@ def layernorm(spec: LayerNormSpec, x: Shape) -> Cost:
     size = _normalized_size(spec, x)
     params = (size if spec.elementwise_affine else 0) + (size if spec.elementwise_affine and spec.bias else 0)
     affine = (1 if spec.elementwise_affine else 0) + (1 if spec.elementwise_affine and spec.bias else 0)
-    return Cost(shape=x, params=params, flops={"norm": prod(x) * (STATISTICS + NORMALISE + affine)})
+    return Cost(shape=x, params=params, flops={"norm": prod(x) * (STATISTICS + NORMALISE + affine)},
+                statistics=_trailing(spec, x))
 
 
 class GroupNormSpec(_NormBase):
@@ -142,4 +178,18 @@ def groupnorm(spec: GroupNormSpec, x: Shape) -> Cost:
     check_divides(spec.num_groups, x[0], f"num_groups={spec.num_groups} does not divide {x[0]} channels",
                   "choose num_groups that divides the channel count")
     per_element = STATISTICS + NORMALISE + (AFFINE if spec.affine else 0)
-    return Cost(shape=x, params=2 * x[0] if spec.affine else 0, flops={"norm": prod(x) * per_element})
+    statistics = _spanning(range(1, len(x)))
+    if not (is_concrete(x[0]) and x[0] == spec.num_groups):  # a group of m channels: channel c sees its group's
+        statistics = {**(statistics or {}), 0: _group_window(x[0] // spec.num_groups)}
+    return Cost(shape=x, params=2 * x[0] if spec.affine else 0, flops={"norm": prod(x) * per_element},
+                statistics=statistics)
+
+
+def _group_window(m: Any) -> Any:
+    """Along the channels (which hold a spatial axis only in a sequence layout): channel c reads the m channels
+    of its group, [c - c mod m, c - c mod m + m - 1]."""
+    if not is_concrete(m):
+        return SYMBOLIC_PHASES
+    if m > MAX_PERIOD:
+        return NON_UNIFORM
+    return PeriodicWindow(m, m, (0,) * m, (m - 1,) * m)  # channels m q + r read m q .. m q + m - 1

@@ -68,7 +68,7 @@ def pool(spec: MaxPoolSpec | AvgPoolSpec, x: Shape) -> Cost:
             length = _pool_out(n, k[axis], s[axis], p, d[axis], spec.ceil_mode)
         out.append(positive_out(length, axis, f"window {span} is larger than the padded input {n} + {total}",
                                 "reduce kernel_size or add padding"))
-        windows.append(Window(span, s[axis], left))
+        windows.append(Window(span, s[axis], left, d[axis]))
     window = prod(k)
     out_numel = x[0] * prod(out)
     per_output = window - 1 if spec.type.startswith("max") else window

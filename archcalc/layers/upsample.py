@@ -7,8 +7,20 @@ from typing import Any
 from ..declare import checked, choice, field, maybe
 from ..errors import ShapeError, SpecError
 from ..fields import Flag, PositiveAxes, number
-from ..num import is_concrete, prod, rational
-from .base import NON_UNIFORM, Cost, LayerSpec, Shape, Window, expect_rank, formula, per_axis, positive_out
+from ..num import is_concrete, prod
+from .base import (
+    MAX_PERIOD,
+    NON_UNIFORM,
+    SYMBOLIC_PHASES,
+    Cost,
+    LayerSpec,
+    PeriodicWindow,
+    Shape,
+    expect_rank,
+    formula,
+    per_axis,
+    positive_out,
+)
 
 _TAPS = {"linear": (0, 1), "bilinear": (0, 1), "trilinear": (0, 1), "bicubic": (-1, 0, 1, 2)}
 _RANK = {"linear": 1, "bilinear": 2, "trilinear": 3, "bicubic": 2}
@@ -39,24 +51,26 @@ class UpsampleSpec(LayerSpec):
 
 
 def _resample_window(step: Any, offset: Any, taps: tuple[int, ...]) -> Any:
-    """The RF step of an interpolation whose output o reads inputs near src(o) = o*step + offset.
+    """The RF step of an interpolation whose output o reads the inputs around src(o) = o*step + offset.
 
-    Over one period of the pattern, the bounding interval of the taps gives an exact affine window.
+    Nearest modes read floor(src); interpolating ones floor(src) + taps, except that where src is an integer
+    the other taps weigh exactly 0 (linear: 1 - 0 and 0; cubic: the kernel vanishes at 1 and 2) and only
+    floor(src) is read. With step = a/b in lowest terms, src(o + b) = src(o) + a: b phases, shift a.
     """
     if not is_concrete(step) or not is_concrete(offset):
-        return NON_UNIFORM
+        return SYMBOLIC_PHASES
     step, offset = Fraction(step), Fraction(offset)
     period = step.denominator
-    if period > 10_000:
+    if period > MAX_PERIOD:
         return NON_UNIFORM
-    lo, hi = [], []
+    first, last = [], []
     for o in range(period):
         src = o * step + offset
-        base = int(src // 1)
-        lo.append(o * step - (base + taps[0]))
-        hi.append(base + taps[-1] - o * step)
-    padding = max(lo)
-    return Window(rational(max(hi) + padding + 1), rational(step), rational(padding))
+        base = src.numerator // src.denominator
+        exact = src == base
+        first.append(base if exact else base + taps[0])
+        last.append(base if exact else base + taps[-1])
+    return PeriodicWindow(period, step.numerator, tuple(first), tuple(last))
 
 
 @formula(UpsampleSpec)
