@@ -73,6 +73,12 @@ class RFDef(Model):
     padding = field(ANY, 0, "Left padding in input positions.")
 
 
+# What a custom op can declare itself to be: the op kinds of the layer models (LayerSpec.kind), with reshape for
+# data movement. A counting preset counts a custom layer by the rule its file gives for the kind.
+CUSTOM_KINDS = ("conv", "linear", "matmul", "attention", "norm", "activation", "softmax", "elementwise", "pool",
+                "embedding", "reshape", "other")
+
+
 class CustomDef(Model):
     """A layer type declared in the spec by formulas (the Keras Lambda, or any op archcalc lacks).
 
@@ -90,3 +96,8 @@ class CustomDef(Model):
     flops = field(ANY, None, "FLOPs per sample (expression); default 2 * macs.")
     rf = field(either(choice("global", "pointwise"), nested(lambda: RFDef)), "pointwise",
                "Receptive-field step: 'pointwise', 'global', or {kernel, stride, padding}.")
+    kind = field(maybe(choice(*CUSTOM_KINDS)), None,
+                 "The kind of op it is, for other tools' counting conventions: a preset counts it as its tool counts "
+                 "an op of that kind written in PyTorch (macs as conv, linear, matmul or attention MACs; 0 for "
+                 "elementwise work, ...). Without a kind a preset refuses it. archcalc's own convention always "
+                 "uses the formulas above.")

@@ -64,10 +64,12 @@ def _departures(base: Any, report: Any, convention: Convention) -> list[tuple[st
     if convention is ARCHCALC:
         return []
     delta: dict[str, Any] = {}
+    kinds: dict[str, str] = {}
     for mine, theirs in zip(base.layers, report.layers):
         delta[mine.type] = delta.get(mine.type, 0) + theirs.macs - mine.macs
-    rules = convention.rules()
-    return [(t, d, rules.get(t, "")) for t, d in delta.items() if d != 0]
+        kinds[mine.type] = mine.kind
+    rules = convention.rules()  # a custom layer without a rule of its own is counted by its kind's
+    return [(t, d, rules.get(t, convention.per_kind.get(kinds[t], ""))) for t, d in delta.items() if d != 0]
 
 
 def _tool(convention: Convention) -> str:

@@ -20,7 +20,7 @@ class Convention:
                  notes: tuple[str, ...] = (), counted: frozenset[str] | None = None,
                  causal_pairs: str = "triangle", embeddings: bool = True, per_token: bool = False,
                  biases: bool = True, per_type: dict[str, str] | None = None, unit: str = "macs",
-                 label: str | None = None) -> None:
+                 label: str | None = None, per_kind: dict[str, str] | None = None) -> None:
         self.name = name
         self.mac = mac
         self.flop = flop
@@ -32,6 +32,7 @@ class Convention:
         self.per_token = per_token
         self.biases = biases
         self.per_type = per_type  # layer type -> expression of what a tool counts (archcalc/preset.py)
+        self.per_kind = per_kind or {}  # a custom layer's declared kind -> expression, where per_type has no rule
         self.unit = unit  # what per_type's expressions give: "macs" or "flops"
         self.label = label or ("FLOPs" if unit == "flops" else "MACs")  # what the tool calls its number
 

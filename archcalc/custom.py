@@ -15,10 +15,12 @@ from .symbolic import is_symbolic
 
 @dataclass(frozen=True)
 class CustomLayer:
+    """A call of a custom layer type: its definition, and the names its expressions see (arguments bound)."""
+
     type: str
     definition: CustomDef
     env: dict[str, Any]
-    kind: str = "custom"
+    kind: str = "custom"  # the definition's declared kind (its FLOPs are reported under it), else "custom"
     name: str | None = None
     arity: str = "one"
 
@@ -26,7 +28,8 @@ class CustomLayer:
 def custom_layer(key: str, definition: CustomDef, body: dict[str, Any], env: dict[str, Any]
                  ) -> tuple[CustomLayer, Formula]:
     """Bind a call's arguments; the returned formula evaluates the definition's expressions."""
-    return CustomLayer(key, definition, {**env, **bind_args(key, definition.args, body, env)}), custom_cost
+    bound = {**env, **bind_args(key, definition.args, body, env)}
+    return CustomLayer(key, definition, bound, kind=definition.kind or "custom"), custom_cost
 
 
 def _value(expr: Any, env: dict[str, Any], what: str, minimum: int | None = 0) -> Any:
@@ -55,7 +58,7 @@ def custom_cost(layer: CustomLayer, x: Shape) -> Cost:
     else:
         rf = _windows(d.rf, env, len(x) - 1)
     return Cost(shape=shape, params=_value(d.params, env, "params"), buffers=_value(d.buffers, env, "buffers"),
-                macs=macs, flops={"custom": flops}, rf=rf)
+                macs=macs, flops={layer.kind: flops}, rf=rf)
 
 
 def _windows(rf: RFDef, env: dict[str, Any], axes: int) -> tuple[Window, ...]:

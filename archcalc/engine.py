@@ -301,6 +301,10 @@ class _Walk:
         if not conv.embeddings and (spec.kind == "embedding" or spec.type == "positional_embedding"
                                     or getattr(spec, "tied_to", None)):
             return 0, {}
+        if conv.counted is not None and spec.kind == "custom":  # its kind decides whether it is counted
+            raise SpecError(f"convention {conv.name} counts only {', '.join(sorted(conv.counted))} work: custom layer "
+                            f"type {spec.type!r} does not say what it is", hint=f"declare kind: in custom.{spec.type} "
+                            f"({' or '.join(sorted(conv.counted))} to count it, another kind to leave it out)")
         flops = {k: v for k, v in cost.flops.items() if conv.counted is None or k in conv.counted}
         scale = (lambda v: ratio(v, self.tokens)) if conv.per_token else (lambda v: v * self.batch)
         params = cost.params if conv.counted is None or spec.kind in conv.counted else 0

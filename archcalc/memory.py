@@ -1,7 +1,7 @@
 """Memory at a dtype and batch: parameter and buffer bytes, the peak of live activations at inference, training
 memory (weights, gradients, optimizer state, saved activations) and the KV cache.
 
-The engine gives each layer ``live`` (elements of every tensor live while it runs) and ``cache`` (its K/V cache);
+The engine gives each layer ``live`` (elements of every tensor live while it runs) and ``cache`` (the K/V it keeps);
 this module only multiplies by bytes per value and sums, per layer (``row.extra["memory"]``) and for the network
 (``report.extra["memory"]``). In symbolic mode the peak is the formula that provably bounds the others, or else
 an exact ``Max`` of the candidates.
@@ -39,8 +39,9 @@ ASSUMPTIONS = (
     "score matrix of an attention layer with kernel: dense (heads x queries x keys); the peak is the largest "
     "over the layers; other workspace inside a layer is not counted (im2col or GEMM buffers, temporaries of a "
     "fused op)",
-    "KV cache = the sum of the attention layers' K and V caches at their context length x batch x bytes, held "
-    "for the whole generation on top of the peak activations",
+    "KV cache = the K and V that attention layers keep between decode steps (kv_cache: by default causal "
+    "attention and decode steps, cache > 0; an encoder's self-attention keeps none), at the positions each holds "
+    "x batch x bytes, held for the whole generation on top of the peak activations",
     "inference total = parameters + buffers + peak activations + KV cache",
     "training state per parameter: fp32 keeps 4-byte weights and gradients; bf16/fp16 is mixed precision as in "
     "ZeRO (Rajbhandari et al., 2020): 2-byte weights and gradients plus fp32 master weights and fp32 optimizer "

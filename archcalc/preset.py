@@ -19,9 +19,13 @@ expression over the layer's figures, whole batch included:
                                         computes it (torch's full output, before Keras' same/valid cut)
     <field>                             the layer's own int and bool fields (affine, bias, groups, ...)
     <field>_<option>                    for a choice field, true for the chosen option (mode_bilinear, ...)
+    <argument>                          for a custom layer: its arguments by name (it has no fields)
 
-The expressions go through archcalc's safe evaluator. A layer type the file has no rule for is an error:
-a preset never counts an unknown layer as 0 by omission. The rules may write 0 explicitly.
+``rules`` may name custom layer types (a spec's ``custom:`` names). A ``kinds`` mapping gives the rule for a
+custom layer of each declared ``kind`` (conv, linear, elementwise, ...) that has no rule of its own: what the
+tool counts for an op of that kind written in PyTorch. The expressions go through archcalc's safe evaluator.
+A layer type the file has no rule for is an error, and so is a custom layer whose kind (or lack of one) it
+has no rule for: a preset never counts an unknown layer as 0 by omission. The rules may write 0 explicitly.
 """
 from __future__ import annotations
 
@@ -32,7 +36,7 @@ from typing import Any
 from pydantic_core import ValidationError
 
 from .convention import CONVENTIONS, Convention
-from .declare import TEXT, Model, checked, field, list_of, maybe
+from .declare import ANY, TEXT, Model, checked, field, list_of, maybe
 from .errors import SpecError
 from .fields import fail
 from .num import prod, ratio
@@ -95,6 +99,8 @@ class ConventionFile(Model):
                   description="Layer type (or several, space-separated) -> an expression over the layer's figures.")
     notes = field(list_of(TEXT), [], "Further notes, one text each.")
     label = field(maybe(TEXT), None, "What the tool calls its number (default: MACs or FLOPs).")
+    kinds = field(ANY, None, "Custom layer kind (or several, space-separated) -> the rule for a custom layer of that "
+                             "kind that has no rule of its own.")
 
 
 def _convention(data: Any, shown: str) -> Convention:
@@ -111,22 +117,44 @@ def _convention(data: Any, shown: str) -> Convention:
         from .graph import reword
         raise reword(e, data, ConventionFile).locate(file=shown) from None
     texts = c.rules
-    return Convention(name=c.name, mac=c.mac, flop=c.flop, rules=lambda: dict(texts),
-                      notes=(f"tool: {c.tool}", *c.notes), per_type=texts, unit=c.unit, label=c.label or None)
+    kinds = _kinds(data, shown)
+    return Convention(name=c.name, mac=c.mac, flop=c.flop,
+                      rules=lambda: {**texts, **{f"custom kind {k}": v for k, v in kinds.items()}},
+                      notes=(f"tool: {c.tool}", *c.notes), per_type=texts, unit=c.unit, label=c.label or None,
+                      per_kind=kinds)
+
+
+def _kinds(data: dict[str, Any], shown: str) -> dict[str, str]:
+    """A file's ``kinds`` mapping: custom layer kind -> rule (a key may list several kinds)."""
+    from .blocks import CUSTOM_KINDS
+    kinds = data.get("kinds")
+    if kinds is None:
+        return {}
+    if not isinstance(kinds, dict):
+        raise SpecError(f"{shown}: kinds must be a mapping from custom layer kinds to rules", file=shown,
+                        hint=f"kinds: {{conv: macs, elementwise: 0}}; the kinds are {', '.join(CUSTOM_KINDS)}")
+    out: dict[str, str] = {}
+    for key, rule in kinds.items():
+        if not isinstance(rule, (str, int)) or isinstance(rule, bool):
+            raise SpecError(f"{shown}: the rule for kind {key} must be an expression or a number, got {rule!r}",
+                            file=shown)
+        for kind in str(key).split():
+            if kind not in CUSTOM_KINDS:
+                raise SpecError(f"{shown}: kinds: {kind!r} is not a kind of custom layer", file=shown,
+                                hint=f"one of {', '.join(CUSTOM_KINDS)}")
+            out[kind] = str(rule)
+    return out
 
 
 def apply(row: Any, convention: Convention, batch: Any, shape: tuple[Any, ...]) -> None:
     """Replace a row's MACs and FLOPs by what the convention's tool counts for it; ``shape`` is its
     per-sample output, channels first (the row's own shape is as the spec's layout shows it)."""
     from .expr import evaluate
-    rule = convention.per_type.get(row.type)
-    if rule is None:
-        raise SpecError(f"convention {convention.name} has no rule for layer type {row.type!r}",
-                        hint="add one to the convention's rules (0 if the tool does not count it)")
+    rule, what = _rule(row, convention)
     try:
         count = evaluate(rule, variables(row, batch, shape))
     except SpecError as e:
-        raise SpecError(f"convention {convention.name}, rule for {row.type}: {e.message}", hint=e.hint) from None
+        raise SpecError(f"convention {convention.name}, {what}: {e.message}", hint=e.hint) from None
     if convention.unit == "macs":
         row.macs, row.flops = count, 2 * count
     else:
@@ -134,21 +162,38 @@ def apply(row: Any, convention: Convention, batch: Any, shape: tuple[Any, ...]) 
     row.flops_by_kind = {row.kind: row.flops}
 
 
+def _rule(row: Any, convention: Convention) -> tuple[str, str]:
+    """The expression that counts ``row`` and what it is: the rule for its type, else (a custom layer) for the
+    kind it declares."""
+    from .blocks import CUSTOM_KINDS
+    from .custom import CustomLayer
+    name, rule = convention.name, convention.per_type.get(row.type)
+    if rule is not None:
+        return rule, f"rule for {row.type}"
+    if not isinstance(row.spec, CustomLayer):
+        raise SpecError(f"convention {name} has no rule for layer type {row.type!r}",
+                        hint="add one to the convention's rules (0 if the tool does not count it)")
+    kind = row.spec.definition.kind
+    if kind is None:
+        raise SpecError(f"convention {name} has no rule for custom layer type {row.type!r}",
+                        hint=f"declare the kind of op it is in custom.{row.type}, kind: "
+                             f"{' | '.join(CUSTOM_KINDS[:-1])}, or give {row.type} a rule in a convention file")
+    rule = convention.per_kind.get(kind)
+    if rule is None:
+        hint = (f"declare a more specific kind in custom.{row.type}, or give {row.type} a rule in a convention file"
+                if kind == "other" else f"what the tool counts for it depends on how it is written: give "
+                                        f"{row.type} a rule in a convention file")
+        raise SpecError(f"convention {name} has no rule for custom layers of kind {kind} ({row.type!r})", hint=hint)
+    return rule, f"rule for kind {kind} (custom layer {row.type})"
+
+
 def variables(row: Any, batch: Any, shape: tuple[Any, ...]) -> dict[str, Any]:
-    env: dict[str, Any] = {}
+    from .custom import CustomLayer
     spec = row.spec
-    for name, value in vars(spec).items():
-        if isinstance(value, (bool, int)):
-            env[name] = value
-    for name, f in type(spec).FIELDS.items():  # a choice field gives one flag per option: mode_bilinear, ...
-        json = f.kind.json
-        options = json.get("enum") or next((a["enum"] for a in json.get("anyOf", ()) if "enum" in a), ())
-        env.update({f"{name}_{o}".replace("-", "_"): getattr(spec, name) == o for o in options})
-    if hasattr(spec, "torch_native"):
-        env["torch_native"] = spec.torch_native
-    if row.kind == "attention":
-        from .layers.attention import dense_scores
-        env.update(dense_scores(spec, row.input_shape))
+    if isinstance(spec, CustomLayer):  # its arguments, by name: a custom layer has no declared fields
+        env = {name: spec.env[name] for name in spec.definition.args}
+    else:
+        env = _fields(row)
     env.update({f"flops_{kind}": row.flops_by_kind.get(kind, 0) for kind in KINDS})
     if row.type.startswith("conv_transpose"):
         from .layers.conv import torch_transpose
@@ -165,4 +210,24 @@ def variables(row: Any, batch: Any, shape: tuple[Any, ...]) -> dict[str, Any]:
         env["dim_size"] = batch if dim % rank == 0 else row.input_shape[dim % rank - 1]
     env.update(macs=row.macs, archcalc_flops=row.flops, bias_adds=row.flops_by_kind.get("bias", 0),
                in_numel=row.input_elements, out_numel=row.activations, params=row.params, batch=batch)
+    return env
+
+
+def _fields(row: Any) -> dict[str, Any]:
+    """A declared layer's own variables: its int and bool fields, one flag per option of a choice field, and
+    attention's figures."""
+    env: dict[str, Any] = {}
+    spec = row.spec
+    for name, value in vars(spec).items():
+        if isinstance(value, (bool, int)):
+            env[name] = value
+    for name, f in type(spec).FIELDS.items():  # a choice field gives one flag per option: mode_bilinear, ...
+        json = f.kind.json
+        options = json.get("enum") or next((a["enum"] for a in json.get("anyOf", ()) if "enum" in a), ())
+        env.update({f"{name}_{o}".replace("-", "_"): getattr(spec, name) == o for o in options})
+    if hasattr(spec, "torch_native"):
+        env["torch_native"] = spec.torch_native
+    if row.kind == "attention":
+        from .layers.attention import dense_scores
+        env.update(dense_scores(spec, row.input_shape))
     return env

@@ -279,6 +279,20 @@ def test_gpt2_kv_cache_from_its_attention_layers() -> None:
     assert symbolic.extra["memory"]["inference"]["kv_cache_bytes"] == f"{12 * 2 * 768 * 2}*B*T"
 
 
+def test_encoders_have_no_kv_cache() -> None:
+    """BERT-base and ViT-B/16 attend over their whole input at once: no K/V is kept, so no KV cache bytes (before,
+    every attention layer counted one: BERT-base 12 x 2 x 768 x 512 elements, 18.9 MB in bf16; ViT-B/16 12 x 2 x
+    768 x 197, 7.3 MB), no KV cache column, and inference = parameters + buffers + peak activations."""
+    for name in ("bert_base", "vit_b_16"):
+        r = memory(ROOT / "specs" / f"{name}.yaml", "bf16", batch=2)
+        inference = r.extra["memory"]["inference"]
+        assert inference["kv_cache_bytes"] == 0, name
+        assert all(row.extra["memory"]["kv_cache_bytes"] == 0 for row in r.layers), name
+        m = r.extra["memory"]
+        assert inference["total_bytes"] == m["param_bytes"] + m["buffer_bytes"] + inference["peak_activation_bytes"]
+        assert "KV cache" not in FORMATS["table"](r, None).splitlines()[1], name
+
+
 def test_fake_cost_cache_is_carried_batch_scaled() -> None:
     """The engine carries Cost.cache into LayerResult like activations: x batch, and x count in a repeat."""
     from archcalc.report import LayerResult, Totals

@@ -71,7 +71,10 @@ def test_grouped_and_multi_query_attention():
                 "multihead_attention")
         assert r.params == d * h * dh + 2 * d * g * dh + h * dh * d
         assert r.macs == t * (d * h * dh + 2 * d * g * dh + h * dh * d) + 2 * h * t * t * dh
-        assert r.cache == 2 * g * dh * t  # K and V of every token, per kv head
+        assert r.cache == 0  # an encoder's self-attention (no mask, no cache) keeps no K and V
+        kept = row(run(f"  - multihead_attention: {{num_heads: 8, kv_heads: {g}, bias: false, kv_cache: true}}\n"),
+                   "multihead_attention")
+        assert kept.cache == 2 * g * dh * t  # K and V of every token, per kv head
 
 
 def test_head_dim_may_differ_from_width_over_heads():
@@ -114,6 +117,44 @@ def test_kv_cache_after_a_decode_step():
     r = row(run("  - multihead_attention: {num_heads: 4, kv_heads: 2, causal: true, cache: 99}\n",
                 variables="{T: 1, d: 64}"), "multihead_attention")
     assert r.cache == 2 * 2 * 16 * 100  # K and V, 2 kv heads of 16, 99 cached + 1 new token
+
+
+def test_only_attention_that_generates_keeps_a_kv_cache():
+    """kv_cache defaults to causal or cache > 0: a decoder keeps 2 x g x dh per position it holds (cache + T),
+    an encoder's self-attention none. It changes no count."""
+    h, g, dh, t = 4, 2, 16, 10
+
+    def attention(fields: str, type: str = "multihead_attention", width: int = 64) -> archcalc.LayerResult:
+        return row(run(f"  - {type}: {{num_heads: 4, kv_heads: 2, {fields}}}\n",
+                       variables=f"{{T: {t}, d: {width}}}"), type)
+    assert attention("causal: false").cache == 0  # BERT, ViT: the whole input at once, nothing kept
+    assert attention("causal: true").cache == 2 * g * dh * t  # GPT: K and V of the T tokens of a prefill
+    assert attention("causal: false, cache: 5").cache == 2 * g * dh * (5 + t)  # a decode step keeps its context
+    assert attention("causal: false, kv_cache: true").cache == 2 * g * dh * t  # an explicit cache
+    assert attention("causal: true, kv_cache: false").cache == 0  # causal, run once over its input
+    assert attention("causal: true, window: 4").cache == 2 * g * dh * 4  # a rolling buffer of the window
+    qkv = (h + 2 * g) * dh  # scaled_dot_product_attention reads fused Q, K and V
+    assert attention("head_dim: 16", "scaled_dot_product_attention", qkv).cache == 0
+    assert attention("head_dim: 16, causal: true", "scaled_dot_product_attention", qkv).cache == 2 * g * dh * t
+    plain, kept = attention("causal: true, kv_cache: false"), attention("causal: true")
+    assert (plain.params, plain.macs, plain.flops) == (kept.params, kept.macs, kept.flops)
+
+
+def test_a_decode_step_without_a_kv_cache_is_refused():
+    with pytest.raises(ArchcalcError) as info:
+        run("  - multihead_attention: {num_heads: 4, causal: true, cache: 5, kv_cache: false}\n")
+    message = info.value.format()
+    assert "cache: 5" in message and "kv_cache: false" in message and "\n" not in message
+
+
+def test_encoders_keep_no_kv_cache_and_decoders_keep_theirs():
+    """BERT-base and ViT-B are encoders: no K/V cache. GPT-2 small keeps K and V of 768 in each of its 12
+    layers for every one of its T = 1024 positions; Llama-2-7B 4096 in each of 32 layers at T = 4096."""
+    assert zoo("bert_base").totals.cache == 0
+    assert zoo("vit_b_16").totals.cache == zoo("vit_b_32").totals.cache == 0
+    assert zoo("gpt2").totals.cache == 2 * 12 * 768 * 1024 == 18_874_368
+    assert zoo("gpt2", T=1, cache=1023).totals.cache == 2 * 12 * 768 * 1024  # the 1024th token's decode step
+    assert zoo("llama2_7b").totals.cache == 2 * 32 * 4096 * 4096 == 1_073_741_824
 
 
 def test_rotary_adds_three_flops_per_query_and_key_element():

@@ -19,26 +19,30 @@ import sys
 import types
 
 
+def register_bare_package() -> bool:
+    """Register torchvision as a bare package (its __init__ not run), so that importing its pure-Python submodules
+    works; cheap (nothing is imported). Tools that import torchvision themselves (ptflops imports torchvision.ops)
+    need it done first: tests/conftest.py does it for the whole session. False when torchvision is not installed."""
+    if "torchvision" in sys.modules:
+        return True
+    spec = importlib.util.find_spec("torchvision")
+    if spec is None or not spec.submodule_search_locations:
+        return False
+    package = types.ModuleType("torchvision")
+    package.__path__ = list(spec.submodule_search_locations)
+    package.__spec__ = importlib.machinery.ModuleSpec("torchvision", None, is_package=True)
+    package.__spec__.submodule_search_locations = package.__path__
+    package.__file__ = spec.origin
+    sys.modules["torchvision"] = package
+    return True
+
+
 @functools.cache
 def models() -> types.ModuleType | None:
     """The torchvision.models module, or None when torch or torchvision is not installed (or it cannot load)."""
-    if importlib.util.find_spec("torch") is None:
+    if importlib.util.find_spec("torch") is None or not register_bare_package():
         return None
-    bare = "torchvision" not in sys.modules
-    if bare:
-        spec = importlib.util.find_spec("torchvision")
-        if spec is None or not spec.submodule_search_locations:
-            return None
-        package = types.ModuleType("torchvision")
-        package.__path__ = list(spec.submodule_search_locations)
-        package.__spec__ = importlib.machinery.ModuleSpec("torchvision", None, is_package=True)
-        package.__spec__.submodule_search_locations = package.__path__
-        package.__file__ = spec.origin
-        sys.modules["torchvision"] = package
     try:
         return importlib.import_module("torchvision.models")
     except ImportError:  # e.g. Pillow missing (torchvision.transforms imports it): no oracle
-        if bare:
-            for name in [m for m in sys.modules if m == "torchvision" or m.startswith("torchvision.")]:
-                del sys.modules[name]
         return None

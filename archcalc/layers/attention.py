@@ -16,6 +16,12 @@ query ``i`` (0-based, after ``cache`` earlier tokens) meets ``cache + i + 1`` ke
 ``P = T*cache + T*(T+1)/2``. A sliding ``window`` w caps each query at its last w keys. A decode step
 is ``T = 1`` new token against ``cache`` cached ones: P = cache + 1, linear in the context where the
 prefill's ``T*(T+1)/2`` is quadratic.
+
+The K/V cache is what a layer keeps between decode steps: ``2 * g * dh`` elements per position held. Only
+attention that generates keeps one: ``kv_cache`` defaults to true for a causal layer and for a decode step
+(``cache > 0`` implies the earlier tokens' K and V are kept), false for an encoder's self-attention, which
+sees its whole input at once. The positions held are those of the layer's own input, ``cache + T`` (at
+most ``window`` with a sliding window, a rolling buffer).
 """
 from __future__ import annotations
 
@@ -43,11 +49,25 @@ class _AttentionBase(LayerSpec):
                                              "`window` keys (itself included). Needs causal: true.")
     cache = field(NonNegInt, 0, "Tokens already in the KV cache: the input's T tokens are new and attend to "
                                 "cache + T keys (a decode step is T = 1). 0: a prefill or an encoder.")
+    kv_cache = field(maybe(Flag), None, "Keeps its K and V between decode steps (the KV cache of the memory "
+                     "report): 2 x kv_heads x head_dim per position held. Default: true when causal or cache > 0 "
+                     "(a decoder), false otherwise (an encoder's self-attention keeps none).")
     kernel = field(choice("dense", "fused"), "dense", "dense: the h x T x (cache + T) score matrix is "
                    "materialised (torch's math attention, nn.MultiheadAttention): memory holds it while the layer "
                    "runs and saves it for training; fused: a FlashAttention-style kernel keeps none. The counts "
                    "are the same.")
     kind = "attention"
+
+    def keeps_kv(self) -> bool:
+        """Whether the layer keeps its K and V between decode steps (``kv_cache``, or its default)."""
+        decoding = not (is_concrete(self.cache) and self.cache == 0)  # a symbolic cache is a positive size
+        if self.kv_cache is None:
+            return self.causal or decoding
+        if decoding and not self.kv_cache:
+            raise SpecError(f"cache: {self.cache} attends to the K and V of earlier tokens, which kv_cache: false "
+                            "does not keep", hint="drop kv_cache: false, or count the earlier tokens in T with "
+                                                  "cache: 0 (recomputed, not cached)")
+        return self.kv_cache
 
 
 class MultiheadAttentionSpec(_AttentionBase):
@@ -125,10 +145,12 @@ def _heads(spec: _AttentionBase, d: Any) -> tuple[Any, Any, Any]:
 
 
 def _scores(spec: _AttentionBase, t: Any, h: Any, g: Any, dh: Any) -> tuple[Any, dict[str, Any], Any]:
-    """MACs of QK^T and AV, their FLOPs by kind, and the K/V cache (elements) after this call."""
+    """MACs of QK^T and AV, their FLOPs by kind, and the K/V cache it keeps (elements) after this call."""
     p = pairs(t, spec.cache, spec.causal, spec.window)
     macs = 2 * h * p * dh
     flops = {"attention": 2 * macs, "softmax": SOFTMAX * h * p, "elementwise": SCALE * h * p}
+    if not spec.keeps_kv():
+        return macs, flops, 0
     kept = spec.cache + t if spec.window is None else _min(spec.cache + t, spec.window)
     return macs, flops, 2 * g * dh * kept
 

@@ -87,7 +87,7 @@ class Cost:
         # is unchanged (flatten, permute and global pooling say how they move dimensions).
         self.dims = dims
         # Elements kept between decode steps, per sample: an attention layer's K and V cache at its context
-        # length (2 * kv_heads * head_dim * positions); 0 for layers without state.
+        # length (2 * kv_heads * head_dim * positions); 0 for layers that keep none (an encoder's attention).
         self.cache = cache
         self.shared = shared  # parameters used here but owned (and counted) by a tied layer
         self.active = params if active is None else active  # parameters one token uses (a mixture of experts)
