@@ -52,11 +52,15 @@ import warnings
 from pathlib import Path
 
 import pytest
+from torchvision_oracle import models
 
 import archcalc
 from archcalc.preset import load
 
 torch = pytest.importorskip("torch")
+# ptflops imports torchvision.ops when torchvision is installed, and torchvision 0.28.0's package __init__ raises
+# against this torch (tests/torchvision_oracle.py says why): register its bare package first, as the oracle does.
+models()
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = sorted(p.stem for p in (ROOT / "specs").glob("*.yaml"))
@@ -70,7 +74,10 @@ SIZES: dict[str, dict] = {
     "convnext_tiny": IMAGE,
     "densenet121": IMAGE,
     "densenet161": IMAGE,
+    "densenet169": IMAGE,
+    "densenet201": IMAGE,
     "efficientnet_b0": IMAGE,
+    "efficientnet_b1": IMAGE,
     "googlenet": IMAGE,
     "gpt2": {"T": 32, "vocab": 500, "n_ctx": 64, "width": 96, "depth": 2},
     "gpt_kaplan": {"n_layer": 2, "d_model": 96, "d_attn": 96, "d_ff": 384, "n_ctx": 32, "n_vocab": 500},
@@ -78,29 +85,38 @@ SIZES: dict[str, dict] = {
     "lenet5": {},
     "llama2_7b": {"T": 16, "vocab": 500, "width": 128, "depth": 2, "ffn": 344},
     "lstm_lm": {"vocab": 1000, "hidden": 128},
+    "mnasnet0_5": IMAGE,
     "mnasnet1_0": IMAGE,
     "mobilenet_v2": IMAGE,
     "mobilenet_v3_large": IMAGE,
     "mobilenet_v3_small": IMAGE,
     "regnet_x_400mf": IMAGE,
+    "regnet_y_400mf": IMAGE,
     "resnet101": IMAGE,
     "resnet152": IMAGE,
     "resnet18": IMAGE,
     "resnet34": IMAGE,
     "resnet50": {},  # full size: the figures tests/test_conventions.py checks against torchvision's
     "resnext50_32x4d": IMAGE,
+    "resnext101_32x8d": IMAGE,
+    "shufflenet_v2_x0_5": IMAGE,
     "shufflenet_v2_x1_0": IMAGE,
     "squeezenet1_0": IMAGE,
     "squeezenet1_1": IMAGE,
     "tcn": {},
     "unet": {"H": 188, "W": 188},  # the smallest valid tile
     "vgg11": {},
+    "vgg11_bn": {},
+    "vgg13": {},
+    "vgg13_bn": {},
     "vgg16": {},
     "vgg16_bn": {},
     "vgg19": {},
+    "vgg19_bn": {},
     "vit_b_16": {"image": 64, "depth": 2},
     "vit_b_32": {"image": 96, "depth": 2},
     "wide_resnet50_2": IMAGE,
+    "wide_resnet101_2": IMAGE,
 }
 
 
