@@ -1,10 +1,18 @@
 """The README tells the truth: the zoo table matches archcalc and torchvision's published figures, and the
-quick start has exactly the two set-up commands that CI runs."""
+quick start has exactly the two set-up commands that CI runs.
+
+torchvision's published figures: for the models in tests/data/torchvision_reference.json, its torchvision_meta; for
+the others, the metadata (num_params, _ops) of the builder's *_Weights enum in the installed torchvision 0.28.0 (read
+through tests/torchvision_oracle.py: metadata only, nothing is downloaded).
+"""
 from __future__ import annotations
 
 import json
 import re
 from pathlib import Path
+
+import pytest
+from torchvision_oracle import models
 
 import archcalc
 
@@ -41,6 +49,8 @@ def test_zoo_table_matches_archcalc_and_torchvision() -> None:
             # fused fast path): the reference is archcalc's MACs without the attention layers
             attention = sum(r.macs for r in report.layers if r.type == "multihead_attention")
             assert report.totals.macs - attention == REFERENCE[name]["macs"]
+        elif tv_params != "-":  # torchvision's weights metadata: test_zoo_table_metadata_is_torchvisions
+            assert round(report.totals.macs / 10**9, 3) == float(tv_ops.removesuffix(" G")), name
         else:
             assert tv_params == tv_ops == "-", name
     with_reference = {p.stem for p in (ROOT / "specs").glob("*.yaml") if p.stem in REFERENCE}
@@ -82,3 +92,27 @@ def test_compare_tables_are_archcalc_output(capsys) -> None:
         block = README.split(f"<!-- compare-{spec} -->", 1)[1].strip().split("\n\n", 1)[0]
         assert main(["compare", str(ROOT / "specs" / f"{spec}.yaml"), "-f", "markdown"]) == 0
         assert capsys.readouterr().out.split("\n\n", 1)[0].strip() == block, spec
+
+
+def test_zoo_table_metadata_is_torchvisions() -> None:
+    """Rows without a reference entry: the torchvision columns are the weights' published num_params and _ops
+    (every weights entry of the builder agrees on them), and every spec named like a torchvision builder has them."""
+    tv = models()
+    if tv is None:
+        pytest.skip("torchvision's model code is not importable (pip install --no-deps torchvision==0.28.0)")
+    builders = set(tv.list_models(module=tv))
+    checked = set()
+    for spec, _, _, tv_params, _, tv_ops in zoo_rows():
+        name = spec.strip("`").removeprefix("specs/").removesuffix(".yaml")
+        if name in REFERENCE:
+            continue
+        if name not in builders:
+            assert tv_params == tv_ops == "-", name
+            continue
+        published = {(w.meta["num_params"], w.meta["_ops"]) for w in tv.get_model_weights(name)}
+        assert len(published) == 1, (name, published)
+        (num_params, ops), = published
+        assert (tv_params, tv_ops) == (f"{num_params:,}", f"{ops} G"), name
+        checked.add(name)
+    assert {"vgg13_bn", "resnext101_32x8d", "wide_resnet101_2", "densenet169", "densenet201", "shufflenet_v2_x0_5",
+            "mnasnet0_5", "regnet_y_400mf", "efficientnet_b1"} <= checked
