@@ -6,6 +6,7 @@ walks the tree. Leaves carry their formula, so the engine never looks anything u
 """
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from typing import Any, Union
@@ -16,6 +17,7 @@ from .errors import ArchcalcError, SpecError
 from .expr import evaluate
 from .layers import LAYER_TYPES, closest_type
 from .layers.base import Formula
+from .num import rational
 from .yamlio import YDict, line_of
 
 ITEM_KEYS = ("name", "from", "save", "if", "repeat")  # meaningful on every item, not passed to the layer
@@ -351,7 +353,12 @@ def bind_args(owner: str, declared: Mapping[str, Any], given: Mapping[str, Any],
             value = evaluate(value, {**env, **bound}) if isinstance(value, str) else value
         else:
             raise SpecError(f"{owner} needs argument {arg!r}", hint=f"add {arg}: <{spec.type}>")
-        bound[arg] = spec.check(arg, value)
+        value = spec.check(arg, value)
+        if isinstance(value, float):  # exact from here on (0.5 is 1/2), as variables are
+            if not math.isfinite(value):
+                raise SpecError(f"argument {arg!r} is {value!r}, not a finite number")
+            value = rational(value)
+        bound[arg] = value
     return bound
 
 

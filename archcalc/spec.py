@@ -5,6 +5,7 @@ The top-level keys are ``name``, ``description``, ``input``, ``batch``, ``layout
 """
 from __future__ import annotations
 
+import math
 import os
 import stat
 from collections.abc import Iterable, Mapping
@@ -18,6 +19,7 @@ from .errors import ArchcalcError, InputError, SpecError
 from .fields import PositiveAxes, PositiveInt
 from .graph import MAX_NAME, STRUCTURES, Expander, Node, Scope, check_text, quoted, reword
 from .layers import LAYER_TYPES
+from .num import rational
 from .yamlio import line_of, load_yaml
 
 
@@ -298,8 +300,19 @@ def _variables(raw: Mapping[str, Any], overrides: dict[str, Any], symbols: dict[
                 and not type(env[name]).__module__.startswith(("sympy", "fractions")):
             raise SpecError(f"variable {name} must be a number or an expression, got {env[name]!r}",
                             line=line_of(declared, name))
+        env[name] = _exact(env[name], name, line_of(declared, name))
     symbol_names = raw.get("symbols") or {}
     for name in [n for n in overrides if n in symbol_names and n not in env]:  # --set on a symbol
         value = overrides.pop(name)
-        env[name] = evaluate(value, env) if isinstance(value, str) else value
+        env[name] = _exact(evaluate(value, env) if isinstance(value, str) else value, name, None)
     return env
+
+
+def _exact(value: Any, name: str, line: int | None) -> Any:
+    """A float as the exact rational it stands for (0.5 is 1/2): a float would make min, max and floor fall
+    through to sympy on the numeric path and the totals come out as inexact sympy Floats."""
+    if not isinstance(value, float):
+        return value
+    if not math.isfinite(value):
+        raise SpecError(f"variable {name} is {value!r}, not a finite number", line=line)
+    return rational(value)

@@ -244,3 +244,25 @@ layers: [two]
     names = [row.name for row in r.layers]
     assert len(set(names)) == len(names) == 6
     assert names[2] == "two_1.add" and names[5] == "two_1.add_2"
+
+
+def test_float_variables_and_arguments_are_exact():
+    """A float is the rational it stands for: 0.5 * 16 = 8 channels, max(8, 16 * 0.75) = 12, and the totals are
+    plain ints (a float made max() fall through to sympy, giving sympy Floats such as 2218512.00000000)."""
+    report = archcalc.analyze(archcalc.load("""name: f
+variables: {alpha: 0.5, beta: 0.75}
+input: [3, 8, 8]
+blocks:
+  stem:
+    args: {scale: 1.5}
+    layers:
+      - conv2d: {out_channels: "max(8, 16 * scale * alpha)", kernel_size: 1}
+layers:
+  - conv2d: {out_channels: "16 * alpha", kernel_size: 1}
+  - conv2d: {out_channels: "max(8, 16 * beta)", kernel_size: 1}
+  - stem
+"""))
+    # conv 3->8 (k1): 3*8 + 8 = 32; conv 8->12: 8*12 + 12 = 108; conv 12->12 (max(8, 16*1.5*0.5 = 12)): 12*12 + 12 = 156
+    assert report.totals.params == 32 + 108 + 156
+    assert type(report.totals.params) is int and type(report.totals.macs) is int
+    assert [row.output_shape[1] for row in report.layers] == [8, 12, 12]
