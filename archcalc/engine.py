@@ -38,7 +38,7 @@ def analyze(network: Network, *, simplify: str = "expand", collect: tuple[str, .
     """
     with metered():  # one budget of symbolic work for the whole analysis (symbolic.py)
         if overrides:
-            network = build(network.raw, network.file, overrides,
+            network = build(network.raw, network.file, {**network.overrides, **overrides},  # load's values kept
                             network.symbols.names if network.symbols else ())
         token = ACTIVE.set(convention)  # formulas whose count a convention changes read it (attention's pairs)
         try:

@@ -266,3 +266,11 @@ layers:
     assert report.totals.params == 32 + 108 + 156
     assert type(report.totals.params) is int and type(report.totals.macs) is int
     assert [row.output_shape[1] for row in report.layers] == [8, 12, 12]
+
+
+def test_analyze_overrides_keep_the_values_the_network_was_loaded_with():
+    """analyze(load(spec, width=4), batch=2) is the network of width 4 at batch 2 (it used to rebuild from the raw
+    spec and drop width=4). linear 8 -> width: params 8*4 + 4 = 36; MACs at batch 2: 2 * 8 * 4 = 64."""
+    text = "name: w\nvariables: {width: 16}\ninput: [8]\nlayers:\n  - linear: {out_features: width}\n"
+    report = archcalc.analyze(archcalc.load(text, width=4), batch=2)
+    assert (report.totals.params, report.totals.macs) == (36, 64)
