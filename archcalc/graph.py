@@ -17,7 +17,7 @@ from .errors import ArchcalcError, SpecError
 from .expr import evaluate
 from .layers import LAYER_TYPES, closest_type
 from .layers.base import Formula
-from .num import rational
+from .num import decimal
 from .yamlio import YDict, line_of
 
 ITEM_KEYS = ("name", "from", "save", "if", "repeat")  # meaningful on every item, not passed to the layer
@@ -357,7 +357,7 @@ def bind_args(owner: str, declared: Mapping[str, Any], given: Mapping[str, Any],
         if isinstance(value, float):  # exact from here on (0.5 is 1/2), as variables are
             if not math.isfinite(value):
                 raise SpecError(f"argument {arg!r} is {value!r}, not a finite number")
-            value = rational(value)
+            value = decimal(value)
         bound[arg] = value
     return bound
 

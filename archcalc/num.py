@@ -78,6 +78,12 @@ def rational(x: Any) -> Any:
     return x
 
 
+def decimal(x: float) -> int | Fraction:
+    """A finite float as the exact decimal its shortest repr writes (0.1 is 1/10, 1e300 is 10**300), not its binary
+    value; what a spec's author meant by the number."""
+    return rational(Fraction(repr(x)))
+
+
 def fmt_exact(x: Any) -> Any:
     """JSON form of an exact value: ints stay ints, rationals become strings such as ``"1/2"``."""
     if isinstance(x, Fraction):

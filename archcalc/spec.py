@@ -19,7 +19,7 @@ from .errors import ArchcalcError, InputError, SpecError
 from .fields import PositiveAxes, PositiveInt
 from .graph import MAX_NAME, STRUCTURES, Expander, Node, Scope, check_text, quoted, reword
 from .layers import LAYER_TYPES
-from .num import rational
+from .num import decimal
 from .yamlio import line_of, load_yaml
 
 
@@ -309,10 +309,10 @@ def _variables(raw: Mapping[str, Any], overrides: dict[str, Any], symbols: dict[
 
 
 def _exact(value: Any, name: str, line: int | None) -> Any:
-    """A float as the exact rational it stands for (0.5 is 1/2): a float would make min, max and floor fall
-    through to sympy on the numeric path and the totals come out as inexact sympy Floats."""
+    """A float as the exact decimal it was written as (0.5 is 1/2, 1e300 is 10**300): a float would make min, max
+    and floor fall through to sympy on the numeric path and the totals come out as inexact sympy Floats."""
     if not isinstance(value, float):
         return value
     if not math.isfinite(value):
         raise SpecError(f"variable {name} is {value!r}, not a finite number", line=line)
-    return rational(value)
+    return decimal(value)

@@ -1132,16 +1132,21 @@ def test_expression_results_are_bounded(capsys, tmp_path, monkeypatch):
     assert "too large" in line
 
 
-@pytest.mark.parametrize("variable, expression", [
-    ("0.5", "x * 10**400"),  # int too large to convert to float
-    ("1.0e+300", "x ** 2"),  # float overflow
-    ("1.0e+300", "x // 10**400"),
+@pytest.mark.parametrize("variable, expression, channels", [
+    ("0.5", "x * 10**400", 5 * 10**399),  # once an int too large to convert to float (OverflowError, exit 3)
+    ("1.0e+300", "x ** 2", 10**600),  # once a float overflow
+    ("1.0e+300", "x // 10**400", 0),  # 10**300 // 10**400 = 0 channels: refused
 ])
-def test_float_variables_cannot_overflow(capsys, tmp_path, variable, expression):
-    """Fixed here: OverflowError escaped the evaluator (exit 3)."""
-    line = run_bad(capsys, tmp_path, f"name: t\nvariables: {{x: {variable}}}\ninput: [3, 8, 8]\nlayers:\n"
-                                     f"  - conv2d: {{out_channels: '{expression}', kernel_size: 1}}\n")
-    assert "is too large" in line
+def test_float_variables_are_exact_and_cannot_overflow(capsys, tmp_path, variable, expression, channels):
+    """Fixed here: OverflowError escaped the evaluator (exit 3). A float variable is the decimal it was written as,
+    so the figures are exact: a 1x1 conv from 3 channels has 3c weights + c biases = 4c parameters."""
+    text = (f"name: t\nvariables: {{x: {variable}}}\ninput: [3, 8, 8]\nlayers:\n"
+            f"  - conv2d: {{out_channels: '{expression}', kernel_size: 1}}\n")
+    if channels == 0:
+        assert "out_channels: expected a positive integer, got 0" in run_bad(capsys, tmp_path, text)
+        return
+    out = run_ok(capsys, tmp_path, text, "-f", "json")
+    assert json.loads(out)["totals"]["params"] == 4 * channels
 
 
 @pytest.mark.parametrize("value", [".inf", "-.inf", ".nan"])
