@@ -604,16 +604,17 @@ def generated(name: str, device: str = "cpu"):
 
 
 def test_attention_computes_what_nn_multihead_attention_computes():
-    """Attention torch computes natively is exported as nn.MultiheadAttention; attention written out (a separate
-    Q/K/V projection, with or without a causal mask) computes what nn.MultiheadAttention computes given its
-    weights, split per projection."""
+    """Attention torch computes natively is exported as nn.MultiheadAttention; attention written out (call: explicit,
+    a separate Q/K/V projection, with or without a causal mask) computes what nn.MultiheadAttention computes given
+    its weights, split per projection."""
     torch = pytest.importorskip("torch")
     native, _ = build(export("name: a\ninput: [7, 16]\nlayers:\n  - multihead_attention: {num_heads: 4}\n"))
     assert [type(m) for m in native.modules()][1:] == [torch.nn.MultiheadAttention,
                                                        torch.nn.modules.linear.NonDynamicallyQuantizableLinear]
     for causal in (False, True):
         text = ("name: a\ninput: [7, 16]\nlayers:\n"
-                f"  - multihead_attention: {{num_heads: 4, qkv: separate, causal: {str(causal).lower()}}}\n")
+                f"  - multihead_attention: {{num_heads: 4, qkv: separate, causal: {str(causal).lower()}, "
+                "call: explicit}\n")
         model, _ = build(export(text))
         (attention,) = [m for m in model.modules() if type(m).__name__ == "Attention"]
         ref = torch.nn.MultiheadAttention(16, 4, batch_first=True).eval()
