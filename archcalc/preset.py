@@ -20,10 +20,11 @@ expression over the layer's figures, whole batch included:
     <field>                             the layer's own int and bool fields (affine, bias, groups, ...)
     <field>_<option>                    for a choice field, true for the chosen option (mode_bilinear, ...)
     call_<form>                         how the reference code computes the layer (its ``call`` field): call_module,
-                                        call_function (a torch function), call_reduction (x.mean over the spatial
-                                        axes), call_parameter (a plain parameter of the enclosing module),
-                                        call_explicit (attention written out); the rules count what the tool sees
-                                        of that form. Attention's call_module is also named torch_native.
+                                        call_function (a torch function), call_bound (a function held since the
+                                        model was built), call_reduction (x.mean over the spatial axes),
+                                        call_parameter (a plain parameter of the enclosing module), call_explicit
+                                        (attention written out); the rules count what the tool sees of that form.
+                                        Attention's call_module is also named torch_native.
     <argument>                          for a custom layer: its arguments by name (it has no fields)
 
 ``rules`` may name custom layer types (a spec's ``custom:`` names). A ``kinds`` mapping gives the rule for a

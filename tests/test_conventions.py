@@ -208,7 +208,7 @@ def test_call_changes_no_count_of_archcalcs(spec):
 
 
 @pytest.mark.parametrize("text, words", [
-    ("relu: {call: reduction}", "call: 'reduction' is not a form this layer type has (one of module, function)"),
+    ("relu: {call: reduction}", "call: 'reduction' is not a form this layer type has (one of module, function, bound)"),
     ("global_avgpool: {call: explicit}", "(one of module, function, reduction)"),
     ("multihead_attention: {num_heads: 2, call: function}", "(one of module, explicit)"),
     ("scale: {call: function}", "(one of module, parameter)"),

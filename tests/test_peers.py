@@ -314,6 +314,19 @@ layers:
   - relu6  # the modules again, between functions
   - leaky_relu
   - softmax: {dim: -2}
+  - relu: {call: bound}
+  - relu6: {call: bound}
+  - sigmoid: {call: bound}
+  - tanh: {call: bound}
+  - silu: {call: bound}
+  - hardswish: {call: bound}
+  - hardsigmoid: {call: bound}
+  - leaky_relu: {negative_slope: 0.3, call: bound}
+  - elu: {call: bound}
+  - gelu: {call: bound}
+  - gelu: {approximate: tanh, call: bound}
+  - hardtanh: {call: bound}
+  - softmax: {dim: 1, call: bound}
 """,
     "pool_functions": """
 input: [3, 20]

@@ -237,10 +237,25 @@ FUNCTIONS = {"relu": "F.relu", "relu6": "F.relu6", "sigmoid": "torch.sigmoid", "
              "gelu": "F.gelu", "softmax": "F.softmax", "hardtanh": "F.hardtanh"}
 
 
+BOUND_ACTIVATION = '''
+class BoundActivation(nn.Module):
+    """A torch function taken when the module is built and called in forward, as Hugging Face's GELUActivation holds
+    F.gelu: a counter that patches torch's functions for its run (ptflops) does not see it."""
+
+    def __init__(self, function, **options) -> None:
+        super().__init__()
+        self.function, self.options = function, options
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.function(x, **self.options)
+'''
+define("BoundActivation", BOUND_ACTIVATION)
+
+
 @torch_code(*ACTIVATIONS)
 def activation(site: Site, args: list[str]) -> str:
-    """An nn module per activation, as torchvision writes them (module hooks see them; the form changes counts), or
-    the torch function with ``call: function``."""
+    """An nn module per activation, as torchvision writes them (module hooks see them; the form changes counts), the
+    torch function with ``call: function``, or a module holding that function with ``call: bound``."""
     s = site.spec
     options = {"leaky_relu": lambda: kw(("negative_slope", s.negative_slope, 0.01)),
                "elu": lambda: kw(("alpha", s.alpha, 1.0)),
@@ -249,6 +264,8 @@ def activation(site: Site, args: list[str]) -> str:
                "softmax": lambda: [f"dim={s.dim}"]}.get(s.type, list)()
     if s.call == "function":
         return call(FUNCTIONS[s.type], args[0], *options)
+    if s.call == "bound":
+        return site.module(call(site.helper("BoundActivation"), FUNCTIONS[s.type], *options)) + f"({args[0]})"
     return site.module(call(ACTIVATIONS[s.type], *options)) + f"({args[0]})"
 
 
@@ -276,7 +293,6 @@ class StochasticDepth(nn.Module):
         return stochastic_depth(x, self.p, self.mode, self.training)
 '''
 define("StochasticDepth", STOCHASTIC_DEPTH_MODULE, "stochastic_depth")
-DROPOUTS = {"dropout": "dropout", "dropout1d": "dropout1d", "dropout2d": "dropout2d", "dropout3d": "dropout3d"}
 
 
 @torch_code("dropout", "dropout1d", "dropout2d", "dropout3d", "stochastic_depth")
@@ -287,7 +303,7 @@ def dropout(site: Site, args: list[str]) -> str:
             return site.module(call(site.helper("StochasticDepth"), lit(s.p), lit(s.mode or "row"))) + f"({args[0]})"
         return call(site.helper("stochastic_depth"), args[0], lit(s.p), lit(s.mode or "row"), "self.training")
     if s.call == "function":
-        return call(f"F.{DROPOUTS[s.type]}", args[0], f"p={lit(float(s.p))}", "training=self.training")
+        return call(f"F.{s.type}", args[0], f"p={lit(float(s.p))}", "training=self.training")  # F.dropout2d, ...
     name = {"dropout": "Dropout", "dropout1d": "Dropout1d", "dropout2d": "Dropout2d", "dropout3d": "Dropout3d"}[s.type]
     return site.module(call(f"nn.{name}", f"p={lit(float(s.p))}")) + f"({args[0]})"
 

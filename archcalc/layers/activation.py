@@ -30,7 +30,10 @@ PER_ELEMENT: dict[str, tuple[int, str]] = {
 class _ActivationBase(LayerSpec):
     call = call_field("module", module="its nn module, registered in __init__ (nn.ReLU, nn.GELU, nn.Softmax, ...)",
                       function="the torch function, called in forward (F.relu, F.gelu, torch.sigmoid, F.softmax, "
-                               "...; torchvision's BasicConv2d and DenseNet head call F.relu)")
+                               "...; torchvision's BasicConv2d and DenseNet head call F.relu)",
+                      bound="a module of the code's own holding the torch function it took when built (Hugging "
+                            "Face's GELUActivation: self.act = F.gelu in __init__), which a counter that patches "
+                            "torch's functions for its run (ptflops) does not see")
     kind = "activation"
 
 

@@ -22,6 +22,11 @@ attention that generates keeps one: ``kv_cache`` defaults to true for a causal l
 (``cache > 0`` implies the earlier tokens' K and V are kept), false for an encoder's self-attention, which
 sees its whole input at once. The positions held are those of the layer's own input, ``cache + T`` (at
 most ``window`` with a sliding window, a rolling buffer).
+
+How the reference code computes the layer is ``call``: ``module`` (torch.nn.MultiheadAttention, the default where
+that module computes the layer exactly) or ``explicit`` (projections and matmuls, as Hugging Face writes them). It
+changes no count of archcalc's, only what the tool presets count (FlopCounterMode does not see the module's eval
+fast path); ``qkv`` (fused or separate) changes no count at all.
 """
 from __future__ import annotations
 

@@ -44,8 +44,9 @@ class PositionalEmbeddingSpec(LayerSpec):
     max_positions = field(maybe(PositiveInt), None, "Rows of the table; default: the sequence length T.")
     embedding_dim = field(maybe(PositiveInt), None, "Vector size; inferred from the last dimension, checked "
                                                     "when given.")
-    call = call_field("module", module="a module of its own holding the table as its weight (an nn.Embedding of "
-                                       "positions, as Hugging Face's BERT and GPT-2)",
+    call = call_field("module", module="a module of its own holding the table as its weight (as archcalc exports "
+                                       "it; Hugging Face's BERT and GPT-2 look positions up in an nn.Embedding, "
+                                       "which every tool counts alike)",
                       parameter="a plain nn.Parameter of the enclosing module, added in its forward "
                                 "(torchvision's ViT pos_embedding)")
     kind = "elementwise"
