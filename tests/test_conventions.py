@@ -212,6 +212,8 @@ def test_call_changes_no_count_of_archcalcs(spec):
     ("global_avgpool: {call: explicit}", "(one of module, function, reduction)"),
     ("multihead_attention: {num_heads: 2, call: function}", "(one of module, explicit)"),
     ("scale: {call: function}", "(one of module, parameter)"),
+    ("maxpool2d: {kernel_size: 2, call: {a: 1}}", "call: {'a': 1} is not a form this layer type has"),
+    ("flatten: {call: [module]}", "call: ['module'] is not a form this layer type has (one of module, function)"),
     ("batchnorm1d: {call: function}", "unknown field 'call'"),
     ("multihead_attention: {num_heads: 2, causal: true, call: module}",
      "call: module, but torch.nn.MultiheadAttention cannot compute this layer (causal: true) "

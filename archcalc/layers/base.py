@@ -127,7 +127,7 @@ def call_field(default: str | None, default_text: str = "", **forms: str) -> Any
     listed = "; ".join(f"{name}: {what}" for name, what in forms.items())
 
     def check(value: Any, info: Any) -> str:
-        if value not in forms:
+        if not isinstance(value, str) or value not in forms:
             raise fail(f"{value!r} is not a form this layer type has", f"one of {', '.join(forms)}")
         return str(value)
     kind = checked(check, {"enum": list(forms)})
