@@ -45,7 +45,9 @@ def _uncounted(base: Any, rows: list[dict[str, Any]]) -> dict[str, tuple[Any, st
     for row in base.layers:
         extra = row.flops - 2 * row.macs
         if row.type not in seen and extra != 0:
-            rule = next((v for k, v in rules.items() if row.type in k.split("/")), "")
+            rule = next((v for k, v in rules.items() if row.type in k.split("/")), None)
+            if rule is None:  # a type listed inside another's rule (positional_embedding, under embedding)
+                rule = next((v for v in rules.values() if row.type in v.replace(";", " ").split()), "")
             before = out.get(row.type, (0, rule))[0]
             out[row.type] = (before + extra, rule)
     return out

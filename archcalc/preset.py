@@ -12,13 +12,19 @@ expression over the layer's figures, whole batch included:
     in_rank, in_sp, out_sp, in_last, out_last   its rank; products of the dims after the first; last dims
     dim_size                            for a layer with a torch ``dim`` (softmax, concat, ...): that dim's size
     flops_<kind>                        archcalc's FLOPs of one kind (linear, attention, softmax, bias, ...)
-    torch_native, dense_scores, dense_score_macs   attention: torch.nn.MultiheadAttention computes it;
-                                        per sample, the scores and QK^T/AV MACs of a dense (masked) kernel
+    dense_scores, dense_score_macs      attention: per sample, the scores and QK^T/AV MACs of a dense (masked)
+                                        kernel
     kprod                               product of kernel_size, for layers that have one
     torch_out_sp                        a transposed convolution: the output positions of the torch module that
                                         computes it (torch's full output, before Keras' same/valid cut)
     <field>                             the layer's own int and bool fields (affine, bias, groups, ...)
     <field>_<option>                    for a choice field, true for the chosen option (mode_bilinear, ...)
+    call_<form>                         how the reference code computes the layer (its ``call`` field): call_module,
+                                        call_function (a torch function), call_bound (a function held since the
+                                        model was built), call_reduction (x.mean over the spatial axes),
+                                        call_parameter (a plain parameter of the enclosing module), call_explicit
+                                        (attention written out); the rules count what the tool sees of that form.
+                                        Attention's call_module is also named torch_native.
     <argument>                          for a custom layer: its arguments by name (it has no fields)
 
 ``rules`` may name custom layer types (a spec's ``custom:`` names). A ``kinds`` mapping gives the rule for a
@@ -225,8 +231,8 @@ def _fields(row: Any) -> dict[str, Any]:
         json = f.kind.json
         options = json.get("enum") or next((a["enum"] for a in json.get("anyOf", ()) if "enum" in a), ())
         env.update({f"{name}_{o}".replace("-", "_"): getattr(spec, name) == o for o in options})
-    if hasattr(spec, "torch_native"):
-        env["torch_native"] = spec.torch_native
+    if hasattr(spec, "torch_native"):  # attention's call, decided by the layer where the spec leaves it out
+        env.update(call_module=spec.torch_native, call_explicit=not spec.torch_native, torch_native=spec.torch_native)
     if row.kind == "attention":
         from .layers.attention import dense_scores
         env.update(dense_scores(spec, row.input_shape))

@@ -12,6 +12,7 @@ Where the expected numbers come from:
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -144,3 +145,84 @@ def test_presets_work_symbolically():
     import sympy
     h, w = sympy.symbols("H W", integer=True, positive=True)
     assert rep.totals.macs.subs({h: 224, w: 224}) == 4_111_512_576
+
+
+# ---------------------------------------------------------------- how the reference code computes an op (call)
+
+ENCODER = """name: encoder
+variables: {T: 128, d: 256}
+input: [T, d]
+layers:
+  - multihead_attention: {num_heads: 4, qkv: QKV CALL}
+  - layernorm
+  - linear: {out_features: 1024}
+  - gelu
+  - linear: {out_features: 256}
+"""
+
+
+def encoder(qkv: str, call: str = "") -> archcalc.Network:
+    return archcalc.load(ENCODER.replace("QKV", qkv).replace("CALL", f", call: {call}" if call else ""))
+
+
+@pytest.mark.parametrize("convention", available())
+def test_qkv_changes_no_count_under_any_convention(convention):
+    """One fused Q/K/V projection or three: the same counts under every convention, as the README says; whether
+    a tool sees nn.MultiheadAttention follows the layer's call, not qkv."""
+    for call in ("", "module", "explicit"):
+        fused, separate = (archcalc.analyze(encoder(qkv, call), convention=load(convention)).totals
+                           for qkv in ("fused", "separate"))
+        assert (fused.macs, fused.flops, fused.params) == (separate.macs, separate.flops, separate.params)
+
+
+def test_attention_call_under_the_torch_preset():
+    """FlopCounterMode sees explicit matmuls, not nn.MultiheadAttention's eval fast path (4 heads, even): explicit
+    counts archcalc's MACs (no mask: every score is computed); module all but the attention layer's."""
+    report = archcalc.analyze(encoder("separate"))
+    attention = report.layers[0].macs
+    # projections 4 x T x d^2, plus QK^T and AV 2 x T^2 x d
+    assert attention == 4 * 128 * 256 ** 2 + 2 * 128 ** 2 * 256
+    for qkv in ("fused", "separate"):
+        assert archcalc.analyze(encoder(qkv, "explicit"), convention=load("torch")).totals.macs == report.totals.macs
+        for call in ("", "module"):  # the default: torch can compute this layer
+            macs = archcalc.analyze(encoder(qkv, call), convention=load("torch")).totals.macs
+            assert macs == report.totals.macs - attention
+
+
+def without_call(text: str) -> str:
+    """A spec's text without its comments and with every `call:` removed (each layer back to its default form)."""
+    return re.sub(r"\{call: \w+\}", "{}", re.sub(r", call: \w+", "", re.sub(r"#.*", "", text)))
+
+
+@pytest.mark.parametrize("spec", sorted(p.stem for p in (ROOT / "specs").glob("*.yaml")
+                                        if "call:" in p.read_text()))
+def test_call_changes_no_count_of_archcalcs(spec):
+    """How the reference code computes an op changes none of archcalc's own figures, only the tool presets'."""
+    text = (ROOT / "specs" / f"{spec}.yaml").read_text()
+    assert "call:" in re.sub(r"#.*", "", text) and "call:" not in without_call(text)
+    marked, plain = (archcalc.analyze(archcalc.load(t)) for t in (text, without_call(text)))
+    for name in ("params", "buffers", "macs", "flops", "activations", "cache", "flops_by_kind"):
+        assert getattr(marked.totals, name) == getattr(plain.totals, name), name
+    assert [(row.macs, row.flops, row.rf.to_dict()) for row in marked.layers] == \
+        [(row.macs, row.flops, row.rf.to_dict()) for row in plain.layers]
+
+
+@pytest.mark.parametrize("text, words", [
+    ("relu: {call: reduction}", "call: 'reduction' is not a form this layer type has (one of module, function, bound)"),
+    ("global_avgpool: {call: explicit}", "(one of module, function, reduction)"),
+    ("multihead_attention: {num_heads: 2, call: function}", "(one of module, explicit)"),
+    ("scale: {call: function}", "(one of module, parameter)"),
+    ("maxpool2d: {kernel_size: 2, call: {a: 1}}", "call: {'a': 1} is not a form this layer type has"),
+    ("flatten: {call: [module]}", "call: ['module'] is not a form this layer type has (one of module, function)"),
+    ("batchnorm1d: {call: function}", "unknown field 'call'"),
+    ("multihead_attention: {num_heads: 2, causal: true, call: module}",
+     "call: module, but torch.nn.MultiheadAttention cannot compute this layer (causal: true) "
+     "(call: explicit writes it out with projections and matmuls)"),
+    ("multihead_attention: {num_heads: 2, kv_heads: 1, call: module}", "(kv_heads other than num_heads)"),
+])
+def test_a_form_a_layer_type_does_not_have_is_one_line(tmp_path, capsys, text, words):
+    path = tmp_path / "spec.yaml"
+    path.write_text(f"name: a\ninput: [4, 6]\nlayers:\n  - {text}\n")
+    assert main([str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"archcalc: {path}:4: layer ") and words in err

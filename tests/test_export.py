@@ -597,6 +597,28 @@ def test_generated_code_is_readable():
     assert max(len(line) for line in source.splitlines()) <= 120
 
 
+def test_zoo_exports_compute_each_op_as_the_reference_code():
+    """A layer's call is the form the export writes: torchvision's functions where its models call them, plain
+    parameters where it holds them, Hugging Face's attention written out."""
+    densenet = export(ROOT / "specs" / "densenet121.yaml")
+    assert "x = F.relu(x)\n        x = torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)\n" in densenet
+    assert densenet.count("F.relu(") == 1 and "nn.ReLU()" in densenet  # the head's; the dense layers' are modules
+    assert "x.mean([2, 3])" in export(ROOT / "specs" / "mnasnet1_0.yaml")
+    inception = export(ROOT / "specs" / "inception_v3.yaml")
+    assert "nn.ReLU" not in inception and "F.avg_pool2d(" in inception and "F.max_pool2d(" in inception
+    assert "self.maxpool1 = nn.MaxPool2d(3, stride=2)" in inception  # the stem's pools are modules
+    convnext = export(ROOT / "specs" / "convnext_tiny.yaml")
+    assert "self.features_0_1_norm = FunctionalLayerNorm(96, eps=1e-06)" in convnext
+    assert "self.features_1_0_layer_scale = nn.Parameter(torch.ones(96))" in convnext and "Scale(" not in convnext
+    assert "nn.Flatten(1)" in convnext and "StochasticDepth(" in convnext
+    vit = export(ROOT / "specs" / "vit_b_16.yaml")
+    assert "self.class_token = nn.Parameter(torch.zeros(1, 1, 768))" in vit
+    assert "self.pos_embedding = nn.Parameter(torch.randn(197, 768) * 0.02)" in vit and "ClassToken" not in vit
+    bert = export(ROOT / "specs" / "bert_base.yaml")
+    assert "nn.MultiheadAttention(" not in bert and "BoundActivation(F.gelu)" in bert
+    assert "torch.matmul(F.softmax(scores, dim=-1), v)" in bert
+
+
 # ---------------------------------------------------------------- what the generated code computes
 
 def generated(name: str, device: str = "cpu"):
@@ -604,16 +626,17 @@ def generated(name: str, device: str = "cpu"):
 
 
 def test_attention_computes_what_nn_multihead_attention_computes():
-    """Attention torch computes natively is exported as nn.MultiheadAttention; attention written out (a separate
-    Q/K/V projection, with or without a causal mask) computes what nn.MultiheadAttention computes given its
-    weights, split per projection."""
+    """Attention torch computes natively is exported as nn.MultiheadAttention; attention written out (call: explicit,
+    a separate Q/K/V projection, with or without a causal mask) computes what nn.MultiheadAttention computes given
+    its weights, split per projection."""
     torch = pytest.importorskip("torch")
     native, _ = build(export("name: a\ninput: [7, 16]\nlayers:\n  - multihead_attention: {num_heads: 4}\n"))
     assert [type(m) for m in native.modules()][1:] == [torch.nn.MultiheadAttention,
                                                        torch.nn.modules.linear.NonDynamicallyQuantizableLinear]
     for causal in (False, True):
         text = ("name: a\ninput: [7, 16]\nlayers:\n"
-                f"  - multihead_attention: {{num_heads: 4, qkv: separate, causal: {str(causal).lower()}}}\n")
+                f"  - multihead_attention: {{num_heads: 4, qkv: separate, causal: {str(causal).lower()}, "
+                "call: explicit}\n")
         model, _ = build(export(text))
         (attention,) = [m for m in model.modules() if type(m).__name__ == "Attention"]
         ref = torch.nn.MultiheadAttention(16, 4, batch_first=True).eval()
@@ -757,6 +780,10 @@ def test_refusals_are_one_line(tmp_path):
     conv = ("name: t\ninput: [1, 4, 4]\nlayers:\n  - conv2d: {name: c, out_channels: 8, kernel_size: 3}\n  - flatten\n"
             "  - linear: {name: head, out_features: 2, bias: false, tied_to: c}\n")
     assert "layer head: tied_to 'c' names a conv2d layer" in refusal(tmp_path, conv)
+    pooled = "name: p\ninput: [2, 3, 4, 5, 6]\nlayers:\n  - global_avgpool: {name: gap}\n"  # 4 spatial axes
+    assert refusal(tmp_path, pooled) == ("archcalc: spec.yaml:4: layer gap: torch has no adaptive pooling over 4 "
+                                         "spatial axes, module or function (call: reduction writes it as a "
+                                         "reduction over the spatial axes (x.mean))")
     assert cli("export", "specs/lenet5.yaml", "--to", "jax").returncode == 2  # argparse: invalid choice
 
 

@@ -2,60 +2,33 @@
 
 For every spec in specs/ (and the cases below): export it (archcalc export --to pytorch), build the module (seeded,
 eval mode), check that its parameters, buffers and output shape are archcalc's, then run each counter on it and
-assert that archcalc's total under the matching preset equals the tool's total exactly:
-
-    torch      FlopCounterMode(display=False).get_total_flops(), eval, under torch.no_grad()  vs .totals.flops
-    fvcore     FlopCountAnalysis(model, (x,)).total()                                         vs .totals.macs
-    ptflops    get_model_complexity_info(model, input_res, as_strings=False,
-               print_per_layer_stat=False)[0], pytorch backend                                 vs .totals.macs
-    thop       thop.profile(model, inputs=(x,))[0]                                            vs .totals.macs
-    torchinfo  summary(model, input_data=x, verbose=0).total_mult_adds                        vs .totals.macs
+assert that archcalc's total under the matching preset equals the tool's total exactly. How each tool is run, and
+the reduced sizes the zoo runs at (SIZES), are in tests/peer_tools.py, which tests/test_peers_torchvision.py shares.
 
 archcalc's side is archcalc.analyze(network, convention=archcalc.preset.load(tool)) on the very network that was
-exported (same overrides). Each tool gets its own copy of the pristine module (thop and ptflops attach buffers,
-hooks and attributes). The input is the export's example_input() (random token ids for a token input); ptflops gets
-it through input_constructor, its input_res being the per-sample shape (it adds the batch itself). ptflops returns
-int() of a float total, so its preset total is compared floored (only a batch > 1 makes it fractional). Where a tool
-cannot run a case at all (it raises, or ptflops reports that its run failed), that one pair is skipped with the
-tool's error as the reason; a number that differs is always a failure.
+exported (same overrides). The input is the export's example_input() (random token ids for a token input).
 
 The cases:
 - every zoo spec, at batch 1;
 - four of them at batch 2 or 3 (ptflops divides module counts by the batch but not functional ones);
-- LAYERS: small specs that use every layer type and option the zoo does not, so that every rule of every preset
-  is exercised. Every layer's output reaches the network output there: fvcore counts from a JIT trace, which drops
-  dead code.
+- LAYERS: small specs that use every layer type and option the zoo does not, and every form a layer's `call` can
+  name (module, function, reduction, parameter, explicit), so that every rule of every preset is exercised. Every
+  layer's output reaches the network output there: fvcore counts from a JIT trace, which drops dead code.
 Not described by the presets, so not in the cases (the preset notes say why): Keras' "same" pooling (exported with
 F.pad or a helper function), fractional upsampling factors under ptflops, broadcast matmuls and non-bmm einsums
 under fvcore.
-
-Sizes. The tools really compute on the CPU (fvcore traces, ptflops and thop run forward hooks), so the zoo runs at
-reduced sizes where a spec has variables for it (SIZES). A reduced size changes only the shapes each layer sees,
-never which layers there are, which torch module each becomes or which rule of a tool counts it; each rule is an
-expression in those shapes, so it is checked all the same. The sizes keep each network's structure: every adaptive
-pool maps its input as at full size (VGG and AlexNet stay at 224 x 224, where theirs is an identity), inception_v3
-stays above its 75-pixel minimum, U-Net runs on its smallest valid tile, and the transformers keep their head
-counts, so that per-head splits and torch's even-heads fast-path condition are those of the full models (narrower
-heads, fewer layers, shorter sequences, smaller vocabularies). ResNet-50 runs at full size, where
-tests/test_conventions.py checks the presets against each tool's published figure for torchvision's ResNet-50.
 """
 from __future__ import annotations
 
-import contextlib
-import copy
 import functools
-import io
-import logging
-import math
 import re
-import warnings
 from pathlib import Path
 
 import pytest
+from peer_tools import IMAGE, SIZES, TOOLS, check, measure, preset_total, quiet
 from torchvision_oracle import models
 
 import archcalc
-from archcalc.preset import load
 
 torch = pytest.importorskip("torch")
 # ptflops imports torchvision.ops when torchvision is installed, and torchvision 0.28.0's package __init__ raises
@@ -64,61 +37,6 @@ models()
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = sorted(p.stem for p in (ROOT / "specs").glob("*.yaml"))
-TOOLS = ("torch", "fvcore", "ptflops", "thop", "torchinfo")
-
-IMAGE = {"H": 64, "W": 64}
-SIZES: dict[str, dict] = {
-    "alexnet": {},  # 224: its adaptive pool is 6 x 6 -> 6 x 6 only there
-    "bert_base": {"T": 32, "vocab": 500, "max_positions": 64, "width": 96, "depth": 2},
-    "convnet1d": {},
-    "convnext_tiny": IMAGE,
-    "densenet121": IMAGE,
-    "densenet161": IMAGE,
-    "densenet169": IMAGE,
-    "densenet201": IMAGE,
-    "efficientnet_b0": IMAGE,
-    "efficientnet_b1": IMAGE,
-    "googlenet": IMAGE,
-    "gpt2": {"T": 32, "vocab": 500, "n_ctx": 64, "width": 96, "depth": 2},
-    "gpt_kaplan": {"n_layer": 2, "d_model": 96, "d_attn": 96, "d_ff": 384, "n_ctx": 32, "n_vocab": 500},
-    "inception_v3": {"H": 107, "W": 107},
-    "lenet5": {},
-    "llama2_7b": {"T": 16, "vocab": 500, "width": 128, "depth": 2, "ffn": 344},
-    "lstm_lm": {"vocab": 1000, "hidden": 128},
-    "mnasnet0_5": IMAGE,
-    "mnasnet1_0": IMAGE,
-    "mobilenet_v2": IMAGE,
-    "mobilenet_v3_large": IMAGE,
-    "mobilenet_v3_small": IMAGE,
-    "regnet_x_400mf": IMAGE,
-    "regnet_y_400mf": IMAGE,
-    "resnet101": IMAGE,
-    "resnet152": IMAGE,
-    "resnet18": IMAGE,
-    "resnet34": IMAGE,
-    "resnet50": {},  # full size: the figures tests/test_conventions.py checks against torchvision's
-    "resnext50_32x4d": IMAGE,
-    "resnext101_32x8d": IMAGE,
-    "shufflenet_v2_x0_5": IMAGE,
-    "shufflenet_v2_x1_0": IMAGE,
-    "squeezenet1_0": IMAGE,
-    "squeezenet1_1": IMAGE,
-    "tcn": {},
-    "unet": {"H": 188, "W": 188},  # the smallest valid tile
-    "vgg11": {},
-    "vgg11_bn": {},
-    "vgg13": {},
-    "vgg13_bn": {},
-    "vgg16": {},
-    "vgg16_bn": {},
-    "vgg19": {},
-    "vgg19_bn": {},
-    "vit_b_16": {"image": 64, "depth": 2},
-    "vit_b_32": {"image": 96, "depth": 2},
-    "wide_resnet50_2": IMAGE,
-    "wide_resnet101_2": IMAGE,
-}
-
 
 # Beyond the zoo: each layer type and option the zoo does not use, in small specs (one forward is microseconds).
 # Every layer's output reaches the network's output: fvcore counts from a JIT trace, which drops dead code.
@@ -374,6 +292,111 @@ layers:
   - gru: {hidden_size: 3, num_layers: 2, bidirectional: true}
   - lstm: {hidden_size: 3}
 """,
+    # The forms a layer's `call` names besides the default, batched (ptflops divides module counts, not functions').
+    "activation_functions": """
+input: [4, 6]
+batch: 2
+layers:
+  - relu: {call: function}
+  - relu6: {call: function}
+  - sigmoid: {call: function}
+  - tanh: {call: function}
+  - silu: {call: function}
+  - hardswish: {call: function}
+  - hardsigmoid: {call: function}
+  - leaky_relu: {negative_slope: 0.2, call: function}
+  - elu: {alpha: 0.5, call: function}
+  - gelu: {call: function}
+  - gelu: {approximate: tanh, call: function}
+  - hardtanh: {min_val: -2, max_val: 2, call: function}
+  - softmax: {dim: 1, call: function}
+  - softmax: {call: function}
+  - relu6  # the modules again, between functions
+  - leaky_relu
+  - softmax: {dim: -2}
+  - relu: {call: bound}
+  - relu6: {call: bound}
+  - sigmoid: {call: bound}
+  - tanh: {call: bound}
+  - silu: {call: bound}
+  - hardswish: {call: bound}
+  - hardsigmoid: {call: bound}
+  - leaky_relu: {negative_slope: 0.3, call: bound}
+  - elu: {call: bound}
+  - gelu: {call: bound}
+  - gelu: {approximate: tanh, call: bound}
+  - hardtanh: {call: bound}
+  - softmax: {dim: 1, call: bound}
+""",
+    "pool_functions": """
+input: [3, 20]
+batch: 2
+layers:
+  - maxpool1d: {kernel_size: 3, stride: 2, padding: 1, dilation: 2, ceil_mode: true, call: function}
+  - avgpool1d: {kernel_size: 3, stride: 2, padding: 1, count_include_pad: false, ceil_mode: true, call: function}
+  - avgpool1d: {kernel_size: 2, padding: 1, divisor_override: 3, call: function}
+  - adaptive_maxpool1d: {output_size: 3, call: function}
+  - adaptive_avgpool1d: {output_size: 2, call: function}
+  - global_maxpool: {keepdims: true, call: function}
+  - upsample: {size: 15, call: function}
+  - global_avgpool: {keepdims: true, call: reduction}
+  - upsample: {scale_factor: 12, call: function}
+  - reshape: {shape: [3, 4, 3]}
+  - avgpool2d: {kernel_size: 2, stride: 1, padding: 1, divisor_override: 3, ceil_mode: true, call: function}
+  - maxpool2d: {kernel_size: 2, padding: valid, call: function}
+  - adaptive_maxpool2d: {output_size: [3, null], call: function}
+  - adaptive_avgpool2d: {output_size: 2, call: function}
+  - global_maxpool: {keepdims: true, call: reduction}
+  - upsample: {size: [5, 6], mode: bilinear, call: function}
+  - global_avgpool: {keepdims: true, call: function}
+  - reshape: {shape: [3, 1, 1, 1]}
+  - upsample: {scale_factor: 4, call: function}
+  - maxpool3d: {kernel_size: 2, call: function}
+  - avgpool3d: {kernel_size: [1, 2, 2], padding: [0, 1, 1], count_include_pad: false, call: function}
+  - upsample: {size: [4, 3, 6], mode: trilinear, call: function}
+  - adaptive_maxpool3d: {output_size: [2, 2, 3], call: function}
+  - adaptive_avgpool3d: {output_size: 1, call: function}
+  - reshape: {shape: [3, 1, 1, 1, 1]}
+  - global_avgpool: {call: reduction}  # four spatial axes: a reduction is the only form
+""",
+    "more_functions": """
+input: [4, 6, 5]
+batch: 2
+layers:
+  - layernorm: {normalized_shape: [6, 5], call: function}
+  - layernorm: {bias: false, call: function}
+  - layernorm: {normalized_shape: 5, elementwise_affine: false, call: function}
+  - upsample: {size: [7, 9], mode: bicubic, call: function}
+  - upsample: {size: [4, 3], mode: nearest-exact, call: function}
+  - dropout: {p: 0.3, call: function}
+  - dropout2d: {p: 0.1, call: function}
+  - stochastic_depth: {p: 0.2, call: module}
+  - flatten: {start_dim: 2, call: module}
+  - dropout1d: {call: function}
+  - reshape: {shape: [4, 2, 3, 2]}
+  - dropout3d: {call: function}
+  - flatten: {call: module}
+""",
+    "parameters": """
+input: [6]
+batch: 2
+layers:
+  - embedding: {num_embeddings: 50, embedding_dim: 8}
+  - positional_embedding: {max_positions: 10, call: parameter}
+  - class_token: {tokens: 2, call: parameter}
+  - scale: {dim: -1, bias: true, call: parameter}
+  - scale: {dim: 1, call: parameter}
+  - linear: {out_features: 5}
+""",
+    "attention_forms": """
+input: [6, 32]
+batch: 2
+layers:
+  - multihead_attention: {num_heads: 4, call: explicit}
+  - multihead_attention: {num_heads: 4, qkv: separate}  # nn.MultiheadAttention by default, as qkv: fused
+  - multihead_attention: {num_heads: 4, qkv: separate, call: explicit}
+  - multihead_attention: {num_heads: 1, qkv: separate, call: module}  # one head: torch's slow path
+""",
 }
 # At batch > 1 as well: ptflops divides its module counts by the batch but not its functional ones.
 BATCHED = {"resnet18": {**IMAGE, "batch": 2}, "vit_b_16": {**SIZES["vit_b_16"], "batch": 2},
@@ -391,6 +414,27 @@ def test_every_layer_type_is_checked():
     from archcalc.layers import LAYER_TYPES
     seen = {row.type for case in CASES for row in archcalc.analyze(network(case)).layers}
     assert set(LAYER_TYPES) - seen == set()
+
+
+def test_every_call_form_is_checked():
+    """Each form a layer type's `call` names (module, function, ...) is in a case above, so that every preset's rule
+    is checked on each form of the op the export writes."""
+    from archcalc.layers import LAYER_TYPES
+    forms = {(name, form) for name, entry in LAYER_TYPES.load_all().items() if "call" in entry.model.FIELDS
+             for form in call_forms(entry.model)}
+    assert len(forms) > 40  # activations, pools, norms, dropout, flatten, upsample, parameters, attention
+    seen = set()
+    for case in CASES:
+        for row in archcalc.analyze(network(case)).layers:
+            if "call" in type(row.spec).FIELDS:
+                form = row.spec.call or ("module" if row.spec.torch_native else "explicit")  # attention's default
+                seen.add((row.type, form))
+    assert forms - seen == set()
+
+
+def call_forms(model) -> list[str]:
+    json = model.FIELDS["call"].kind.json
+    return json.get("enum") or next(a["enum"] for a in json["anyOf"] if "enum" in a)
 
 
 def network(case: str):
@@ -415,65 +459,6 @@ def prepared(case: str):
     return net, model, namespace["example_input"]()
 
 
-@contextlib.contextmanager
-def quiet():
-    """The tools print progress and warnings; their numbers are what is checked."""
-    sink = io.StringIO()
-    level = logging.getLogger("fvcore").level
-    logging.getLogger("fvcore").setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings(), contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-            warnings.simplefilter("ignore")
-            yield sink
-    finally:
-        logging.getLogger("fvcore").setLevel(level)
-
-
-def run_torch(model, x):
-    from torch.utils.flop_counter import FlopCounterMode
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        model(x)
-    return counter.get_total_flops()
-
-
-def run_fvcore(model, x):
-    from fvcore.nn import FlopCountAnalysis
-    analysis = FlopCountAnalysis(model, (x,))
-    analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
-    return analysis.total()
-
-
-def run_ptflops(model, x):
-    from ptflops import get_model_complexity_info
-    with quiet() as out:
-        macs, _ = get_model_complexity_info(model, tuple(x.shape[1:]), input_constructor=lambda _: x,
-                                            as_strings=False, print_per_layer_stat=False, backend="pytorch")
-    if macs is None:  # ptflops catches the model's exception, prints it and returns None
-        raise RuntimeError(out.getvalue().strip().splitlines()[-1])
-    return macs
-
-
-def run_thop(model, x):
-    import thop
-    return thop.profile(model, inputs=(x,), verbose=False)[0]
-
-
-def run_torchinfo(model, x):
-    import torchinfo
-    return torchinfo.summary(model, input_data=x, verbose=0).total_mult_adds
-
-
-RUN = {"torch": run_torch, "fvcore": run_fvcore, "ptflops": run_ptflops, "thop": run_thop,
-       "torchinfo": run_torchinfo}
-PACKAGE = {"fvcore": "fvcore", "ptflops": "ptflops", "thop": "thop", "torchinfo": "torchinfo"}
-
-
-def preset_total(net, tool: str):
-    """archcalc's total under the tool's preset: FLOPs for FlopCounterMode, MACs (as each tool counts) otherwise."""
-    totals = archcalc.analyze(net, convention=load(tool)).totals
-    return totals.flops if tool == "torch" else totals.macs
-
-
 @pytest.mark.parametrize("case", CASES)
 def test_module_is_archcalcs(case):
     """The exported module has archcalc's parameters (a tied weight once), buffers and output shape."""
@@ -491,15 +476,6 @@ PAIRS = [(case, tool) for case in CASES for tool in TOOLS]
 
 @pytest.mark.parametrize("case, tool", PAIRS, ids=[f"{c}-{t}" for c, t in PAIRS])
 def test_tool_total_is_the_presets(case, tool):
-    if tool in PACKAGE:
-        pytest.importorskip(PACKAGE[tool])
     net, model, x = prepared(case)
     want = preset_total(net, tool)
-    try:
-        with quiet():
-            got = RUN[tool](copy.deepcopy(model), x)
-    except Exception as e:  # noqa: BLE001  the tool cannot run this case: record it, skip only this pair
-        pytest.skip(f"{tool} cannot run {case}: {type(e).__name__}: {str(e).strip().splitlines()[0][:200]}")
-    if tool == "ptflops":  # ptflops returns int() of its float total; module counts divided by the batch can be
-        want = math.floor(want)  # fractional (nn.Upsample's: one sample's output / the batch)
-    assert got == want, f"{case}: {tool} reports {got}, archcalc's {tool} preset {want} (difference {got - want})"
+    check(tool, measure(tool, model, x, case), want, case)

@@ -4,10 +4,12 @@ The engine's own walk runs the network (``_Recorder`` subclasses it), so every l
 the engine gives it: residual and parallel branches, merges, ``from:``, ``inputs:`` and ``save:`` names. Each
 layer becomes one line of a straight-line ``forward`` and, as torchvision writes its models, a submodule registered
 in ``__init__``: convolutions, norms, activations, pools, dropout, upsampling, nn.MultiheadAttention where it
-computes the layer exactly. Residual adds and gating are Python operators, reshapes tensor methods. The module
-style matters beyond looks: counters that hook modules (ptflops, thop, torchinfo) count a module and not the same
-op called as a function, and the counting presets in ``archcalc/conventions`` describe this style. What each
-layer type becomes is in ``torch_base.TORCH``, one entry per type, filled by ``torch_layers`` and ``torch_sequence``.
+computes the layer exactly. Residual adds and gating are Python operators, reshapes tensor methods. A layer whose
+``call`` names another form is written in that form (``F.relu(x)``, ``x.mean([2, 3])``, a plain parameter, attention
+written out). The form matters beyond looks: counters that hook modules (ptflops, thop, torchinfo) count a module
+and not the same op called as a function, and the counting presets in ``archcalc/conventions`` count the form a
+spec declares. What each layer type becomes is in ``torch_base.TORCH``, one entry per type, filled by
+``torch_layers`` and ``torch_sequence``.
 """
 from __future__ import annotations
 

@@ -41,10 +41,12 @@ class Site:
     def attr(self) -> str:
         return str(self.writer.attr(self.path))
 
-    def module(self, constructor: str) -> str:
-        """Register ``self.<attr> = constructor`` in ``__init__``; returns ``self.<attr>``."""
-        self.writer.init.append(f"self.{self.attr} = {constructor}")
-        return f"self.{self.attr}"
+    def module(self, constructor: str, part: str = "") -> str:
+        """Register ``self.<attr> = constructor`` in ``__init__`` (a submodule, or a parameter; ``part`` names a
+        second one of the layer's, as ``<attr>_<part>``); returns ``self.<attr>``."""
+        attr = str(self.writer.attr(f"{self.path}.{part}")) if part else self.attr
+        self.writer.init.append(f"self.{attr} = {constructor}")
+        return f"self.{attr}"
 
     def init(self, line: str) -> None:
         self.writer.init.append(line)

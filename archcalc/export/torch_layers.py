@@ -93,63 +93,75 @@ define("avg_pool_same", AVG_POOL_SAME)
 
 @torch_code("maxpool1d", "maxpool2d", "maxpool3d", "avgpool1d", "avgpool2d", "avgpool3d")
 def pool(site: Site, args: list[str]) -> str:
-    """nn.MaxPoolNd / nn.AvgPoolNd modules, as torchvision writes them (the counters that hook modules see them)."""
+    """nn.MaxPoolNd / nn.AvgPoolNd modules, as torchvision writes them (the counters that hook modules see them), or
+    F.max_poolNd / F.avg_poolNd with ``call: function``."""
     s, x = site.spec, args[0]
     nd, is_max = s.ndim, s.type.startswith("max")
-    cls = f"nn.{'Max' if is_max else 'Avg'}Pool{nd}d"
+
+    def pooled(dims: int, inp: str, *options: str) -> str:  # the module, or the function, applied to inp
+        if s.call == "function":
+            return call(f"F.{'max' if is_max else 'avg'}_pool{dims}d", inp, *options)
+        module = site.module(call(f"nn.{'Max' if is_max else 'Avg'}Pool{dims}d", *options))
+        return f"{module}({inp})"
+
     k, st, d = axes(site, (s.kernel_size, "kernel_size"), (s.kernel_size if s.stride is None else s.stride, "stride"),
                     (s.dilation if is_max else 1, "dilation"))
     if s.padding == "same":  # Keras: output ceil(n / stride); padded positions take no part
         pads = [(left, total - left) for left, total in
                 (same_padding(n, k[a], st[a], d[a]) for a, n in enumerate(site.x[1:]))]
         if is_max:
-            module = site.module(call(cls, lit(s.kernel_size), *kw(("stride", s.stride, None),
-                                                                   ("dilation", s.dilation, 1))))
             padded = f_pad(x, pads, "value=-math.inf") if any(n for pair in pads for n in pair) else x
-            return f"{module}({padded})"
+            return pooled(nd, padded, lit(s.kernel_size), *kw(("stride", s.stride, None),
+                                                                    ("dilation", s.dilation, 1)))
         # Keras' average over the unpadded positions has no torch module: a functional helper
         flat = tuple(n for pair in reversed(pads) for n in pair)
         return call(site.helper("avg_pool_same"), x, lit(k), lit(st), lit(flat),
                     *kw(("divisor", s.divisor_override, None)))
     padding = 0 if s.padding == "valid" else s.padding
     if is_max:
-        module = site.module(call(cls, lit(s.kernel_size), *kw(
+        return pooled(nd, x, lit(s.kernel_size), *kw(
             ("stride", s.stride, None), ("padding", padding, 0), ("dilation", s.dilation, 1),
-            ("ceil_mode", s.ceil_mode, False))))
-        return f"{module}({x})"
+            ("ceil_mode", s.ceil_mode, False)))
     options = kw(("padding", padding, 0), ("ceil_mode", s.ceil_mode, False),
                  ("count_include_pad", s.count_include_pad, True))
-    if nd == 1 and s.divisor_override is not None:  # nn.AvgPool1d has no divisor_override: pool a 1 x n map
+    if nd == 1 and s.divisor_override is not None:  # 1-D pooling has no divisor_override: pool a 1 x n map
         p = per_axis(padding, 1, "padding")[0]
-        module = site.module(call("nn.AvgPool2d", lit((1, k[0])), f"stride={lit((1, st[0]))}",
-                                  f"padding={lit((0, p))}", *kw(("ceil_mode", s.ceil_mode, False)),
-                                  f"divisor_override={s.divisor_override}"))
-        return f"{module}({x}.unsqueeze(-2)).squeeze(-2)"
-    module = site.module(call(cls, lit(s.kernel_size), *kw(("stride", s.stride, None)), *options,
-                              *kw(("divisor_override", s.divisor_override, None))))
-    return f"{module}({x})"
+        out = pooled(2, f"{x}.unsqueeze(-2)", lit((1, k[0])), f"stride={lit((1, st[0]))}", f"padding={lit((0, p))}",
+                     *kw(("ceil_mode", s.ceil_mode, False)), f"divisor_override={s.divisor_override}")
+        return f"{out}.squeeze(-2)"
+    return pooled(nd, x, lit(s.kernel_size), *kw(("stride", s.stride, None)), *options,
+                  *kw(("divisor_override", s.divisor_override, None)))
 
 
 @torch_code("adaptive_avgpool1d", "adaptive_avgpool2d", "adaptive_avgpool3d",
             "adaptive_maxpool1d", "adaptive_maxpool2d", "adaptive_maxpool3d")
 def adaptive_pool(site: Site, args: list[str]) -> str:
-    kind = "Max" if "max" in site.spec.type else "Avg"
-    module = site.module(call(f"nn.Adaptive{kind}Pool{site.spec.ndim}d", lit(compact(tuple(site.output[1:])))))
+    kind = "max" if "max" in site.spec.type else "avg"
+    size = lit(compact(tuple(site.output[1:])))
+    if site.spec.call == "function":
+        return call(f"F.adaptive_{kind}_pool{site.spec.ndim}d", args[0], size)
+    module = site.module(call(f"nn.Adaptive{kind.capitalize()}Pool{site.spec.ndim}d", size))
     return f"{module}({args[0]})"
 
 
 @torch_code("global_avgpool", "global_maxpool")
 def global_pool(site: Site, args: list[str]) -> str:
     """torchvision's ResNet head: nn.AdaptiveAvgPoolNd(1), then torch.flatten(x, 1) unless keepdims (max pooling
-    likewise, with nn.AdaptiveMaxPoolNd). Beyond 3 spatial axes (no such module) a reduction over them."""
-    nd = len(site.x) - 1
-    kind = "Avg" if site.spec.type == "global_avgpool" else "Max"
-    if 1 <= nd <= 3:
-        pooled = site.module(f"nn.Adaptive{kind}Pool{nd}d(1)") + f"({args[0]})"
-        return pooled if site.spec.keepdims else f"torch.flatten({pooled}, 1)"
-    dims = tuple(range(2, len(site.x) + 1))  # every spatial axis, batch and channels first
-    fn = "mean" if kind == "Avg" else "amax"
-    return f"{args[0]}.{fn}(dim={lit(dims)}{', keepdim=True' if site.spec.keepdims else ''})"
+    likewise, with nn.AdaptiveMaxPoolNd); F.adaptive_avg_poolNd(x, 1) with ``call: function``; a reduction over the
+    spatial axes with ``call: reduction`` (x.mean([2, 3]), which torch has beyond 3 spatial axes too)."""
+    s, nd = site.spec, len(site.x) - 1
+    kind = "avg" if s.type == "global_avgpool" else "max"
+    if s.call == "reduction":
+        dims = list(range(2, len(site.x) + 1))  # every spatial axis, batch and channels first
+        return f"{args[0]}.{'mean' if kind == 'avg' else 'amax'}({dims}{', keepdim=True' if s.keepdims else ''})"
+    if not 1 <= nd <= 3:
+        raise SpecError(f"torch has no adaptive pooling over {nd} spatial axes, module or function",
+                        hint="call: reduction writes it as a reduction over the spatial axes (x.mean)")
+    if s.call == "function":
+        pooled = call(f"F.adaptive_{kind}_pool{nd}d", args[0], 1)
+    else:
+        pooled = site.module(f"nn.Adaptive{kind.capitalize()}Pool{nd}d(1)") + f"({args[0]})"
+    return pooled if s.keepdims else f"torch.flatten({pooled}, 1)"
 
 
 # ---- normalisation ----
@@ -177,11 +189,24 @@ def instancenorm(site: Site, args: list[str]) -> str:
         ("track_running_stats", s.track_running_stats, False)))) + f"({args[0]})"
 
 
+FUNCTIONAL_LAYER_NORM = '''
+class FunctionalLayerNorm(nn.LayerNorm):
+    """nn.LayerNorm's parameters, normalised by F.layer_norm in a forward of its own, as torchvision's LayerNorm2d:
+    counters that hook nn.LayerNorm by its exact type do not see it; it is still a leaf module with a weight and a
+    bias."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+'''
+define("FunctionalLayerNorm", FUNCTIONAL_LAYER_NORM)
+
+
 @torch_code("layernorm")
 def layernorm(site: Site, args: list[str]) -> str:
     s = site.spec
     shape = site.x[-1] if s.normalized_shape is None else s.normalized_shape
-    return site.module(call("nn.LayerNorm", lit(shape), *kw(
+    cls = "nn.LayerNorm" if s.call == "module" else site.helper("FunctionalLayerNorm")
+    return site.module(call(cls, lit(shape), *kw(
         ("eps", s.eps, 1e-5), ("elementwise_affine", s.elementwise_affine, True), ("bias", s.bias, True)))) + \
         f"({args[0]})"
 
@@ -207,15 +232,40 @@ ACTIVATIONS = {"relu": "nn.ReLU", "relu6": "nn.ReLU6", "sigmoid": "nn.Sigmoid", 
                "elu": "nn.ELU", "gelu": "nn.GELU", "softmax": "nn.Softmax", "hardtanh": "nn.Hardtanh"}
 
 
+FUNCTIONS = {"relu": "F.relu", "relu6": "F.relu6", "sigmoid": "torch.sigmoid", "tanh": "torch.tanh", "silu": "F.silu",
+             "hardswish": "F.hardswish", "hardsigmoid": "F.hardsigmoid", "leaky_relu": "F.leaky_relu", "elu": "F.elu",
+             "gelu": "F.gelu", "softmax": "F.softmax", "hardtanh": "F.hardtanh"}
+
+
+BOUND_ACTIVATION = '''
+class BoundActivation(nn.Module):
+    """A torch function taken when the module is built and called in forward, as Hugging Face's GELUActivation holds
+    F.gelu: a counter that patches torch's functions for its run (ptflops) does not see it."""
+
+    def __init__(self, function, **options) -> None:
+        super().__init__()
+        self.function, self.options = function, options
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.function(x, **self.options)
+'''
+define("BoundActivation", BOUND_ACTIVATION)
+
+
 @torch_code(*ACTIVATIONS)
 def activation(site: Site, args: list[str]) -> str:
-    """An nn module per activation, as torchvision writes them (module hooks see them; the form changes counts)."""
+    """An nn module per activation, as torchvision writes them (module hooks see them; the form changes counts), the
+    torch function with ``call: function``, or a module holding that function with ``call: bound``."""
     s = site.spec
     options = {"leaky_relu": lambda: kw(("negative_slope", s.negative_slope, 0.01)),
                "elu": lambda: kw(("alpha", s.alpha, 1.0)),
                "hardtanh": lambda: kw(("min_val", s.min_val, -1.0), ("max_val", s.max_val, 1.0)),
                "gelu": lambda: kw(("approximate", s.approximate, "none")),
                "softmax": lambda: [f"dim={s.dim}"]}.get(s.type, list)()
+    if s.call == "function":
+        return call(FUNCTIONS[s.type], args[0], *options)
+    if s.call == "bound":
+        return site.module(call(site.helper("BoundActivation"), FUNCTIONS[s.type], *options)) + f"({args[0]})"
     return site.module(call(ACTIVATIONS[s.type], *options)) + f"({args[0]})"
 
 
@@ -231,12 +281,29 @@ def stochastic_depth(x: torch.Tensor, p: float, mode: str, training: bool) -> to
 '''
 define("stochastic_depth", STOCHASTIC_DEPTH)
 
+STOCHASTIC_DEPTH_MODULE = '''
+class StochasticDepth(nn.Module):
+    """stochastic_depth() as a module, as torchvision's StochasticDepth."""
+
+    def __init__(self, p: float, mode: str) -> None:
+        super().__init__()
+        self.p, self.mode = p, mode
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return stochastic_depth(x, self.p, self.mode, self.training)
+'''
+define("StochasticDepth", STOCHASTIC_DEPTH_MODULE, "stochastic_depth")
+
 
 @torch_code("dropout", "dropout1d", "dropout2d", "dropout3d", "stochastic_depth")
 def dropout(site: Site, args: list[str]) -> str:
     s = site.spec
     if s.type == "stochastic_depth":
+        if s.call == "module":
+            return site.module(call(site.helper("StochasticDepth"), lit(s.p), lit(s.mode or "row"))) + f"({args[0]})"
         return call(site.helper("stochastic_depth"), args[0], lit(s.p), lit(s.mode or "row"), "self.training")
+    if s.call == "function":
+        return call(f"F.{s.type}", args[0], f"p={lit(float(s.p))}", "training=self.training")  # F.dropout2d, ...
     name = {"dropout": "Dropout", "dropout1d": "Dropout1d", "dropout2d": "Dropout2d", "dropout3d": "Dropout3d"}[s.type]
     return site.module(call(f"nn.{name}", f"p={lit(float(s.p))}")) + f"({args[0]})"
 
@@ -251,7 +318,10 @@ def identity(site: Site, args: list[str]) -> str:
 @torch_code("flatten")
 def flatten(site: Site, args: list[str]) -> str:
     s = site.spec
-    return call(f"{args[0]}.flatten", s.start_dim, *([s.end_dim] if s.end_dim != -1 else []))
+    dims = [s.start_dim, *([s.end_dim] if s.end_dim != -1 else [])]
+    if s.call == "module":
+        return site.module(call("nn.Flatten", *dims)) + f"({args[0]})"
+    return call(f"{args[0]}.flatten", *dims)
 
 
 @torch_code("reshape")
@@ -332,6 +402,14 @@ define("Scale", SCALE)
 def scale(site: Site, args: list[str]) -> str:
     s = site.spec
     axis = torch_dim(s.dim, site.x)  # per-sample index
+    if s.call == "parameter":  # parameters of the network module itself, as torchvision's ConvNeXt layer_scale
+        size = site.x[axis]
+        shape = lit(tuple(size if i == axis + 1 else 1 for i in range(len(site.x) + 1)))
+        weight = site.module(f"nn.Parameter(torch.ones({size}))")
+        out = f"{args[0]} * {weight}.view{shape}"
+        if s.bias:
+            out += f" + {site.module(f'nn.Parameter(torch.zeros({size}))', 'bias')}.view{shape}"
+        return out
     module = site.module(call(site.helper("Scale"), site.x[axis], axis + 1, len(site.x) + 1,
                               *kw(("bias", s.bias, False))))
     return f"{module}({args[0]})"
@@ -342,8 +420,10 @@ def upsample(site: Site, args: list[str]) -> str:
     s = site.spec
     size = [f"size={lit(compact(s.size))}"] if s.size is not None else []
     factor = [f"scale_factor={lit(s.scale_factor)}"] if s.scale_factor is not None else []
-    return site.module(call("nn.Upsample", *size, *factor, f"mode={lit(s.mode)}",
-                            *kw(("align_corners", s.align_corners, None)))) + f"({args[0]})"
+    options = [*size, *factor, f"mode={lit(s.mode)}", *kw(("align_corners", s.align_corners, None))]
+    if s.call == "function":
+        return call("F.interpolate", args[0], *options)
+    return site.module(call("nn.Upsample", *options)) + f"({args[0]})"
 
 
 # ---- merges and products ----

@@ -1,5 +1,6 @@
-"""PyTorch translations of the sequence layer types: embeddings, attention (nn.MultiheadAttention where it computes
-the layer exactly, else written out with explicit matmuls), gated MLPs, a mixture of experts and recurrent layers."""
+"""PyTorch translations of the sequence layer types: embeddings, attention (nn.MultiheadAttention, or written out
+with explicit projections and matmuls as Hugging Face writes it, as the layer's ``call`` says), gated MLPs, a mixture
+of experts and recurrent layers."""
 from __future__ import annotations
 
 from ..errors import SpecError
@@ -34,6 +35,9 @@ define("PositionalEmbedding", POSITIONAL_EMBEDDING)
 def positional_embedding(site: Site, args: list[str]) -> str:
     t, d = site.x
     rows = t if site.spec.max_positions is None else site.spec.max_positions
+    if site.spec.call == "parameter":  # a parameter of the network module itself, as torchvision's ViT pos_embedding
+        table = site.module(f"nn.Parameter(torch.randn({rows}, {d}) * 0.02)")
+        return f"{args[0]} + {table}[: {args[0]}.shape[1]]"
     return site.module(call(site.helper("PositionalEmbedding"), rows, d)) + f"({args[0]})"
 
 
@@ -53,6 +57,9 @@ define("ClassToken", CLASS_TOKEN)
 
 @torch_code("class_token")
 def class_token(site: Site, args: list[str]) -> str:
+    if site.spec.call == "parameter":  # a parameter of the network module itself, as torchvision's ViT class_token
+        tokens = site.module(f"nn.Parameter(torch.zeros(1, {site.spec.tokens}, {site.x[-1]}))")
+        return f"torch.cat([{tokens}.expand({args[0]}.shape[0], -1, -1), {args[0]}], dim=1)"
     return site.module(call(site.helper("ClassToken"), site.spec.tokens, site.x[-1])) + f"({args[0]})"
 
 
@@ -73,8 +80,9 @@ define("rotary_embedding", ROTARY)
 ATTEND = '''
 def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, heads: int, kv_heads: int, head_dim: int,
            causal: bool = False, window: int | None = None, cache: int = 0, rotary: bool = False) -> torch.Tensor:
-    """softmax(Q K^T / sqrt(head_dim)) V, written out with explicit matmuls so that FlopCounterMode counts them (it
-    does not see torch's fused kernels: nn.MultiheadAttention's eval fast path, CPU scaled_dot_product_attention).
+    """softmax(Q K^T / sqrt(head_dim)) V, written out as Hugging Face's eager attention writes it (torch.matmul for
+    Q K^T and A V, F.softmax), so that FlopCounterMode counts the matmuls (it does not see torch's fused kernels:
+    nn.MultiheadAttention's eval fast path, CPU scaled_dot_product_attention) and ptflops its patched functions.
 
     q [B, T, heads * head_dim], k and v [B, T, kv_heads * head_dim] -> [B, T, heads * head_dim]. kv_heads < heads
     is grouped-query attention: each K/V head serves heads / kv_heads query heads. cache: the T new tokens also
@@ -94,7 +102,7 @@ def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, heads: int, kv_hea
     if kv_heads != heads:
         k = k.repeat_interleave(heads // kv_heads, dim=1)
         v = v.repeat_interleave(heads // kv_heads, dim=1)
-    scores = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(head_dim))  # [B, h, T, cache + T]
+    scores = torch.matmul(q, k.transpose(-2, -1)) * (1.0 / math.sqrt(head_dim))  # [B, h, T, cache + T]
     if causal:
         query = torch.arange(cache, cache + t, device=q.device)[:, None]
         key = torch.arange(cache + t, device=q.device)[None, :]
@@ -102,7 +110,7 @@ def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, heads: int, kv_hea
         if window is not None:
             hidden = hidden | (key <= query - window)
         scores = scores.masked_fill(hidden, float("-inf"))
-    y = scores.softmax(dim=-1) @ v  # [B, h, T, dh]
+    y = torch.matmul(F.softmax(scores, dim=-1), v)  # [B, h, T, dh]
     return y.transpose(1, 2).reshape(b, t, heads * head_dim)
 '''
 define("attend", ATTEND, "rotary_embedding")
@@ -154,8 +162,8 @@ def _heads(site: Site, width: int) -> tuple[int, int, int]:
 
 @torch_code("multihead_attention")
 def multihead_attention(site: Site, args: list[str]) -> str:
-    """nn.MultiheadAttention where it computes the layer exactly (``torch_native``), called as torchvision's ViT
-    calls it; otherwise attention written out (Attention, attend)."""
+    """nn.MultiheadAttention (``call: module``, the default where it computes the layer exactly), called as
+    torchvision's ViT calls it; otherwise attention written out (Attention, attend)."""
     s, d = site.spec, site.x[-1]
     if s.torch_native:
         module = site.module(call("nn.MultiheadAttention", d, s.num_heads, "batch_first=True"))

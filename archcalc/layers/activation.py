@@ -7,7 +7,7 @@ from __future__ import annotations
 from ..declare import choice, field
 from ..fields import Int, Number
 from ..num import prod
-from .base import GLOBAL, Cost, LayerSpec, Shape, formula, torch_dim
+from .base import GLOBAL, Cost, LayerSpec, Shape, call_field, formula, torch_dim
 
 # FLOPs per element, with the arithmetic they stand for.
 PER_ELEMENT: dict[str, tuple[int, str]] = {
@@ -27,14 +27,24 @@ PER_ELEMENT: dict[str, tuple[int, str]] = {
 }
 
 
-class ActivationSpec(LayerSpec):
+class _ActivationBase(LayerSpec):
+    call = call_field("module", module="its nn module, registered in __init__ (nn.ReLU, nn.GELU, nn.Softmax, ...)",
+                      function="the torch function, called in forward (F.relu, F.gelu, torch.sigmoid, F.softmax, "
+                               "...; torchvision's BasicConv2d and DenseNet head call F.relu)",
+                      bound="a module of the code's own holding the torch function it took when built (Hugging "
+                            "Face's GELUActivation: self.act = F.gelu in __init__), which a counter that patches "
+                            "torch's functions for its run (ptflops) does not see")
+    kind = "activation"
+
+
+class ActivationSpec(_ActivationBase):
     """An elementwise activation with no options."""
 
     TYPES = ("relu", "relu6", "sigmoid", "tanh", "silu", "hardswish", "hardsigmoid")
     kind = "activation"
 
 
-class LeakyReLUSpec(LayerSpec):
+class LeakyReLUSpec(_ActivationBase):
     """LeakyReLU, as torch.nn.LeakyReLU."""
 
     TYPES = ("leaky_relu",)
@@ -42,7 +52,7 @@ class LeakyReLUSpec(LayerSpec):
     kind = "activation"
 
 
-class HardtanhSpec(LayerSpec):
+class HardtanhSpec(_ActivationBase):
     """Clipping to [min_val, max_val], as torch.nn.Hardtanh (Keras' ReLU(max_value=m) is min_val 0, max_val m)."""
 
     TYPES = ("hardtanh",)
@@ -51,7 +61,7 @@ class HardtanhSpec(LayerSpec):
     kind = "activation"
 
 
-class ELUSpec(LayerSpec):
+class ELUSpec(_ActivationBase):
     """ELU, as torch.nn.ELU."""
 
     TYPES = ("elu",)
@@ -59,7 +69,7 @@ class ELUSpec(LayerSpec):
     kind = "activation"
 
 
-class GELUSpec(LayerSpec):
+class GELUSpec(_ActivationBase):
     """GELU, as torch.nn.GELU: the exact erf form, or the tanh approximation."""
 
     TYPES = ("gelu",)
@@ -67,7 +77,7 @@ class GELUSpec(LayerSpec):
     kind = "activation"
 
 
-class SoftmaxSpec(LayerSpec):
+class SoftmaxSpec(_ActivationBase):
     """Softmax along one dimension, as torch.nn.Softmax."""
 
     TYPES = ("softmax",)

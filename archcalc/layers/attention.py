@@ -22,6 +22,11 @@ attention that generates keeps one: ``kv_cache`` defaults to true for a causal l
 (``cache > 0`` implies the earlier tokens' K and V are kept), false for an encoder's self-attention, which
 sees its whole input at once. The positions held are those of the layer's own input, ``cache + T`` (at
 most ``window`` with a sliding window, a rolling buffer).
+
+How the reference code computes the layer is ``call``: ``module`` (torch.nn.MultiheadAttention, the default where
+that module computes the layer exactly) or ``explicit`` (projections and matmuls, as Hugging Face writes them). It
+changes no count of archcalc's, only what the tool presets count (FlopCounterMode does not see the module's eval
+fast path); ``qkv`` (fused or separate) changes no count at all.
 """
 from __future__ import annotations
 
@@ -32,7 +37,18 @@ from ..declare import choice, field, maybe
 from ..errors import ShapeError, SpecError
 from ..fields import Flag, NonNegInt, PositiveInt
 from ..num import is_concrete, ratio
-from .base import GLOBAL, Cost, LayerSpec, Shape, Window, check_divides, check_equal, expect_rank, formula
+from .base import (
+    GLOBAL,
+    Cost,
+    LayerSpec,
+    Shape,
+    Window,
+    call_field,
+    check_divides,
+    check_equal,
+    expect_rank,
+    formula,
+)
 
 SOFTMAX, SCALE = 3, 1  # FLOPs per score
 ROTARY = 3  # FLOPs per element of Q and K: x * cos + rotate_half(x) * sin
@@ -79,18 +95,36 @@ class MultiheadAttentionSpec(_AttentionBase):
                                                 "when given.")
     bias = field(Flag, True, "Biases on the Q, K, V and output projections.")
     qkv = field(choice("fused", "separate"), "fused", "One [d, (h + 2g) dh] projection (torch's in_proj) or "
-                                                      "three; the counts are the same either way.")
+                                                      "three; the counts are the same either way, under every "
+                                                      "convention.")
     out_proj = field(Flag, True, "The output projection [h dh, d].")
     rotary = field(Flag, False, "Rotary position embedding (RoPE) on Q and K: x cos + rotate(x) sin, 3 FLOPs "
                                 "per element; the cos/sin tables are not counted.")
+    call = call_field(None, "module where nn.MultiheadAttention computes the layer, else explicit",
+                      module="torch.nn.MultiheadAttention (batch_first, called with need_weights=False, as "
+                             "torchvision's ViT); it computes biased projections, width / heads per head, no mask, "
+                             "cache or rotary",
+                      explicit="explicit projections and matmuls, as Hugging Face's eager attention writes them "
+                               "(nn.Linear projections, torch.matmul for QK^T and AV, F.softmax)")
+
+    def why_not_module(self) -> str | None:
+        """What keeps torch.nn.MultiheadAttention from computing exactly this layer; None when it can."""
+        for reason, holds in (("bias: false", not self.bias), ("out_proj: false", not self.out_proj),
+                              ("rotary: true", self.rotary), ("causal: true", self.causal),
+                              ("a window", self.window is not None),
+                              ("a cache", not (is_concrete(self.cache) and self.cache == 0)),
+                              ("head_dim given", self.head_dim is not None),
+                              ("kv_heads other than num_heads", self.kv_heads not in (None, self.num_heads))):
+            if holds:
+                return reason
+        return None
 
     @property
     def torch_native(self) -> bool:
-        """torch.nn.MultiheadAttention computes exactly this layer (what the exporter then writes, and what
-        the counting presets of other tools assume): fused biased QKV, width / heads per head, no mask."""
-        return (self.qkv == "fused" and self.bias and self.out_proj and not self.rotary and not self.causal
-                and self.window is None and self.cache == 0 and self.head_dim is None
-                and self.kv_heads in (None, self.num_heads))
+        """torch.nn.MultiheadAttention computes this layer (``call: module``, the default where that module computes
+        it exactly); otherwise explicit projections and matmuls do. The exporter writes it so, and the counting
+        presets of other tools count it so."""
+        return self.call == "module" if self.call is not None else self.why_not_module() is None
 
 
 class SDPASpec(_AttentionBase):
@@ -177,6 +211,10 @@ def multihead_attention(spec: MultiheadAttentionSpec, x: Shape) -> Cost:
     expect_rank(x, 2, "[positions, features]")
     t, d = x
     check_equal(spec.embed_dim, d, "embed_dim", "features in its last dimension")
+    why = spec.why_not_module() if spec.call == "module" else None
+    if why is not None:
+        raise SpecError(f"call: module, but torch.nn.MultiheadAttention cannot compute this layer ({why})",
+                        hint="call: explicit writes it out with projections and matmuls")
     h, g, dh = _heads(spec, d)
     q, kv, out = d * h * dh, 2 * d * g * dh, (h * dh * d if spec.out_proj else 0)
     proj_macs = t * (q + kv + out)

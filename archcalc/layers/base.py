@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar, NamedTuple, TypeVar, Union
 
-from ..declare import TEXT, Model, field, maybe
+from ..declare import TEXT, Model, checked, field, maybe
 from ..errors import ShapeError, SpecError
+from ..fields import fail
 from ..num import is_concrete
 
 Shape = tuple[Any, ...]
@@ -116,6 +117,25 @@ class LayerSpec(Model):
     def ndim(self) -> int:
         """Spatial rank from a ``...1d/2d/3d`` type name."""
         return int(self.type[-2])
+
+
+def call_field(default: str | None, default_text: str = "", **forms: str) -> Any:
+    """The ``call`` field of a layer type that torch code computes in more than one form: which one the reference
+    code uses (``forms``: each value, with what it is in torch; a default of None is decided by the layer, as
+    ``default_text`` says). No count of archcalc's own depends on it; the tool presets (archcalc/conventions) and
+    ``archcalc export`` follow it."""
+    listed = "; ".join(f"{name}: {what}" for name, what in forms.items())
+
+    def check(value: Any, info: Any) -> str:
+        if not isinstance(value, str) or value not in forms:
+            raise fail(f"{value!r} is not a form this layer type has", f"one of {', '.join(forms)}")
+        return str(value)
+    kind = checked(check, {"enum": list(forms)})
+    shown = default_text or default
+    return field(kind if default is not None else maybe(kind), default,
+                 f"How the reference code computes it - {listed} (default: {shown}). archcalc's own counts are "
+                 "the same in every form; the tool presets (--convention torch, fvcore, ptflops, thop, torchinfo) "
+                 "count what each tool sees of that form, and archcalc export writes it.")
 
 
 Formula = Callable[..., Cost]  # (spec, shape) -> Cost, or (spec, shapes, labels) -> Cost for merges

@@ -9,7 +9,7 @@ from ..declare import TEXT, field, maybe
 from ..errors import ShapeError
 from ..fields import Int, PositiveInt
 from ..num import is_concrete, prod
-from .base import Cost, LayerSpec, Shape, check_equal, expect_rank, formula
+from .base import Cost, LayerSpec, Shape, call_field, check_equal, expect_rank, formula
 
 
 class EmbeddingSpec(LayerSpec):
@@ -44,6 +44,11 @@ class PositionalEmbeddingSpec(LayerSpec):
     max_positions = field(maybe(PositiveInt), None, "Rows of the table; default: the sequence length T.")
     embedding_dim = field(maybe(PositiveInt), None, "Vector size; inferred from the last dimension, checked "
                                                     "when given.")
+    call = call_field("module", module="a module of its own holding the table as its weight (as archcalc exports "
+                                       "it; Hugging Face's BERT and GPT-2 look positions up in an nn.Embedding, "
+                                       "which every tool counts alike)",
+                      parameter="a plain nn.Parameter of the enclosing module, added in its forward "
+                                "(torchvision's ViT pos_embedding)")
     kind = "elementwise"
 
 
@@ -66,6 +71,9 @@ class ClassTokenSpec(LayerSpec):
 
     TYPES = ("class_token",)
     tokens = field(PositiveInt, 1, "How many learned tokens are prepended.")
+    call = call_field("module", module="a module of its own holding the tokens as its weight",
+                      parameter="a plain nn.Parameter of the enclosing module, concatenated in its forward "
+                                "(torchvision's ViT class_token)")
     kind = "other"
 
 

@@ -28,6 +28,7 @@ from .base import (
     PeriodicWindow,
     RFStep,
     Shape,
+    call_field,
     check_divides,
     check_equal,
     expect_rank,
@@ -111,6 +112,9 @@ class LayerNormSpec(_NormBase):
                                                         "last dimension (Keras' axis -1).")
     elementwise_affine = field(Flag, True, "Learnable per-element weight.")
     bias = field(Flag, True, "Learnable per-element bias (with elementwise_affine).")
+    call = call_field("module", module="nn.LayerNorm, registered in __init__",
+                      function="F.layer_norm in the forward of a module of its own that holds the weight and bias, "
+                               "a subclass of nn.LayerNorm (torchvision's LayerNorm2d in ConvNeXt)")
 
 
 class RMSNormSpec(_NormBase):

@@ -6,7 +6,7 @@ from ..declare import choice, field, maybe
 from ..errors import ShapeError
 from ..fields import Int, Number
 from ..num import prod
-from .base import Cost, LayerSpec, Shape, formula, torch_dim
+from .base import Cost, LayerSpec, Shape, call_field, formula, torch_dim
 
 
 class IdentitySpec(LayerSpec):
@@ -18,10 +18,23 @@ class IdentitySpec(LayerSpec):
 class DropoutSpec(LayerSpec):
     """Dropout; the analysis is of inference, where dropout is the identity."""
 
-    TYPES = ("dropout", "stochastic_depth")
+    TYPES = ("dropout",)
     p = field(Number, 0.5, "Drop probability (no count changes at inference).")
-    mode = field(maybe(choice("row", "batch")), None, "stochastic_depth only: torchvision's mode "
-                                                           "(no count changes).")
+    call = call_field("module", module="nn.Dropout, registered in __init__",
+                      function="F.dropout(x, p, training=self.training), called in forward")
+
+
+class StochasticDepthSpec(LayerSpec):
+    """Stochastic depth (torchvision.ops.stochastic_depth): drops whole samples in training; the identity at
+    inference."""
+
+    TYPES = ("stochastic_depth",)
+    p = field(Number, 0.5, "Drop probability (no count changes at inference).")
+    mode = field(maybe(choice("row", "batch")), None, "torchvision's mode: 'row' (per sample, the default) or "
+                                                      "'batch' (no count changes).")
+    call = call_field("function", module="a module of its own (torchvision's StochasticDepth, in EfficientNet and "
+                                         "ConvNeXt), registered in __init__",
+                      function="the function torchvision.ops.stochastic_depth, called in forward")
 
 
 class ChannelDropoutSpec(LayerSpec):
@@ -29,11 +42,14 @@ class ChannelDropoutSpec(LayerSpec):
 
     TYPES = ("dropout1d", "dropout2d", "dropout3d")
     p = field(Number, 0.5, "Drop probability (no count changes at inference).")
+    call = call_field("module", module="nn.Dropout1d / nn.Dropout2d / nn.Dropout3d, registered in __init__",
+                      function="F.dropout1d / F.dropout2d / F.dropout3d, called in forward")
     channels_first = True
 
 
 @formula(IdentitySpec)
 @formula(DropoutSpec)
+@formula(StochasticDepthSpec)
 @formula(ChannelDropoutSpec)
 def passthrough(spec: LayerSpec, x: Shape) -> Cost:
     """No parameters and no arithmetic."""
@@ -46,6 +62,8 @@ class FlattenSpec(LayerSpec):
     TYPES = ("flatten",)
     start_dim = field(Int, 1, "First dimension to flatten, counted as in torch (0 is the batch).")
     end_dim = field(Int, -1, "Last dimension to flatten, counted as in torch.")
+    call = call_field("function", module="nn.Flatten, registered in __init__ (torchvision's ConvNeXt classifier)",
+                      function="the tensor's flatten, called in forward (torch.flatten(x, 1), x.flatten(2))")
 
 
 @formula(FlattenSpec)

@@ -7,7 +7,19 @@ from ..declare import checked, field, maybe
 from ..errors import ShapeError
 from ..fields import Flag, Padding, PositiveAxes, PositiveInt, fail, positive_int
 from ..num import ceil_div, conv_out, is_concrete, prod
-from .base import GLOBAL, NON_UNIFORM, Cost, LayerSpec, Shape, Window, expect_rank, formula, per_axis, positive_out
+from .base import (
+    GLOBAL,
+    NON_UNIFORM,
+    Cost,
+    LayerSpec,
+    Shape,
+    Window,
+    call_field,
+    expect_rank,
+    formula,
+    per_axis,
+    positive_out,
+)
 from .conv import same_padding
 
 
@@ -17,6 +29,9 @@ class _PoolBase(LayerSpec):
     padding = field(Padding, 0, "Implicit padding per side (-inf for max, 0 for average): an int, a "
                                     "per-axis list, or Keras' 'same' / 'valid'.")
     ceil_mode = field(Flag, False, "Use ceil instead of floor for the output size.")
+    call = call_field("module", module="nn.MaxPool2d / nn.AvgPool2d (1d, 3d), registered in __init__",
+                      function="F.max_pool2d / F.avg_pool2d (1d, 3d), called in forward (torchvision's Inception "
+                               "v3 blocks)")
     kind = "pool"
     channels_first = True
 
@@ -95,6 +110,8 @@ class AdaptivePoolSpec(LayerSpec):
     TYPES = ("adaptive_avgpool1d", "adaptive_avgpool2d", "adaptive_avgpool3d",
              "adaptive_maxpool1d", "adaptive_maxpool2d", "adaptive_maxpool3d")
     output_size = field(OutputSize, description="Output size per spatial axis; null keeps that axis.")
+    call = call_field("module", module="nn.AdaptiveAvgPool2d / nn.AdaptiveMaxPool2d (1d, 3d), registered in "
+                                       "__init__", function="F.adaptive_avg_pool2d / F.adaptive_max_pool2d (1d, 3d)")
     kind = "pool"
     channels_first = True
 
@@ -176,6 +193,12 @@ class GlobalPoolSpec(LayerSpec):
     TYPES = ("global_avgpool", "global_maxpool")
     keepdims = field(Flag, False, "Keep the spatial axes with size 1 (torch AdaptiveAvgPool(1)) "
                                       "instead of dropping them (Keras).")
+    call = call_field("module", module="nn.AdaptiveAvgPool2d(1) / nn.AdaptiveMaxPool2d(1) (1d, 3d), then "
+                                       "torch.flatten(x, 1) unless keepdims (torchvision's ResNet)",
+                      function="F.adaptive_avg_pool2d(x, 1) / F.adaptive_max_pool2d(x, 1), then torch.flatten "
+                               "(torchvision's DenseNet, MobileNet v2)",
+                      reduction="a tensor reduction over the spatial axes, x.mean([2, 3]) / x.amax([2, 3]) "
+                                "(torchvision's MNASNet, ShuffleNet v2); the only form beyond 3 spatial axes")
     kind = "pool"
     channels_first = True
 

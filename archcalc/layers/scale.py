@@ -4,7 +4,7 @@ from __future__ import annotations
 from ..declare import field
 from ..fields import Flag, Int
 from ..num import prod
-from .base import Cost, LayerSpec, Shape, formula, torch_dim
+from .base import Cost, LayerSpec, Shape, call_field, formula, torch_dim
 
 
 class ScaleSpec(LayerSpec):
@@ -14,6 +14,9 @@ class ScaleSpec(LayerSpec):
     dim = field(Int, 1, "Dimension that holds the learnable values, counted as in torch; default the channels "
                         "(1, or -1 under layout: channels_last).")
     bias = field(Flag, False, "Also add a learnable shift.")
+    call = call_field("module", module="a module of its own holding the values as its weight (and bias)",
+                      parameter="a plain nn.Parameter of the enclosing module, multiplied in its forward "
+                                "(torchvision's ConvNeXt layer_scale)")
     kind = "elementwise"
 
 

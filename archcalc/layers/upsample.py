@@ -16,6 +16,7 @@ from .base import (
     LayerSpec,
     PeriodicWindow,
     Shape,
+    call_field,
     expect_rank,
     formula,
     per_axis,
@@ -46,6 +47,8 @@ class UpsampleSpec(LayerSpec):
     mode = field(choice("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear"), "nearest",
                  "Interpolation mode, as in torch.")
     align_corners = field(maybe(Flag), None, "Align corner pixels (linear modes only), as in torch.")
+    call = call_field("module", module="nn.Upsample, registered in __init__",
+                      function="F.interpolate, called in forward (as FPN and U-Net code often does)")
     kind = "resize"
     channels_first = True
 
