@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from .version import __version__
 
 # Public names are imported on first use, so that ``archcalc.cli`` starts without loading what a run
 # does not need (start-up time is most of a run).

@@ -40,7 +40,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def _parser(command: str | None) -> argparse.ArgumentParser:
-    from . import __version__
+    from .version import __version__
     prog = f"archcalc {command}" if command else "archcalc"
     p = argparse.ArgumentParser(prog=prog, description=(
         "Shapes, parameters, MACs/FLOPs and receptive fields of a network declared in YAML. "

@@ -41,7 +41,7 @@ def write_report(report: Report, spec_text: str, path: str | os.PathLike[str]) -
 
 def render_html(report: Report, spec_text: str) -> str:
     """The page as a string."""
-    from . import __version__
+    from .version import __version__
     name = escape(report.name)
     sections = [_summary(report), _charts(report), _layers(report), _blocks(report),
                 *(_extra_section(key, value) for key, value in report.extra.items()),

@@ -201,7 +201,7 @@ class Report:
         self.network: Any = None  # the spec.Network analysed (set by analyze)
 
     def to_dict(self) -> dict[str, Any]:
-        from . import __version__
+        from .version import __version__
         return {
             "archcalc": __version__,
             "name": self.name,

@@ -18,13 +18,13 @@ import keyword
 import re
 from typing import Any
 
-from .. import __version__
 from ..convention import ACTIVE, ARCHCALC
 from ..engine import Tensor, _Walk
 from ..errors import ArchcalcError, SpecError
 from ..escape import py_comment, py_doc
 from ..graph import Group, Leaf
 from ..spec import Network
+from ..version import __version__
 from . import torch_layers, torch_sequence  # noqa: F401  (importing them registers their translations)
 from .torch_base import HELPERS, TORCH, Site
 
