@@ -1,12 +1,19 @@
-"""Models for what a spec defines besides layers: reusable blocks and custom layer types."""
+"""Models for what a spec defines besides layers: reusable blocks and custom layer types, and the binding of a
+call's arguments to what the definition declares."""
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any
 
+from pydantic_core import ValidationError
+
 from .declare import ANY, TEXT, Model, choice, dict_of, either, field, list_of, maybe, nested
 from .errors import SpecError
-from .num import is_concrete
+from .expr import evaluate
+from .num import decimal, is_concrete
+from .validation import closest, reword
 
 
 class ArgDef(Model):
@@ -25,11 +32,9 @@ class ArgDef(Model):
         if value in ("int", "bool", "number"):
             return cls.validate({"type": value})
         if isinstance(value, dict):
-            from pydantic_core import ValidationError
             try:
                 return cls.validate(value)
             except ValidationError as e:
-                from .graph import reword
                 raise reword(e, value, cls) from None
         if isinstance(value, bool):
             return cls.validate({"type": "bool", "default": value})
@@ -54,6 +59,33 @@ class ArgDef(Model):
             raise SpecError(f"argument {name!r} must be {'a ' + self.type if self.type != 'int' else 'an int'}, "
                             f"got {value!r}")
         return value
+
+
+def bind_args(owner: str, declared: Mapping[str, Any], given: Mapping[str, Any], env: dict[str, Any]) -> dict:
+    """Block or custom-layer arguments: given values (expressions in the caller's names), then defaults."""
+    unknown = [k for k in given if k not in declared]
+    if unknown:
+        close = closest(unknown[0], list(declared), 1) if isinstance(unknown[0], str) else []
+        raise SpecError(f"{owner} has no argument {unknown[0]!r}", hint=f"did you mean {close[0]!r}?" if close
+                        else f"its arguments: {', '.join(declared) or 'none'}")
+    bound: dict[str, Any] = {}
+    for arg, spec in declared.items():
+        spec = spec if isinstance(spec, ArgDef) else ArgDef.of(spec)
+        if arg in given:
+            value = given[arg]
+            value = evaluate(value, env) if isinstance(value, str) else value
+        elif spec.default is not None:
+            value = spec.default
+            value = evaluate(value, {**env, **bound}) if isinstance(value, str) else value
+        else:
+            raise SpecError(f"{owner} needs argument {arg!r}", hint=f"add {arg}: <{spec.type}>")
+        value = spec.check(arg, value)
+        if isinstance(value, float):  # exact from here on (0.5 is 1/2), as variables are
+            if not math.isfinite(value):
+                raise SpecError(f"argument {arg!r} is {value!r}, not a finite number")
+            value = decimal(value)
+        bound[arg] = value
+    return bound
 
 
 class BlockDef(Model):

@@ -4,10 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .blocks import CustomDef, RFDef
+from .blocks import CustomDef, RFDef, bind_args
 from .errors import ShapeError, SpecError
 from .expr import evaluate
-from .graph import bind_args
 from .layers.base import GLOBAL, Cost, Formula, Shape, Window
 from .num import prod
 from .symbolic import is_symbolic

@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 
 from .convention import ACTIVE, ARCHCALC, Convention
 from .errors import ArchcalcError, ShapeError, SpecError
-from .graph import Group, Leaf, Node
+from .nodes import Group, Leaf, Node
 from .num import LIMIT_HINT, MAX_BITS, bits, free_names, is_concrete, prod, ratio
 from .report import BlockResult, LayerResult, Report, Totals
 from .rf import RF, AxisRF, merge, repeat_rf

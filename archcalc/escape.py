@@ -1,6 +1,6 @@
 """Text from a spec or a file name written into an output format so that it stays text: one rule per format.
 
-Names are checked at load time (printable, on one line: ``graph.check_text``); these rules do not rely on it,
+Names are checked at load time (printable, on one line: ``validation.check_text``); these rules do not rely on it,
 so a file name, a convention's text or a report built from Python is just as safe.
 """
 from __future__ import annotations

@@ -6,19 +6,21 @@ walks the tree. Leaves carry their formula, so the engine never looks anything u
 """
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
-from typing import Any, Union
+from typing import Any
 
 from pydantic_core import ValidationError
 
+from .blocks import bind_args
 from .errors import ArchcalcError, SpecError
 from .expr import evaluate
+from .items import copy_body, need, only, plain_name, refs, split
 from .layers import LAYER_TYPES, closest_type
 from .layers.base import Formula
-from .num import decimal
-from .yamlio import YDict, line_of
+from .nodes import Group, Leaf, Node, Scope
+from .validation import MAX_NAME, MAX_REF, check_text, closest, reword
+from .yamlio import line_of
 
 ITEM_KEYS = ("name", "from", "save", "if", "repeat")  # meaningful on every item, not passed to the layer
 STRUCTURES = ("sequential", "parallel", "residual")
@@ -28,89 +30,8 @@ _INDEX = re.compile(r"\bi\b")  # the repeat index as a name in an expression
 # analysed in seconds.
 MAX_NODES = 20_000
 MAX_DEPTH = 32  # nested blocks
-MAX_NAME = 200  # characters in a name (a layer, block, save or branch name, the network's)
-MAX_REF = 1_000  # characters in a reference (from:, inputs:, tied_to): a name or a dotted path of names
 MAX_NESTING = 64  # layer lists inside layer lists, blocks expanded; keeps every recursion far from Python's limit
 CHANNEL_DIM = ("concat", "chunk", "scale")  # their dim defaults to the channels: 1, or -1 under channels_last
-
-
-class Leaf:
-    """One layer: its validated spec, its formula, and where it sits."""
-
-    __slots__ = ("spec", "formula", "name", "path", "line", "inputs", "save", "user_defined")
-
-    def __init__(self, spec: Any, formula: Formula, name: str, path: str, line: int | None,
-                 inputs: tuple[str, ...] | None = None, save: str | None = None, user_defined: bool = False) -> None:
-        self.spec = spec
-        self.formula = formula
-        self.name = name
-        self.path = path
-        self.line = line
-        self.inputs = inputs  # refs to earlier tensors; None: the previous output
-        self.save = save
-        self.user_defined = user_defined
-
-    @property
-    def type(self) -> str:
-        return str(self.spec.type)
-
-
-class Group:
-    """A named group of nodes: a block call, a repeat, a sequential, or branches with a merge."""
-
-    __slots__ = ("kind", "name", "path", "line", "children", "branches", "merge", "inputs", "save", "count")
-
-    def __init__(self, kind: str, name: str, path: str, line: int | None, inputs: tuple[str, ...] | None = None,
-                 save: str | None = None, count: Any = None) -> None:
-        self.kind = kind  # block name, "repeat", "sequential", "parallel" or "residual"
-        self.name = name
-        self.path = path
-        self.line = line
-        self.children: list[Node] = []
-        self.branches: list[tuple[str, list[Node]]] = []
-        self.merge: Leaf | None = None
-        self.inputs = inputs
-        self.save = save
-        self.count = count  # a repeat's count; a symbol means one generic unit stands for all of them
-
-
-Node = Union[Leaf, Group]
-
-
-class Scope:
-    """Names already used at one level of the tree, and per-type counters for generated names."""
-
-    __slots__ = ("prefix", "used", "counts")
-
-    def __init__(self, prefix: str) -> None:
-        self.prefix = prefix
-        self.used: dict[str, int | None] = {}
-        self.counts: dict[str, int] = {}
-
-    def name(self, given: str | None, kind: str, line: int | None) -> tuple[str, str]:
-        """(local name, dotted path); generated names are <kind>_<n>, 1-based per kind."""
-        if given is None:
-            self.counts[kind] = self.counts.get(kind, 0) + 1
-            given = f"{kind}_{self.counts[kind]}"
-            while given in self.used:
-                self.counts[kind] += 1
-                given = f"{kind}_{self.counts[kind]}"
-        elif given in self.used:
-            raise SpecError(f"duplicate name {given!r}", line=line, path=self.path(given),
-                            hint=f"already used on line {self.used[given]}; rename one")
-        self.used[given] = line
-        return given, self.path(given)
-
-    def path(self, name: str) -> str:
-        return f"{self.prefix}.{name}" if self.prefix else name
-
-    def fresh(self, base: str, line: int | None) -> tuple[str, str]:
-        """``base``, or ``base_2``, ``base_3``, ... when taken (parts a structure adds on its own)."""
-        name, n = base, 1
-        while name in self.used:
-            n += 1
-            name = f"{base}_{n}"
-        return self.name(name, base, line)
 
 
 class Expander:
@@ -150,12 +71,12 @@ class Expander:
         return nodes
 
     def item(self, raw: Any, line: int | None, env: dict[str, Any], scope: Scope, where: str) -> list[Node]:
-        key, body = _split(raw, line, scope.path(where) if scope.prefix else where)
-        body = _copy(body)
+        key, body = split(raw, line, scope.path(where) if scope.prefix else where)
+        body = copy_body(body)
         common = {k: body.pop(k) for k in ITEM_KEYS if k in body}
         given = common.get("name")
         label = given if isinstance(given, str) and given.isprintable() and len(given) <= MAX_NAME else where
-        for field_name, check in (("name", _str), ("save", _str), ("from", lambda v, _: _refs(v))):
+        for field_name, check in (("name", plain_name), ("save", plain_name), ("from", lambda v, _: refs(v))):
             try:  # checked first, to point at the key's own line
                 check(common.get(field_name), field_name)
             except SpecError as e:
@@ -167,9 +88,9 @@ class Expander:
                 return []
             if "repeat" in common:
                 count = _count(common["repeat"], env)
-                name, path = scope.name(_str(common.get("name"), "name"), key, line)
-                group = Group("repeat", name, path, line, inputs=_refs(common.get("from")),
-                              save=_str(common.get("save"), "save"), count=count)
+                name, path = scope.name(plain_name(common.get("name"), "name"), key, line)
+                group = Group("repeat", name, path, line, inputs=refs(common.get("from")),
+                              save=plain_name(common.get("save"), "save"), count=count)
                 inner = Scope(path)
                 if isinstance(count, int):
                     self.count(0, planned=count)  # every copy is at least one node: refuse before building any
@@ -183,13 +104,13 @@ class Expander:
                     from .symbolic import index_symbol
                     group.children.append(self.one(key, body, {**env, "i": index_symbol()}, inner, line, "i", {}))
                 return [group]
-            return [self.one(key, body, env, scope, line, _str(common.get("name"), "name"), common)]
+            return [self.one(key, body, env, scope, line, plain_name(common.get("name"), "name"), common)]
         except ArchcalcError as e:
             raise e.locate(line=line, path=scope.path(str(label)) if scope.prefix else str(label)) from None
 
     def one(self, key: str, body: dict[str, Any], env: dict[str, Any], scope: Scope, line: int | None,
             given: str | None, common: Mapping[str, Any]) -> Node:
-        inputs, save = _refs(common.get("from")), _str(common.get("save"), "save")
+        inputs, save = refs(common.get("from")), plain_name(common.get("save"), "save")
         if key in STRUCTURES:
             self.count()
             name, path = scope.name(given, key, line)
@@ -218,7 +139,7 @@ class Expander:
             return group
         entry = LAYER_TYPES.get(key)
         if entry is None:
-            local = next(iter(_close(key, [*self.blocks, *self.custom], 1)), None)
+            local = next(iter(closest(key, [*self.blocks, *self.custom], 1)), None)
             if key[:1].isupper() and not local:  # a Keras class name: its archcalc form, not a look-alike type
                 raise SpecError(f"unknown layer type {key!r}", hint=_keras().suggest(key, LAYER_TYPES))
             close = closest_type(key) or local
@@ -278,20 +199,20 @@ class Expander:
 
     def structure(self, key: str, body: dict[str, Any], env: dict[str, Any], group: Group, inner: Scope) -> Group:
         if key == "sequential":
-            _only(body, ("layers",), key)
-            group.children = self.expand(_need(body, "layers", key), env, inner, "layers")
+            only(body, ("layers",), key)
+            group.children = self.expand(need(body, "layers", key), env, inner, "layers")
             return group
         if key == "residual":
-            _only(body, ("body", "shortcut"), key)
+            only(body, ("body", "shortcut"), key)
             shortcut = body.get("shortcut") or []  # empty: the identity
-            main = self.expand(_need(body, "body", key), env, inner, "body")
+            main = self.expand(need(body, "body", key), env, inner, "body")
             _, shortcut_path = inner.fresh("shortcut", group.line)
             side = self.expand(shortcut, env, Scope(shortcut_path), "shortcut")
             group.branches = [("body", main), ("shortcut", side)]
             merge_key, merge_body = "add", {}
         else:
-            _only(body, ("branches", "merge"), key)
-            branches = _need(body, "branches", key)
+            only(body, ("branches", "merge"), key)
+            branches = need(body, "branches", key)
             if isinstance(branches, Mapping):
                 named = list(branches.items())
                 for n, _ in named:
@@ -308,7 +229,7 @@ class Expander:
             group.branches = [(str(n), self.expand(b, env, Scope(f"{group.path}.{n}"), f"branches.{n}"))
                               for n, b in named]
             merge = body.get("merge", "concat")
-            merge_key, merge_body = (merge, {}) if isinstance(merge, str) else _split(merge, line_of(merge), "merge")
+            merge_key, merge_body = (merge, {}) if isinstance(merge, str) else split(merge, line_of(merge), "merge")
         if merge_key not in ("add", "mul", "concat"):
             raise SpecError(f"merge must be add, mul or concat, not {merge_key!r}")
         merge_name, _ = inner.fresh(merge_key, group.line)
@@ -334,69 +255,7 @@ class Expander:
         return group
 
 
-def bind_args(owner: str, declared: Mapping[str, Any], given: Mapping[str, Any], env: dict[str, Any]) -> dict:
-    """Block or custom-layer arguments: given values (expressions in the caller's names), then defaults."""
-    from .blocks import ArgDef
-    unknown = [k for k in given if k not in declared]
-    if unknown:
-        close = _close(unknown[0], list(declared), 1) if isinstance(unknown[0], str) else []
-        raise SpecError(f"{owner} has no argument {unknown[0]!r}", hint=f"did you mean {close[0]!r}?" if close
-                        else f"its arguments: {', '.join(declared) or 'none'}")
-    bound: dict[str, Any] = {}
-    for arg, spec in declared.items():
-        spec = spec if isinstance(spec, ArgDef) else ArgDef.of(spec)
-        if arg in given:
-            value = given[arg]
-            value = evaluate(value, env) if isinstance(value, str) else value
-        elif spec.default is not None:
-            value = spec.default
-            value = evaluate(value, {**env, **bound}) if isinstance(value, str) else value
-        else:
-            raise SpecError(f"{owner} needs argument {arg!r}", hint=f"add {arg}: <{spec.type}>")
-        value = spec.check(arg, value)
-        if isinstance(value, float):  # exact from here on (0.5 is 1/2), as variables are
-            if not math.isfinite(value):
-                raise SpecError(f"argument {arg!r} is {value!r}, not a finite number")
-            value = decimal(value)
-        bound[arg] = value
-    return bound
-
-
 # ---- small helpers ----
-
-def _split(raw: Any, line: int | None, where: str) -> tuple[str, Mapping[str, Any]]:
-    """(type or block name, body) of an item in any form: ``{type: X, ...}``, ``{X: {...}}`` or ``X``."""
-    if isinstance(raw, str):
-        return raw, YDict()
-    if isinstance(raw, Mapping):
-        if "type" in raw:
-            if not isinstance(raw["type"], str):
-                raise SpecError(f"type must be a layer type name, got {raw['type']!r}", line=line, path=where)
-            return raw["type"], {k: v for k, v in raw.items() if k != "type"}
-        if len(raw) == 1:
-            ((key, body),) = raw.items()
-            if body is None:
-                body = YDict()
-            if isinstance(key, str) and isinstance(body, Mapping):
-                if "type" in body:
-                    raise SpecError(f"the compact form {key}: {{...}} cannot also set type", line=line, path=where)
-                return key, body
-    raise SpecError("a layer needs a type", line=line, path=where,
-                    hint="write {type: conv2d, ...}, the compact form {conv2d: {...}}, or a bare name such as relu")
-
-
-def _copy(body: Mapping[str, Any]) -> YDict:
-    """A mutable copy that keeps the YAML line of each key (for error messages)."""
-    out = YDict(body)
-    out.line = getattr(body, "line", 0)
-    out.lines = dict(getattr(body, "lines", {}))
-    return out
-
-
-def _close(word: str, choices: list[str], n: int = 1) -> list[str]:
-    from difflib import get_close_matches  # only when there is a mistake to explain
-    return get_close_matches(word, choices, n)
-
 
 def _keras() -> Any:
     from . import keras  # the Keras vocabulary loads only when a name is not archcalc's own
@@ -419,91 +278,3 @@ def _count(value: Any, env: dict[str, Any]) -> Any:
     if result > MAX_NODES:
         raise SpecError(f"repeat {result} is above the limit of {MAX_NODES:,}")
     return result
-
-
-def _refs(value: Any) -> tuple[str, ...] | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return (check_text(value, "from:", MAX_REF),)
-    raise SpecError(f"from: must be the name of an earlier layer or block, got {quoted(value)}")
-
-
-def _str(value: Any, what: str) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value or "." in value:
-        raise SpecError(f"{what} must be a plain name without dots, got {quoted(value)}")
-    return check_text(value, what)
-
-
-def check_text(value: str, what: str, limit: int = MAX_NAME) -> str:
-    """``value``, if it is printable text of at most ``limit`` characters; else the one-line refusal.
-
-    ``str.isprintable`` refuses every line break ``str.splitlines`` knows (``\\n \\r \\v \\f \\x1c-\\x1e \\x85
-    \\u2028 \\u2029``), control and format characters (bidi overrides, zero-width spaces), surrogates and
-    spaces other than the ASCII space: a name then prints as it reads, in every output format.
-    """
-    if not value.isprintable():
-        bad = next(c for c in value if not c.isprintable())
-        kind = "a line break" if len(f"-{bad}-".splitlines()) > 1 else "a character that does not print"
-        raise SpecError(f"{what} {quoted(value)} holds {bad!r}, {kind}",
-                        hint="names are printable text on one line: letters, digits, spaces, punctuation")
-    if len(value) > limit:
-        raise SpecError(f"{what} {quoted(value)} is {len(value):,} characters long, over the limit of {limit}",
-                        hint="shorten it")
-    return value
-
-
-def quoted(value: Any) -> str:
-    """A value as an error message quotes it: its repr (control characters escaped), cut when long."""
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _need(body: Mapping[str, Any], key: str, owner: str) -> Any:
-    if key not in body:
-        raise SpecError(f"{owner} needs {key}:", hint=f"add {key}: [...]")
-    return body[key]
-
-
-def _only(body: Mapping[str, Any], allowed: tuple[str, ...], owner: str) -> None:
-    for key in body:
-        if key not in allowed:
-            close = _close(str(key), list(allowed), 1)
-            raise SpecError(f"unknown field {key!r} in {owner}",
-                            hint=f"did you mean {close[0]!r}?" if close else f"allowed: {', '.join(allowed)}")
-
-
-def reword(error: ValidationError, data: Any, model: Any = None, header: bool = False) -> SpecError:
-    """The first pydantic error as one sentence, located at the YAML line of the offending key."""
-    # An unknown field explains a "missing" one (a misspelling), so report it first.
-    errors = error.errors(include_url=False)
-    err = min(errors, key=lambda e: {"extra_forbidden": 0, "missing": 2}.get(e["type"], 1))
-    loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
-    field_name = ".".join(str(p) for p in loc)
-    node, line = data, None
-    for part in loc:
-        line = line_of(node, part) or line
-        try:
-            node = node[part]
-        except (KeyError, IndexError, TypeError):
-            break
-    kind, msg = err["type"], err["msg"]
-    hint = None
-    if kind == "missing":
-        message = f"missing required field {field_name!r}"
-        hint = f"add {field_name}: <value>"
-    elif kind == "extra_forbidden":
-        message = f"unknown field {field_name!r}"
-        allowed = [f for f in model.FIELDS if f != "type"] if model is not None else []
-        close = _close(str(loc[-1]), allowed)
-        hint = f"did you mean {close[0]!r}?" if close else f"allowed fields: {', '.join(allowed)}"
-    elif kind == "archcalc":
-        ctx = err.get("ctx") or {}
-        message = f"{field_name}: {ctx.get('message', msg)}"
-        hint = ctx.get("hint") or None
-    else:
-        got = f", got {err['input']!r}" if "input" in err and not isinstance(err["input"], Mapping) else ""
-        message = f"{field_name}: {msg[0].lower() + msg[1:]}{got}"
-    return SpecError(message, line=line, hint=hint)

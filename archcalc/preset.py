@@ -120,7 +120,7 @@ def _convention(data: Any, shown: str) -> Convention:
     try:
         c = ConventionFile.validate(data)
     except ValidationError as e:
-        from .graph import reword
+        from .validation import reword
         raise reword(e, data, ConventionFile).locate(file=shown) from None
     texts = c.rules
     kinds = _kinds(data, shown)

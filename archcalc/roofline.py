@@ -250,7 +250,7 @@ class HardwareEntry(Model):
 
 
 def _reword(error: ValidationError, body: Any) -> SpecError:
-    from .graph import reword
+    from .validation import reword
     errors = error.errors(include_url=False)
     first = min(errors, key=lambda e: {"extra_forbidden": 0, "missing": 2}.get(e["type"], 1))  # as reword picks
     inner = len(first["loc"]) > 1 and first["loc"][0] == "peak_flops"

@@ -17,9 +17,11 @@ from pydantic_core import ValidationError
 from .declare import ANY, TEXT, Model, choice, dict_of, field, list_of, maybe
 from .errors import ArchcalcError, InputError, SpecError
 from .fields import PositiveAxes, PositiveInt
-from .graph import MAX_NAME, STRUCTURES, Expander, Node, Scope, check_text, quoted, reword
+from .graph import STRUCTURES, Expander
 from .layers import LAYER_TYPES
+from .nodes import Node, Scope
 from .num import decimal
+from .validation import MAX_NAME, check_text, quoted, reword
 from .yamlio import line_of, load_yaml
 
 

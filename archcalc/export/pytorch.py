@@ -22,7 +22,7 @@ from ..convention import ACTIVE, ARCHCALC
 from ..engine import Tensor, _Walk
 from ..errors import ArchcalcError, SpecError
 from ..escape import py_comment, py_doc
-from ..graph import Group, Leaf
+from ..nodes import Group, Leaf
 from ..spec import Network
 from ..version import __version__
 from . import torch_layers, torch_sequence  # noqa: F401  (importing them registers their translations)
