@@ -6,7 +6,7 @@ from typing import Any
 
 from .convention import ARCHCALC, Convention
 from .errors import ArchcalcError
-from .render import exact as _n
+from .units import exact as _n
 
 PRESETS = ("archcalc", "paper", "torch", "fvcore", "ptflops", "thop", "torchinfo")
 # Columns: op kinds of archcalc's layers, grouped as the counters' users think of them.

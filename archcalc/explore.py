@@ -297,7 +297,7 @@ class Answer:
     runs: int = 0
 
     def lines(self) -> list[str]:
-        from .render import exact
+        from .units import exact
         within = "; ".join(f"{m} = {exact(self.totals[m])} <= {b:,}" for m, b in self.budgets)
         n = self.name
         domain = f"{n} a multiple of {self.step} (the spec's symbols: {{{n}: {{multiple_of: {self.step}}}}})" \
@@ -371,7 +371,7 @@ def search(runs: Runs, name: str, budgets: Sequence[tuple[str, int]], maximum: i
     if not within(first):
         totals = probe(first)[0]
         over = [(m, b) for m, b in budgets if getattr(totals, m) > b]
-        from .render import exact
+        from .units import exact
         m, b = over[0]
         raise SpecError(f"even {name} = {first * step:,}" + (", the smallest value a run accepts," if failed else "")
                         + f" needs {m} = {exact(getattr(totals, m))}, over the budget {b:,}",
@@ -385,7 +385,7 @@ def search(runs: Runs, name: str, budgets: Sequence[tuple[str, int]], maximum: i
         mid = (lo + hi) // 2
         lo, hi = (mid, hi) if within(mid) else (lo, mid)
     totals = probe(lo)[0]
-    from .render import exact
+    from .units import exact
     if lo == top:
         bound = f"--max {maximum:,}" + (f" (the next multiple of {step}, {(top + 1) * step:,}, is above it)"
                                         if step > 1 else "")

@@ -15,9 +15,10 @@ from typing import Any
 
 from .errors import ArchcalcError
 from .num import as_float, fmt_exact, fmt_number, is_concrete
-from .render import exact, human, rf_text, shape_text
+from .render import rf_text, shape_text
 from .report import BlockResult, LayerResult, Report
 from .rf import RF, AxisRF
+from .units import exact, human
 
 # Charts drawn by archcalc.plot, in page order: (kind, caption).
 CHARTS = (("summary", "Parameters, FLOPs and receptive field per layer"),

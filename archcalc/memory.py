@@ -186,7 +186,7 @@ def annotate(report: Any, dtype: str = "fp32", optimizer: str = "adam") -> Any:
 
 def bytes_text(n: Any) -> str:
     """Bytes for people, in decimal units: 512 B, 1.23 MB; a formula as it is."""
-    from .render import human
+    from .units import human
     text = human(n)
     if not is_concrete(n):
         return text

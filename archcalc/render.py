@@ -9,28 +9,10 @@ from collections.abc import Callable
 from typing import Any
 
 from . import escape
-from .num import fmt_exact, fmt_number, is_concrete
+from .num import fmt_exact, is_concrete
 from .report import BlockResult, LayerResult, Report
 from .rf import RF, AxisRF, varies
-
-_UNITS = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
-
-
-def human(n: Any) -> str:
-    """12345678 -> '12.35 M'; only the table view uses this."""
-    if not is_concrete(n):
-        return str(n)
-    if abs(n) >= 1000 * _UNITS[0][0]:  # scientific, in Decimal: a float overflows above ~1e308
-        from decimal import Decimal
-        return f"{Decimal(n.numerator) / n.denominator:.2e}"
-    for size, unit in _UNITS:
-        if abs(n) >= size:
-            return f"{fmt_number(n / size, '.2f')} {unit}"  # a Fraction (per-token counts) has no .2f before 3.12
-    return str(fmt_exact(n))
-
-
-def exact(n: Any) -> str:
-    return f"{n:,}" if isinstance(n, int) else str(fmt_exact(n))
+from .units import exact, human
 
 
 def shape_text(shape: tuple[Any, ...]) -> str:
