@@ -248,7 +248,7 @@ def run(command: str | None, args: argparse.Namespace) -> int:
         runs = _runs(args)
         table = sweep(runs, axes, args.metric)
         if args.plot:
-            from .explore import plot_sweep
+            from .plot_sweep import plot_sweep
             plot_sweep(table, args.plot, runs.network.name)
         write_stdout(write_sweep(table, args.format))
     elif command == "export":

@@ -194,7 +194,8 @@ def test_symbolic_report_points_to_sweep() -> None:
 
 def test_sweep_plot_draws_the_swept_totals(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("matplotlib")
-    from archcalc.explore import plot_sweep, sweep
+    from archcalc.explore import sweep
+    from archcalc.plot_sweep import plot_sweep
     sym = archcalc.analyze(archcalc.load(ROOT / "specs" / "convnet1d.yaml", symbolic=["L"]))
     columns = sweep(sym, [("L", [64, 128, 256])], ["params", "macs"])
     fig = plot_sweep(columns, str(tmp_path / "sweep.pdf"), "convnet1d")
@@ -221,6 +222,6 @@ def test_without_matplotlib_one_line_error_names_the_extra(tmp_path: Path, monke
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("archcalc: ") and "pip install 'archcalc[plot]'" in err
     assert not (tmp_path / "x.png").exists()
-    from archcalc.explore import plot_sweep
+    from archcalc.plot_sweep import plot_sweep
     with pytest.raises(SpecError, match=r"archcalc\[plot\]"):
         plot_sweep({"L": [1, 2], "macs": [3, 4]}, str(tmp_path / "s.png"))
