@@ -12,7 +12,6 @@ from typing import Any
 
 from pydantic_core import ValidationError
 
-from .blocks import bind_args
 from .errors import ArchcalcError, SpecError
 from .expr import evaluate
 from .items import copy_body, need, only, plain_name, refs, split
@@ -245,6 +244,7 @@ class Expander:
             raise SpecError(f"block {key!r} uses itself ({cycle})", hint="blocks cannot be recursive")
         if len(self.stack) >= MAX_DEPTH:
             raise SpecError(f"blocks are nested more than {MAX_DEPTH} deep")
+        from .blocks import bind_args  # the block models load only when a spec calls a block
         definition = self.blocks[key]
         block_env = {**env, **bind_args(key, definition.args, body, env)}
         self.stack.append(key)
