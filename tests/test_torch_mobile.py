@@ -32,7 +32,7 @@ import archcalc
 torch = pytest.importorskip("torch")
 nn = torch.nn
 F = torch.nn.functional
-from torch.utils.flop_counter import FlopCounterMode  # noqa: E402  (after the importorskip)
+from torch_measure import measure  # noqa: E402  (after the importorskip)
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 REFERENCE = json.loads((Path(__file__).parent / "data" / "torchvision_reference.json").read_text())["models"]
@@ -453,32 +453,6 @@ ZOO: dict[str, tuple[Callable[[], nn.Module], Callable[[str], str]]] = {
     "shufflenet_v2_x1_0": (lambda: ShuffleNetV2([4, 8, 4], [24, 116, 232, 464, 1024]), shufflenet_name),
     "regnet_x_400mf": (lambda: RegNet(depth=22, w_0=24, w_a=24.48, w_m=2.54, group_width=16), regnet_name),
 }
-
-
-def measure(model: nn.Module, input_shape: tuple[int, ...]) -> dict:
-    """Totals, output shape, and per module that holds parameters: output shape, params and buffers."""
-    layers: dict[str, tuple] = {}
-
-    def hook(name: str) -> Callable:
-        def record(module: nn.Module, args: tuple, out) -> None:
-            layers[name] = (tuple(out.shape), sum(p.numel() for p in module.parameters(recurse=False)),
-                            sum(b.numel() for b in module.buffers(recurse=False)))
-        return record
-
-    hooks = [m.register_forward_hook(hook(name)) for name, m in model.named_modules()
-             if list(m.parameters(recurse=False))]
-    model.eval()
-    try:
-        with torch.no_grad(), FlopCounterMode(display=False) as counter:
-            y = model(torch.zeros(input_shape))
-    finally:
-        for h in hooks:
-            h.remove()
-    flops = counter.get_total_flops()
-    assert flops % 2 == 0  # FlopCounterMode counts 2 FLOPs per multiply-accumulate
-    return {"params": sum(p.numel() for p in model.parameters()),
-            "buffers": sum(b.numel() for b in model.buffers()),
-            "macs": flops // 2, "output_shape": tuple(y.shape), "layers": layers}
 
 
 @pytest.mark.parametrize("model", ZOO)

@@ -29,7 +29,7 @@ import archcalc
 torch = pytest.importorskip("torch")
 nn = torch.nn
 F = torch.nn.functional
-from torch.utils.flop_counter import FlopCounterMode  # noqa: E402  (after the importorskip)
+from torch_measure import measure  # noqa: E402  (after the importorskip)
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 REFERENCE = json.loads((Path(__file__).parent / "data" / "torchvision_reference.json").read_text())["models"]
@@ -260,33 +260,6 @@ ZOO: dict[str, tuple[Callable[[], nn.Module], Callable[[str], str]]] = {
     "squeezenet1_0": (lambda: SqueezeNet("1_0"), same_name),
     "squeezenet1_1": (lambda: SqueezeNet("1_1"), same_name),
 }
-
-
-def measure(model: nn.Module, input_shape: tuple[int, ...]) -> dict:
-    """Totals, output shape, and per module that holds parameters: output shape, params and buffers."""
-    layers: dict[str, tuple] = {}
-
-    def hook(name: str) -> Callable:
-        def record(module: nn.Module, args: tuple, out) -> None:
-            own = (sum(p.numel() for p in module.parameters(recurse=False)),
-                   sum(b.numel() for b in module.buffers(recurse=False)))
-            layers[name] = (tuple(out.shape), *own)
-        return record
-
-    hooks = [m.register_forward_hook(hook(name)) for name, m in model.named_modules()
-             if list(m.parameters(recurse=False))]
-    model.eval()
-    try:
-        with torch.no_grad(), FlopCounterMode(display=False) as counter:
-            y = model(torch.zeros(input_shape))
-    finally:
-        for h in hooks:
-            h.remove()
-    flops = counter.get_total_flops()
-    assert flops % 2 == 0  # FlopCounterMode counts 2 FLOPs per multiply-accumulate
-    return {"params": sum(p.numel() for p in model.parameters()),
-            "buffers": sum(b.numel() for b in model.buffers()),
-            "macs": flops // 2, "output_shape": tuple(y.shape), "layers": layers}
 
 
 @pytest.mark.parametrize("model", ZOO)
