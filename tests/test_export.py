@@ -334,6 +334,25 @@ layers:
   - reshape: {shape: [-1, 2]}
   - flatten: {start_dim: 1, end_dim: 2}
 """,
+    "pixel_shuffle": """
+input: [3, 12, 10]
+batch: 2
+layers:
+  - conv2d: {out_channels: 18, kernel_size: 3, padding: 1}
+  - pixel_shuffle: {upscale_factor: 3}
+  - conv2d: {out_channels: 8, kernel_size: 3, padding: 1}
+  - pixel_unshuffle: {downscale_factor: 2}
+  - conv2d: {out_channels: 4, kernel_size: 1}
+  - pixel_shuffle: {upscale_factor: 1}
+""",
+    "pixel_shuffle_channels_last": """
+layout: channels_last
+input: [8, 6, 4]
+layers:
+  - pixel_unshuffle: {downscale_factor: 2}
+  - conv2d: {out_channels: 12, kernel_size: 3, padding: 1}
+  - pixel_shuffle: {upscale_factor: 2}
+""",
     "upsample": """
 input: [2, 5, 6]
 layers:
