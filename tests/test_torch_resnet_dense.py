@@ -16,7 +16,6 @@ Where the expected numbers come from:
 """
 from __future__ import annotations
 
-import json
 import re
 from collections import OrderedDict
 from collections.abc import Callable
@@ -29,10 +28,9 @@ import archcalc
 torch = pytest.importorskip("torch")
 nn = torch.nn
 F = torch.nn.functional
-from torch_measure import measure  # noqa: E402  (after the importorskip)
+from torch_measure import check_zoo_model  # noqa: E402  (after the importorskip)
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
-REFERENCE = json.loads((Path(__file__).parent / "data" / "torchvision_reference.json").read_text())["models"]
 
 
 # ---- torchvision/models/resnet.py, by hand ----
@@ -265,21 +263,7 @@ ZOO: dict[str, tuple[Callable[[], nn.Module], Callable[[str], str]]] = {
 @pytest.mark.parametrize("model", ZOO)
 def test_spec_matches_torch(model: str) -> None:
     make, rename = ZOO[model]
-    report = archcalc.analyze(archcalc.load(SPECS / f"{model}.yaml"))
-    got = measure(make(), tuple(int(d) for d in report.input_shape))
-    # the torch oracle against archcalc: totals and output shape
-    assert report.totals.params == got["params"]
-    assert report.totals.buffers == got["buffers"]
-    assert report.totals.macs == got["macs"]
-    assert tuple(report.output_shape) == got["output_shape"] == (1, 1000)
-    # ... and every layer that holds parameters (conv, batch norm, linear), by name
-    archcalc_layers = {row.name: (tuple(row.output_shape), row.params, row.buffers)
-                       for row in report.layers if row.params}
-    assert archcalc_layers == {rename(name): value for name, value in got["layers"].items()}
-    # the reference JSON (torchvision 0.29.1 itself) against the hand-written module
-    ref = REFERENCE[model]
-    assert list(report.input_shape) == [1, *ref["input"]]
-    assert (got["params"], got["buffers"], got["macs"]) == (ref["params"], ref["buffers"], ref["macs"])
+    check_zoo_model(model, make(), rename)
 
 
 # ---- receptive fields by hand ----
