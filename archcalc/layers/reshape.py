@@ -8,6 +8,8 @@ from ..expr import FUNCTIONS
 from ..fields import Int, IntList, PositiveInt
 from ..num import ceil_div, is_concrete, prod
 from .base import (
+    MAX_PERIOD,
+    NON_UNIFORM,
     SYMBOLIC_PHASES,
     Cost,
     LayerSpec,
@@ -140,7 +142,8 @@ def pixel_shuffle(spec: PixelShuffleSpec, x: Shape) -> Cost:
     check_divides(r * r, x[0], f"upscale_factor={r} needs channels divisible by {r}^2, the input has {x[0]}",
                   f"give it a multiple of {r * r} channels, or choose another upscale_factor")
     # along each axis output o reads input o // r: nearest upsampling by r, r phases of one input each
-    step = PeriodicWindow(r, 1, (0,) * r, (0,) * r) if is_concrete(r) else SYMBOLIC_PHASES
+    step = SYMBOLIC_PHASES if not is_concrete(r) else NON_UNIFORM if r > MAX_PERIOD else \
+        PeriodicWindow(r, 1, (0,) * r, (0,) * r)  # as upsample: a longer pattern is not tracked
     return Cost(shape=(x[0] // (r * r), x[1] * r, x[2] * r), rf=(step, step))
 
 
