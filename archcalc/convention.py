@@ -80,6 +80,9 @@ def _archcalc_rules() -> dict[str, str]:
         "scale": "1 multiply (+ 1 add with a bias) per element",
         "upsample": "nearest 0; interpolation with t taps: t multiplies + t - 1 adds per output element",
         "dropout/identity/flatten/reshape/permute/chunk/select/pad/crop/concat": "0 (inference; data movement)",
+        "stochastic_depth": "0 (an identity at inference)",
+        "channel_shuffle": "0 (a permutation of the channels; data movement)",
+        "pixel_shuffle/pixel_unshuffle": "0 (a rearrangement of the elements; data movement)",
         "custom": "the spec's own formula",
         **{f"activation.{name}": f"{n} per element ({how})" for name, (n, how) in PER_ELEMENT.items()},
         **{f"recurrent.{name}": f"matmuls as linear; then per hidden unit, time step, layer and direction: "

@@ -8,12 +8,15 @@ from pathlib import Path
 
 import pytest
 import yaml
+from layer_specs import SPECS, spec_text
 
 from archcalc.layers import LAYER_TYPES, _index
 from archcalc.schema import json_schema
 from archcalc.spec import Header
 
 ROOT = Path(__file__).resolve().parent.parent
+# every zoo spec, and the small specs that use every layer type and option (tests/layer_specs.py)
+ALL_SPECS = [*sorted((ROOT / "specs").glob("*.yaml")), *(spec_text(name) for name in SPECS)]
 
 
 def test_static_index_matches_the_registry() -> None:
@@ -58,8 +61,8 @@ def test_pydantic_models_agree_with_the_compiled_validators() -> None:
                     yield node.merge
 
     seen = rationals = 0
-    for path in sorted((ROOT / "specs").glob("*.yaml")):
-        for leaf in leaves(archcalc.load(path).nodes):
+    for spec in ALL_SPECS:
+        for leaf in leaves(archcalc.load(spec).nodes):
             if leaf.user_defined:
                 continue
             data = leaf.spec.to_dict()
@@ -94,8 +97,8 @@ def test_schema_accepts_every_zoo_spec() -> None:
     schema = json_schema()
     json.dumps(schema)  # serialisable
     validator = jsonschema.Draft202012Validator(schema)
-    for path in sorted((ROOT / "specs").glob("*.yaml")):
-        validator.validate(yaml.safe_load(path.read_text()))
+    for spec in ALL_SPECS:
+        validator.validate(yaml.safe_load(spec.read_text() if isinstance(spec, Path) else spec))
 
 
 def test_schema_rejects_an_unknown_field() -> None:

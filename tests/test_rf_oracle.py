@@ -231,6 +231,73 @@ layers:
     spec_check("trilinear to size", text)
 
 
+@pytest.mark.parametrize("r", [2, 3, 4])
+def test_pixel_shuffle_between_convs(r: int) -> None:
+    # a stride-2 conv (jump 2), then pixel_shuffle by r: output o reads input o // r on each axis, the step of nearest
+    # upsampling by r (jump 2/r, r phases), which a 3x3 conv on top reads across
+    text = f"""name: shuffle
+input: [1, 60, 48]
+layers:
+  - conv2d: {{out_channels: {2 * r * r}, kernel_size: 3, stride: 2, padding: 1}}
+  - relu
+  - pixel_shuffle: {{upscale_factor: {r}}}
+  - conv2d: {{out_channels: 2, kernel_size: 3, padding: 1}}
+"""
+    record, report = spec_check(f"pixel_shuffle x{r}", text)
+    assert report.rf.axes[0].jump == Fraction(2, r)
+    nearest = text.replace(f"pixel_shuffle: {{upscale_factor: {r}}}", f"upsample: {{scale_factor: {r}}}")
+    assert archcalc.analyze(archcalc.load(nearest)).rf.to_dict() == report.rf.to_dict()
+
+
+@pytest.mark.parametrize("r", [2, 3, 4])
+def test_pixel_unshuffle_between_convs(r: int) -> None:
+    # 3x3 conv, then pixel_unshuffle by r: a window of r at stride r (the r^2 channels of a position read the r x r
+    # block under it), so 3 + (r - 1) = r + 2 at jump r; a 3x3 conv on top adds 2 r: 3 r + 2
+    text = f"""name: unshuffle
+input: [1, 96, 72]
+layers:
+  - conv2d: {{out_channels: 2, kernel_size: 3, padding: 1}}
+  - relu
+  - pixel_unshuffle: {{downscale_factor: {r}}}
+  - conv2d: {{out_channels: 2, kernel_size: 3, padding: 1}}
+"""
+    record, report = spec_check(f"pixel_unshuffle /{r}", text)
+    assert [(a.size, a.jump) for a in report.rf.axes] == [(3 * r + 2, r)] * 2
+
+
+@pytest.mark.parametrize("r", [2, 3])
+def test_pixel_shuffle_then_unshuffle_across_phases(r: int) -> None:
+    # shuffle by r then unshuffle by r around convs: the phases of the shuffle are read by the unshuffle's windows
+    text = f"""name: both
+input: [1, 48, 36]
+layers:
+  - conv2d: {{out_channels: {2 * r * r}, kernel_size: 3, padding: 1}}
+  - pixel_shuffle: {{upscale_factor: {r}}}
+  - conv2d: {{out_channels: 2, kernel_size: 3, padding: 1}}
+  - pixel_unshuffle: {{downscale_factor: {r}}}
+  - conv2d: {{out_channels: 2, kernel_size: 3, padding: 1}}
+"""
+    spec_check(f"pixel_shuffle x{r} then unshuffle", text)
+
+
+def test_pixel_unshuffle_field_is_over_all_channels_of_a_position() -> None:
+    # unshuffle last: one output channel reads one input position of the r x r block, the position (all its
+    # channels: the sum over channels in torch) the whole block; archcalc's field is the position's
+    r = 3
+    text = f"""name: last
+input: [1, 48, 36]
+layers:
+  - conv2d: {{out_channels: 2, kernel_size: 3, padding: 1}}
+  - pixel_unshuffle: {{downscale_factor: {r}}}
+"""
+    model, report, shape = exported(text)
+    oracle = Oracle(positive(linearise(model)), shape)
+    check("pixel_unshuffle last, all channels", oracle, report.rf, pick=lambda y: y.sum(1, keepdim=True))
+    assert [(a.size, a.jump) for a in report.rf.axes] == [(r + 2, r)] * 2
+    centre = tuple(n // 2 for n in oracle.y.shape[2:])
+    assert [hi - lo + 1 for lo, hi in oracle.spans([centre])[0]] == [3, 3]  # channel 0 alone: one input's conv
+
+
 # ---------------------------------------------------------------- U-Nets and FPN top-down paths
 
 def test_zoo_unet() -> None:

@@ -17,38 +17,9 @@ import archcalc
 
 torch = pytest.importorskip("torch")
 nn = torch.nn
-from torch.utils.flop_counter import FlopCounterMode  # noqa: E402  (after the importorskip)
+from torch_measure import measure  # noqa: E402  (after the importorskip)
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
-
-
-def leaves(module: nn.Module) -> list[nn.Module]:
-    return [m for m in module.modules() if not list(m.children())]
-
-
-def measure(model: nn.Module, input_shape: tuple[int, ...]) -> dict:
-    """One eval-mode forward pass on zeros: totals, output shape, and per leaf module (in call order) its
-    output shape and parameter count."""
-    calls: list[tuple[tuple[int, ...], int]] = []
-    hooks = [m.register_forward_hook(
-        lambda mod, args, out: calls.append((tuple(out.shape), sum(p.numel() for p in mod.parameters()))))
-        for m in leaves(model)]
-    model.eval()
-    try:
-        with torch.no_grad(), FlopCounterMode(display=False) as counter:
-            y = model(torch.zeros(input_shape))
-    finally:
-        for h in hooks:
-            h.remove()
-    flops = counter.get_total_flops()
-    assert flops % 2 == 0
-    return {
-        "params": sum(p.numel() for p in model.parameters()),
-        "buffers": sum(b.numel() for b in model.buffers()),
-        "macs": flops // 2,
-        "output_shape": tuple(y.shape),
-        "calls": calls,
-    }
 
 
 def check(model: nn.Module, spec: str | Path) -> archcalc.Report:

@@ -16,7 +16,6 @@ Where the expected numbers come from:
 """
 from __future__ import annotations
 
-import json
 import re
 from collections import OrderedDict
 from collections.abc import Callable
@@ -29,10 +28,9 @@ import archcalc
 torch = pytest.importorskip("torch")
 nn = torch.nn
 F = torch.nn.functional
-from torch.utils.flop_counter import FlopCounterMode  # noqa: E402  (after the importorskip)
+from torch_measure import check_zoo_model  # noqa: E402  (after the importorskip)
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
-REFERENCE = json.loads((Path(__file__).parent / "data" / "torchvision_reference.json").read_text())["models"]
 
 
 # ---- torchvision/models/resnet.py, by hand ----
@@ -262,51 +260,10 @@ ZOO: dict[str, tuple[Callable[[], nn.Module], Callable[[str], str]]] = {
 }
 
 
-def measure(model: nn.Module, input_shape: tuple[int, ...]) -> dict:
-    """Totals, output shape, and per module that holds parameters: output shape, params and buffers."""
-    layers: dict[str, tuple] = {}
-
-    def hook(name: str) -> Callable:
-        def record(module: nn.Module, args: tuple, out) -> None:
-            own = (sum(p.numel() for p in module.parameters(recurse=False)),
-                   sum(b.numel() for b in module.buffers(recurse=False)))
-            layers[name] = (tuple(out.shape), *own)
-        return record
-
-    hooks = [m.register_forward_hook(hook(name)) for name, m in model.named_modules()
-             if list(m.parameters(recurse=False))]
-    model.eval()
-    try:
-        with torch.no_grad(), FlopCounterMode(display=False) as counter:
-            y = model(torch.zeros(input_shape))
-    finally:
-        for h in hooks:
-            h.remove()
-    flops = counter.get_total_flops()
-    assert flops % 2 == 0  # FlopCounterMode counts 2 FLOPs per multiply-accumulate
-    return {"params": sum(p.numel() for p in model.parameters()),
-            "buffers": sum(b.numel() for b in model.buffers()),
-            "macs": flops // 2, "output_shape": tuple(y.shape), "layers": layers}
-
-
 @pytest.mark.parametrize("model", ZOO)
 def test_spec_matches_torch(model: str) -> None:
     make, rename = ZOO[model]
-    report = archcalc.analyze(archcalc.load(SPECS / f"{model}.yaml"))
-    got = measure(make(), tuple(int(d) for d in report.input_shape))
-    # the torch oracle against archcalc: totals and output shape
-    assert report.totals.params == got["params"]
-    assert report.totals.buffers == got["buffers"]
-    assert report.totals.macs == got["macs"]
-    assert tuple(report.output_shape) == got["output_shape"] == (1, 1000)
-    # ... and every layer that holds parameters (conv, batch norm, linear), by name
-    archcalc_layers = {row.name: (tuple(row.output_shape), row.params, row.buffers)
-                       for row in report.layers if row.params}
-    assert archcalc_layers == {rename(name): value for name, value in got["layers"].items()}
-    # the reference JSON (torchvision 0.29.1 itself) against the hand-written module
-    ref = REFERENCE[model]
-    assert list(report.input_shape) == [1, *ref["input"]]
-    assert (got["params"], got["buffers"], got["macs"]) == (ref["params"], ref["buffers"], ref["macs"])
+    check_zoo_model(model, make(), rename)
 
 
 # ---- receptive fields by hand ----

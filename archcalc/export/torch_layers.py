@@ -359,6 +359,16 @@ def channel_shuffle(site: Site, args: list[str]) -> str:
     return call(site.helper("channel_shuffle"), args[0], site.spec.groups)
 
 
+@torch_code("pixel_shuffle")
+def pixel_shuffle(site: Site, args: list[str]) -> str:
+    return site.module(call("nn.PixelShuffle", site.spec.upscale_factor)) + f"({args[0]})"
+
+
+@torch_code("pixel_unshuffle")
+def pixel_unshuffle(site: Site, args: list[str]) -> str:
+    return site.module(call("nn.PixelUnshuffle", site.spec.downscale_factor)) + f"({args[0]})"
+
+
 @torch_code("pad")
 def pad(site: Site, args: list[str]) -> str:
     s = site.spec

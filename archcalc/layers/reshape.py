@@ -1,4 +1,5 @@
-"""Data movement without arithmetic: ``reshape``, ``permute``, ``chunk``, ``select`` and ``channel_shuffle``."""
+"""Data movement without arithmetic: ``reshape``, ``permute``, ``chunk``, ``select``, ``channel_shuffle`` and
+``pixel_shuffle`` / ``pixel_unshuffle``."""
 from __future__ import annotations
 
 from ..declare import field
@@ -6,7 +7,20 @@ from ..errors import ShapeError, SpecError
 from ..expr import FUNCTIONS
 from ..fields import Int, IntList, PositiveInt
 from ..num import ceil_div, is_concrete, prod
-from .base import Cost, LayerSpec, Shape, check_divides, formula, torch_dim
+from .base import (
+    MAX_PERIOD,
+    NON_UNIFORM,
+    SYMBOLIC_PHASES,
+    Cost,
+    LayerSpec,
+    PeriodicWindow,
+    Shape,
+    Window,
+    check_divides,
+    expect_rank,
+    formula,
+    torch_dim,
+)
 
 
 class ReshapeSpec(LayerSpec):
@@ -110,3 +124,44 @@ def channel_shuffle(spec: ChannelShuffleSpec, x: Shape) -> Cost:
     check_divides(spec.groups, x[0], f"groups={spec.groups} does not divide {x[0]} channels",
                   "choose groups that divides the channel count")
     return Cost(shape=x)
+
+
+class PixelShuffleSpec(LayerSpec):
+    """Sub-pixel convolution's rearrangement, as torch.nn.PixelShuffle: [C r^2, H, W] -> [C, H r, W r]."""
+
+    TYPES = ("pixel_shuffle",)
+    channels_first = True  # torch's channel order; under channels_last the engine presents [C, H, W]
+    upscale_factor = field(PositiveInt, description="r: each group of r^2 channels becomes an r x r block.")
+
+
+@formula(PixelShuffleSpec)
+def pixel_shuffle(spec: PixelShuffleSpec, x: Shape) -> Cost:
+    """Output (c, h, w) is input (c r^2 + (h mod r) r + (w mod r), h // r, w // r): a copy, 0 FLOPs."""
+    expect_rank(x, 3, "[channels, height, width]")
+    r = spec.upscale_factor
+    check_divides(r * r, x[0], f"upscale_factor={r} needs channels divisible by {r}^2, the input has {x[0]}",
+                  f"give it a multiple of {r * r} channels, or choose another upscale_factor")
+    # along each axis output o reads input o // r: nearest upsampling by r, r phases of one input each
+    step = SYMBOLIC_PHASES if not is_concrete(r) else NON_UNIFORM if r > MAX_PERIOD else \
+        PeriodicWindow(r, 1, (0,) * r, (0,) * r)  # as upsample: a longer pattern is not tracked
+    return Cost(shape=(x[0] // (r * r), x[1] * r, x[2] * r), rf=(step, step))
+
+
+class PixelUnshuffleSpec(LayerSpec):
+    """The inverse of pixel_shuffle, as torch.nn.PixelUnshuffle: [C, H, W] -> [C r^2, H / r, W / r]."""
+
+    TYPES = ("pixel_unshuffle",)
+    channels_first = True
+    downscale_factor = field(PositiveInt, description="r: each r x r block becomes r^2 channels.")
+
+
+@formula(PixelUnshuffleSpec)
+def pixel_unshuffle(spec: PixelUnshuffleSpec, x: Shape) -> Cost:
+    """Output (c r^2 + i r + j, h, w) is input (c, h r + i, w r + j): a copy, 0 FLOPs."""
+    expect_rank(x, 3, "[channels, height, width]")
+    r = spec.downscale_factor
+    for axis, what in ((1, "height"), (2, "width")):
+        check_divides(r, x[axis], f"downscale_factor={r} does not divide the {what}, {x[axis]}",
+                      f"choose a downscale_factor that divides {x[axis]}, or pad or crop the input first")
+    # a position's channels read the r x r block under it: a window of r, stride r (one channel reads one of them)
+    return Cost(shape=(x[0] * r * r, x[1] // r, x[2] // r), rf=(Window(r, r), Window(r, r)))
