@@ -8,7 +8,7 @@ and its output, receptive-field step and dimension map are moved back (``held.ap
 from __future__ import annotations
 
 from difflib import get_close_matches
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .bounds import Bounds, figures
 from .convention import ARCHCALC, Convention
@@ -18,9 +18,11 @@ from .held import apply, broadcast, held_step, last_order
 from .num import free_names, is_concrete, prod
 from .report import BlockResult, LayerResult, Report, Totals
 from .rf import RF, merge, repeat_rf
-from .spec import Network
 from .symbolic import LAYER_WORK, metered, present, spend
 from .trace import Step, Tensor, Trace
+
+if TYPE_CHECKING:
+    from .spec import Network
 
 
 def analyze(network: Network, *, simplify: str = "expand", collect: tuple[str, ...] = (),
