@@ -8,17 +8,34 @@ from .version import __version__
 # Public names are imported on first use, so that ``archcalc.cli`` starts without loading what a run
 # does not need (start-up time is most of a run).
 _EXPORTS = {
-    "analyze": "engine", "load": "spec", "Network": "spec",
+    "load": "spec", "Network": "spec",
     "ArchcalcError": "errors", "InputError": "errors", "OutputError": "errors", "ShapeError": "errors",
     "SpecError": "errors",
     "LayerResult": "report", "BlockResult": "report", "Report": "report", "Totals": "report",
 }
 
 if TYPE_CHECKING:
-    from .engine import analyze
+    from .convention import Convention
     from .errors import ArchcalcError, InputError, OutputError, ShapeError, SpecError
     from .report import BlockResult, LayerResult, Report, Totals
     from .spec import Network, load
+
+
+def analyze(network: Network, *, simplify: str = "expand", collect: tuple[str, ...] = (),
+            convention: Convention | None = None, **overrides: Any) -> Report:
+    """Analyse a loaded network (``archcalc.load``) under ``convention`` (archcalc's by default); keyword
+    overrides replace variables, ``batch`` or ``input`` first, the network being built again with them.
+
+    With symbols, every figure is a formula, shown in the user's symbols and simplified by ``simplify``
+    (expand, factor, collect by ``collect``, or none).
+    """
+    from .convention import ARCHCALC
+    from .engine import analyze as walk
+    from .spec import rebuild
+    from .symbolic import metered
+    with metered():  # the build and the walk share one budget of symbolic work
+        built = rebuild(network, **overrides) if overrides else network
+        return walk(built, simplify=simplify, collect=collect, convention=convention or ARCHCALC)
 
 
 def __getattr__(name: str) -> Any:

@@ -1,9 +1,30 @@
-"""The counting convention every report states: what a MAC and a FLOP are, and what is counted."""
+"""The counting convention every report states: what a MAC and a FLOP are, and what is counted.
+
+A convention is one interface: ``count(step, batch, tokens)`` gives a layer's counted figures from the step the
+engine walked (its cost as the formula returned it, per sample). archcalc's returns the cost times the batch;
+Kaplan's is the same rule over other data (kinds counted, embeddings, biases, pairs, per token); a tool preset
+(archcalc/preset.py) evaluates its rule for the layer type over the step."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextvars import ContextVar
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from .errors import SpecError
+from .num import ratio
+
+if TYPE_CHECKING:
+    from .layers.base import Cost
+    from .trace import Step
+
+
+class Counted(NamedTuple):
+    """A layer's figures as a convention counts them, batch (or per token) applied: parameters, MACs, FLOPs
+    and FLOPs by kind (the kinds with no FLOPs left out)."""
+
+    params: Any
+    macs: Any
+    flops: Any
+    flops_by_kind: dict[str, Any]
 
 
 class Convention:
@@ -35,6 +56,41 @@ class Convention:
         self.per_kind = per_kind or {}  # a custom layer's declared kind -> expression, where per_type has no rule
         self.unit = unit  # what per_type's expressions give: "macs" or "flops"
         self.label = label or ("FLOPs" if unit == "flops" else "MACs")  # what the tool calls its number
+
+    def tokens(self, network: Any) -> Any:
+        """What per-token figures are divided by: the tokens per sample of a sequence input, [T] (token ids) or
+        [T, d] (vectors); 1 for a convention that is not per token."""
+        if not self.per_token:
+            return 1
+        if len(network.input) > 2:
+            raise SpecError(f"per-token figures need a sequence input [T] or [T, d], not {list(network.input)}",
+                            hint="use the archcalc convention for this network")
+        return network.input[0]
+
+    def count(self, step: Step, batch: Any, tokens: Any = 1) -> Counted:
+        """The layer of ``step`` as this convention counts it. With the defaults (archcalc's), its cost times the
+        batch. A convention without embeddings drops their tables and the layers tied to them (Kaplan's
+        non-embedding N); one counting only some kinds drops the rest; a per-token one divides by the tokens."""
+        spec, cost = step.spec, step.cost
+        macs, flops = cost.macs, cost.flops
+        if self.causal_pairs == "half_square" and cost.pairs is not None and cost.pairs.triangle:
+            macs, flops = _half_square(cost)
+        if not self.embeddings and (spec.kind == "embedding" or spec.type == "positional_embedding"
+                                    or step.owner is not None):
+            return Counted(0, macs * batch, 0, {})
+        if self.counted is not None and spec.kind == "custom":  # its kind decides whether it is counted
+            kinds = " or ".join(sorted(self.counted))
+            raise SpecError(f"convention {self.name} counts only {', '.join(sorted(self.counted))} work: custom layer "
+                            f"type {spec.type!r} does not say what it is", hint=f"declare kind: in custom.{spec.type} "
+                            f"({kinds} to count it, another kind to leave it out)")
+        kept = {k: v for k, v in flops.items() if self.counted is None or k in self.counted}
+        scale = (lambda v: ratio(v, tokens)) if self.per_token else (lambda v: v * batch)
+        params = cost.params if self.counted is None or spec.kind in self.counted else 0
+        if not self.biases and params:
+            params -= cost.bias
+        by_kind = {k: scale(v) for k, v in kept.items()}
+        by_kind = {k: v for k, v in by_kind.items() if not (isinstance(v, int) and v == 0)}
+        return Counted(params, macs * batch, sum(by_kind.values()), by_kind)
 
     def summary(self) -> str:
         """The one line printed under every table."""
@@ -133,4 +189,14 @@ KAPLAN = Convention(
 )
 
 CONVENTIONS = {c.name: c for c in (ARCHCALC, KAPLAN)}
-ACTIVE: ContextVar[Convention] = ContextVar("convention", default=ARCHCALC)  # read by convention-aware formulas
+
+
+def _half_square(cost: Cost) -> tuple[Any, dict[str, Any]]:
+    """(MACs, FLOPs by kind) of an attention layer whose causal pairs are counted as Kaplan's continuum
+    T*cache + T^2/2 instead of the exact T*cache + T(T+1)/2: each figure the pairs carry moves by its
+    per-pair cost times the change in pairs."""
+    p = cost.pairs
+    half = p.queries * p.cache + ratio(p.queries * p.queries, 2)
+    macs = cost.macs - p.macs * p.scored + p.macs * half
+    flops = {k: v - p.flops[k] * p.scored + p.flops[k] * half if k in p.flops else v for k, v in cost.flops.items()}
+    return macs, flops

@@ -37,15 +37,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic_core import ValidationError
 
-from .convention import CONVENTIONS, Convention
+from .convention import CONVENTIONS, Convention, Counted
 from .declare import ANY, TEXT, Model, checked, field, list_of, maybe
 from .errors import SpecError
+from .expr import evaluate
 from .fields import fail
 from .num import prod, ratio
+
+if TYPE_CHECKING:
+    from .trace import Step
 
 HERE = Path(__file__).parent / "conventions"
 UNITS = ("macs", "flops")
@@ -124,10 +128,10 @@ def _convention(data: Any, shown: str) -> Convention:
         raise reword(e, data, ConventionFile).locate(file=shown) from None
     texts = c.rules
     kinds = _kinds(data, shown)
-    return Convention(name=c.name, mac=c.mac, flop=c.flop,
-                      rules=lambda: {**texts, **{f"custom kind {k}": v for k, v in kinds.items()}},
-                      notes=(f"tool: {c.tool}", *c.notes), per_type=texts, unit=c.unit, label=c.label or None,
-                      per_kind=kinds)
+    return Preset(name=c.name, mac=c.mac, flop=c.flop,
+                  rules=lambda: {**texts, **{f"custom kind {k}": v for k, v in kinds.items()}},
+                  notes=(f"tool: {c.tool}", *c.notes), per_type=texts, unit=c.unit, label=c.label or None,
+                  per_kind=kinds)
 
 
 def _kinds(data: dict[str, Any], shown: str) -> dict[str, str]:
@@ -152,78 +156,80 @@ def _kinds(data: dict[str, Any], shown: str) -> dict[str, str]:
     return out
 
 
-def apply(row: Any, convention: Convention, batch: Any, shape: tuple[Any, ...]) -> None:
-    """Replace a row's MACs and FLOPs by what the convention's tool counts for it; ``shape`` is its
-    per-sample output, channels first (the row's own shape is as the spec's layout shows it)."""
-    from .expr import evaluate
-    rule, what = _rule(row, convention)
-    try:
-        count = evaluate(rule, variables(row, batch, shape))
-    except SpecError as e:
-        raise SpecError(f"convention {convention.name}, {what}: {e.message}", hint=e.hint) from None
-    if convention.unit == "macs":
-        row.macs, row.flops = count, 2 * count
-    else:
-        row.macs, row.flops = ratio(count, 2), count
-    row.flops_by_kind = {row.kind: row.flops}
+class Preset(Convention):
+    """A tool's convention from a file: per layer type, an expression over the step's figures."""
+
+    def count(self, step: Step, batch: Any, tokens: Any = 1) -> Counted:
+        """The MACs and FLOPs the tool counts for the step's layer, from archcalc's figures of it (parameters as
+        archcalc counts them)."""
+        own = super().count(step, batch, tokens)
+        rule, what = _rule(step, self)
+        try:
+            count = evaluate(rule, variables(step, own, batch))
+        except SpecError as e:
+            raise SpecError(f"convention {self.name}, {what}: {e.message}", hint=e.hint) from None
+        macs, flops = (count, 2 * count) if self.unit == "macs" else (ratio(count, 2), count)
+        return Counted(own.params, macs, flops, {step.spec.kind: flops})
 
 
-def _rule(row: Any, convention: Convention) -> tuple[str, str]:
-    """The expression that counts ``row`` and what it is: the rule for its type, else (a custom layer) for the
-    kind it declares."""
+def _rule(step: Step, convention: Convention) -> tuple[str, str]:
+    """The expression that counts the step's layer and what it is: the rule for its type, else (a custom layer)
+    for the kind it declares."""
     from .blocks import CUSTOM_KINDS
     from .custom import CustomLayer
-    name, rule = convention.name, convention.per_type.get(row.type)
+    spec = step.spec
+    name, rule = convention.name, convention.per_type.get(spec.type)
     if rule is not None:
-        return rule, f"rule for {row.type}"
-    if not isinstance(row.spec, CustomLayer):
-        raise SpecError(f"convention {name} has no rule for layer type {row.type!r}",
+        return rule, f"rule for {spec.type}"
+    if not isinstance(spec, CustomLayer):
+        raise SpecError(f"convention {name} has no rule for layer type {step.node.type!r}",
                         hint="add one to the convention's rules (0 if the tool does not count it)")
-    kind = row.spec.definition.kind
+    kind, type_ = spec.definition.kind, step.node.type
     if kind is None:
-        raise SpecError(f"convention {name} has no rule for custom layer type {row.type!r}",
-                        hint=f"declare the kind of op it is in custom.{row.type}, kind: "
-                             f"{' | '.join(CUSTOM_KINDS[:-1])}, or give {row.type} a rule in a convention file")
+        raise SpecError(f"convention {name} has no rule for custom layer type {type_!r}",
+                        hint=f"declare the kind of op it is in custom.{type_}, kind: "
+                             f"{' | '.join(CUSTOM_KINDS[:-1])}, or give {type_} a rule in a convention file")
     rule = convention.per_kind.get(kind)
     if rule is None:
-        hint = (f"declare a more specific kind in custom.{row.type}, or give {row.type} a rule in a convention file"
+        hint = (f"declare a more specific kind in custom.{type_}, or give {type_} a rule in a convention file"
                 if kind == "other" else f"what the tool counts for it depends on how it is written: give "
-                                        f"{row.type} a rule in a convention file")
-        raise SpecError(f"convention {name} has no rule for custom layers of kind {kind} ({row.type!r})", hint=hint)
-    return rule, f"rule for kind {kind} (custom layer {row.type})"
+                                        f"{type_} a rule in a convention file")
+        raise SpecError(f"convention {name} has no rule for custom layers of kind {kind} ({type_!r})", hint=hint)
+    return rule, f"rule for kind {kind} (custom layer {type_})"
 
 
-def variables(row: Any, batch: Any, shape: tuple[Any, ...]) -> dict[str, Any]:
+def variables(step: Step, own: Counted, batch: Any) -> dict[str, Any]:
+    """The variables a rule reads (the module docstring lists them): the step's shapes as its formula saw them
+    and gave them, its fields, and archcalc's own count of it (``own``, the whole batch)."""
     from .custom import CustomLayer
-    spec = row.spec
+    spec, seen, shape = step.spec, step.seen[0], tuple(step.cost.shape)
     if isinstance(spec, CustomLayer):  # its arguments, by name: a custom layer has no declared fields
         env = {name: spec.env[name] for name in spec.definition.args}
     else:
-        env = _fields(row)
-    env.update({f"flops_{kind}": row.flops_by_kind.get(kind, 0) for kind in KINDS})
-    if row.type.startswith("conv_transpose"):
+        env = _fields(spec, seen)
+    env.update({f"flops_{kind}": own.flops_by_kind.get(kind, 0) for kind in KINDS})
+    if step.node.type.startswith("conv_transpose"):
         from .layers.conv import torch_transpose
-        env["torch_out_sp"] = prod(size for _, _, size, _ in torch_transpose(spec, row.input_shape))
+        env["torch_out_sp"] = prod(size for _, _, size, _ in torch_transpose(spec, seen))
     kernel = getattr(spec, "kernel_size", None)
     if kernel is not None:
         env["kprod"] = prod(kernel) if isinstance(kernel, tuple) else kernel ** spec.ndim
-    env.update({f"in{i}": n for i, n in enumerate(row.input_shape)})
-    env.update(in_rank=len(row.input_shape), in_sp=prod(row.input_shape[1:]), out_sp=prod(shape[1:]),
-               in_last=row.input_shape[-1] if row.input_shape else 1, out_last=shape[-1] if shape else 1)
+    env.update({f"in{i}": n for i, n in enumerate(seen)})
+    env.update(in_rank=len(seen), in_sp=prod(seen[1:]), out_sp=prod(shape[1:]),
+               in_last=seen[-1] if seen else 1, out_last=shape[-1] if shape else 1)
     env.update({f"out{i}": n for i, n in enumerate(shape)})
-    dim, rank = getattr(spec, "dim", None), len(row.input_shape) + 1  # torch's dim counts the batch
+    dim, rank = getattr(spec, "dim", None), len(seen) + 1  # torch's dim counts the batch
     if isinstance(dim, int) and not isinstance(dim, bool) and -rank <= dim < rank:
-        env["dim_size"] = batch if dim % rank == 0 else row.input_shape[dim % rank - 1]
-    env.update(macs=row.macs, archcalc_flops=row.flops, bias_adds=row.flops_by_kind.get("bias", 0),
-               in_numel=row.input_elements, out_numel=row.activations, params=row.params, batch=batch)
+        env["dim_size"] = batch if dim % rank == 0 else seen[dim % rank - 1]
+    env.update(macs=own.macs, archcalc_flops=own.flops, bias_adds=own.flops_by_kind.get("bias", 0),
+               in_numel=step.inputs * batch, out_numel=prod(step.shape) * batch, params=own.params, batch=batch)
     return env
 
 
-def _fields(row: Any) -> dict[str, Any]:
+def _fields(spec: Any, seen: tuple[Any, ...]) -> dict[str, Any]:
     """A declared layer's own variables: its int and bool fields, one flag per option of a choice field, and
-    attention's figures."""
+    attention's figures (``seen``: its input as its formula saw it)."""
     env: dict[str, Any] = {}
-    spec = row.spec
     for name, value in vars(spec).items():
         if isinstance(value, (bool, int)):
             env[name] = value
@@ -233,7 +239,7 @@ def _fields(row: Any) -> dict[str, Any]:
         env.update({f"{name}_{o}".replace("-", "_"): getattr(spec, name) == o for o in options})
     if hasattr(spec, "torch_native"):  # attention's call, decided by the layer where the spec leaves it out
         env.update(call_module=spec.torch_native, call_explicit=not spec.torch_native, torch_native=spec.torch_native)
-    if row.kind == "attention":
+    if spec.kind == "attention":
         from .layers.attention import dense_scores
-        env.update(dense_scores(spec, row.input_shape))
+        env.update(dense_scores(spec, seen))
     return env

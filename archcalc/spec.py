@@ -178,6 +178,13 @@ def build(raw: Any, file: str, overrides: Mapping[str, Any] | None = None, symbo
         raise e.locate(file=file) from None
 
 
+def rebuild(network: Network, **values: Any) -> Network:
+    """``network`` built again from its spec with the values it was built with, then ``values`` (variables,
+    ``batch``, ``input``); its symbols stay symbols unless given a value."""
+    names = network.symbols.names if network.symbols else ()
+    return build(network.raw, network.file, {**network.overrides, **values}, names)
+
+
 def _build(raw: Any, file: str, overrides: dict[str, Any], symbolic: tuple[str, ...]) -> Network:
     if raw is None:
         raise SpecError("the spec is empty", line=1, hint="start with name:, input: and layers:")

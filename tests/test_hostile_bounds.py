@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import archcalc
-from archcalc import engine, explore, graph, symbolic
+from archcalc import bounds, explore, graph, symbolic
 from archcalc.cli import main
 from archcalc.num import MAX_BITS, MAX_DIGITS
 
@@ -153,7 +153,7 @@ def test_a_long_product_under_the_cap_is_exact(capsys, tmp_path):
 def test_the_numbers_of_a_report_are_bounded_in_all(capsys, tmp_path, monkeypatch):
     """Each relu on [2**1000] has 5 figures of ~1,000 bits (shape, activations, input elements, FLOPs, live):
     with 20,000 bits allowed for the whole report, the fifth relu passes it."""
-    monkeypatch.setattr(engine, "MAX_REPORT_BITS", 20_000)
+    monkeypatch.setattr(bounds, "MAX_REPORT_BITS", 20_000)
     line = refused(capsys, [spec(tmp_path, "name: t\nvariables: {n: '2**1000'}\ninput: [n]\nlayers:\n"
                                            "  - relu: {repeat: 100}\n")])
     m = re.search(r"layer relu_1\.(\d+): the numbers of the report pass 20,000 bits", line)

@@ -1,7 +1,8 @@
 """archcalc -> PyTorch: one self-contained ``nn.Module`` source file for a network.
 
-The engine's own walk runs the network (``_Recorder`` subclasses it), so every layer reads exactly the tensors
-the engine gives it: residual and parallel branches, merges, ``from:``, ``inputs:`` and ``save:`` names. Each
+The code is written from the engine's trace of one walk of the network (``trace.Step``), so every layer reads exactly
+the tensors the engine gave it: residual and parallel branches, merges, ``from:``, ``inputs:`` and ``save:`` names,
+and a ``tied_to`` layer shares the weight of the owner the engine resolved. Each
 layer becomes one line of a straight-line ``forward`` and, as torchvision writes its models, a submodule registered
 in ``__init__``: convolutions, norms, activations, pools, dropout, upsampling, nn.MultiheadAttention where it
 computes the layer exactly. Residual adds and gating are Python operators, reshapes tensor methods. A layer whose
@@ -18,12 +19,12 @@ import keyword
 import re
 from typing import Any
 
-from ..convention import ACTIVE, ARCHCALC
-from ..engine import Tensor, _Walk
+from ..engine import walk
 from ..errors import ArchcalcError, SpecError
 from ..escape import py_comment, py_doc
-from ..nodes import Group, Leaf
+from ..nodes import Group
 from ..spec import Network
+from ..trace import Step, Trace
 from ..version import __version__
 from . import torch_layers, torch_sequence  # noqa: F401  (importing them registers their translations)
 from .torch_base import HELPERS, TORCH, Site
@@ -43,75 +44,6 @@ RESERVED = frozenset({"self", "x", "torch", "nn", "F", "math", "INPUT_SHAPE", "V
                       *HELPERS, *dir(builtins)})
 
 
-class Step:
-    """One layer as the engine applied it: the tensors it read (by index) and the one it wrote."""
-
-    __slots__ = ("node", "reads", "shapes", "out", "shape", "owner", "moved")
-
-    def __init__(self, node: Leaf, reads: list[int], shapes: list[tuple[int, ...]], out: int,
-                 shape: tuple[int, ...], owner: str | None, moved: bool = False) -> None:
-        self.node = node
-        self.reads = reads
-        self.shapes = shapes  # as the layer's formula saw them (channels first for a channels-first layer)
-        self.out = out
-        self.shape = shape
-        self.owner = owner  # the path of the layer a tied_to names
-        # Channels last, a channels-first layer: its torch module runs on x.movedim(-1, 1) and its output is moved
-        # back with .movedim(1, -1), so that the tensors between layers are held as Keras holds them.
-        self.moved = moved
-
-
-class _Recorder(_Walk):
-    """The engine's walk, noting every layer it applies (tensors are told apart by identity)."""
-
-    def __init__(self, network: Network) -> None:
-        super().__init__(network)
-        self.seen: list[Tensor] = []  # tensor index -> the engine's tensor
-        self.index: dict[int, int] = {}  # id(tensor) -> tensor index
-        self.steps: list[Step | Group] = []  # layers, and the groups they sit in (for comments)
-        self.input: int | None = None
-        self.output: int | None = None
-
-    def of(self, t: Tensor) -> int:
-        if id(t) not in self.index:
-            self.index[id(t)] = len(self.seen)
-            self.seen.append(t)
-        return self.index[id(t)]
-
-    def run(self, nodes: list[Any], x: Tensor, prefix: str, depth: int, blocks: list[Any]) -> Tensor:
-        top = self.input is None
-        if top:
-            self.input = self.of(x)
-        out = super().run(nodes, x, prefix, depth, blocks)
-        if top:
-            self.output = self.of(out)
-        return out
-
-    def group(self, node: Group, x: Tensor, depth: int, blocks: list[Any]) -> Tensor:
-        self.steps.append(node)
-        return super().group(node, x, depth, blocks)
-
-    def leaf(self, node: Leaf, x: Tensor, prefix: str, depth: int, given: list[Tensor] | None = None,
-             labels: list[str] | None = None) -> Tensor:
-        if given is not None:
-            inputs = list(given)
-        elif node.spec.arity == "many" and node.inputs:
-            inputs = [self.resolve(r, x, prefix, node) for r in node.inputs]  # as the engine resolves them
-        else:
-            inputs = [x]
-        tied = getattr(node.spec, "tied_to", None)
-        owner = None
-        if tied:  # the engine's rule: the latest earlier layer with that name or path
-            owner = next((p for p in reversed(list(self.owned)) if p == tied or p.endswith(f".{tied}")), None)
-        out = super().leaf(node, x, prefix, depth, given, labels)
-        shapes, shape = [tuple(t.shape) for t in inputs], tuple(out.shape)
-        moved = self.last and getattr(node.spec, "channels_first", False) and len(shapes[0]) > 1
-        if moved:  # the shapes its formula (and its torch module) see
-            shapes, shape = [(s[-1], *s[:-1]) for s in shapes], (shape[-1], *shape[:-1]) if shape else shape
-        self.steps.append(Step(node, [self.of(t) for t in inputs], shapes, self.of(out), shape, owner, moved))
-        return out
-
-
 def to_pytorch(network: Network) -> str:
     """A Python source file defining a ``torch.nn.Module`` for ``network`` (numeric values only)."""
     if network.symbols is not None:
@@ -119,13 +51,8 @@ def to_pytorch(network: Network) -> str:
         raise SpecError(f"cannot export with symbols without values ({names})",
                         hint=f"give them values, e.g. --set {next(iter(network.symbols.names))}=...",
                         file=network.file)
-    recorder = _Recorder(network)
-    token = ACTIVE.set(ARCHCALC)
-    try:
-        report = recorder.report()
-    finally:
-        ACTIVE.reset(token)
-    return _Writer(network, report, recorder).source()
+    report, trace = walk(network)
+    return _Writer(network, report, trace).source()
 
 
 def identifier(text: str, fallback: str = "layer") -> str:
@@ -146,12 +73,13 @@ def class_name(name: str) -> str:
 
 
 class _Writer:
-    """Assembles the source file from the recorded steps."""
+    """Assembles the source file from the steps of the engine's trace."""
 
-    def __init__(self, network: Network, report: Any, recorder: _Recorder) -> None:
+    def __init__(self, network: Network, report: Any, trace: Trace) -> None:
         self.net = network
         self.report = report
-        self.rec = recorder
+        self.trace = trace
+        self.layers = trace.layers()
         self.init: list[str] = []
         self.helpers: set[str] = set()
         self.attrs: dict[str, str] = {}  # layer path -> attribute
@@ -179,43 +107,43 @@ class _Writer:
             for t in step.reads:
                 readers.setdefault(t, []).append(i)
         made = {step.out: i for i, step in enumerate(leaves)}
-        made[self.rec.input] = -1
+        made[self.trace.input] = -1
         known: dict[int, list[str]] = {}
-        for key, t in self.rec.tensors.items():
-            known.setdefault(self.rec.index.get(id(t), -1), []).append(key)
+        for key, t in self.trace.names.items():
+            known.setdefault(t, []).append(key)
         names: dict[int, str] = {}
         avoid = RESERVED | keyword_set()
         for t, i in sorted(made.items(), key=lambda item: item[1]):
-            final = t == self.rec.output
+            final = t == self.trace.output
             if all(r == i + 1 for r in readers.get(t, [])) and (not final or i == len(leaves) - 1):
                 names[t] = "x"
                 continue
             keys = sorted(known.get(t, []), key=lambda k: (k.count("."), len(k)))
-            base = "inp" if t == self.rec.input else identifier(keys[0], "t") if keys else f"t{t}"
+            base = "inp" if t == self.trace.input else identifier(keys[0], "t") if keys else f"t{t}"
             names[t] = self.unique(base, "var", avoid)
         return names
 
     # ---- the file ----
 
     def source(self) -> str:
-        leaves = [s for s in self.rec.steps if isinstance(s, Step)]
-        names = self.variables(leaves)
+        names = self.variables(self.layers)
         body: list[str] = []
-        inp = names[self.rec.input]
-        for step in self.rec.steps:
-            if isinstance(step, Group):
-                if not re.fullmatch(rf"{re.escape(step.kind)}_\d+", step.name):  # not an unnamed structure
-                    body.append("# " + py_comment(f"{step.path} ({step.kind})"))
+        inp = names[self.trace.input]
+        for step in self.trace.steps:
+            group = step.node
+            if isinstance(group, Group):
+                if not re.fullmatch(rf"{re.escape(group.kind)}_\d+", group.name):  # not an unnamed structure
+                    body.append("# " + py_comment(f"{group.path} ({group.kind})"))
                 continue
             expr = self.translate(step, [names[t] for t in step.reads])
             out = names[step.out]
             if expr != out:
                 body.append(f"{out} = {expr}")
-        body.append(f"return {names[self.rec.output]}")
+        body.append(f"return {names[self.trace.output]}")
         return self.assemble(inp, body)
 
     def translate(self, step: Step, args: list[str]) -> str:
-        node = step.node
+        node, shape = step.node, tuple(step.cost.shape)  # its output as its formula (and torch module) gives it
         try:
             if node.user_defined:
                 raise SpecError(f"custom layer type {node.type!r} cannot be exported to PyTorch: it is declared by "
@@ -223,13 +151,13 @@ class _Writer:
                                 hint="replace it with built-in layer types to export")
             owner = None
             if step.owner:
-                tied = next(s for s in self.rec.steps if isinstance(s, Step) and s.node.path == step.owner)
-                owner = (self.attr(step.owner), tied.node.type, tied.node.spec, tied.shapes[0])
-            site = Site(node.spec, step.shapes, step.shape, node.path, self, owner)
+                tied = next(s for s in self.layers if s.node.path == step.owner)
+                owner = (self.attr(step.owner), tied.node.type, tied.node.spec, tied.seen[0])
+            site = Site(node.spec, step.seen, shape, node.path, self, owner)
             if not step.moved:
                 return TORCH[node.type](site, args)
             expr = TORCH[node.type](site, [f"{a}.movedim(-1, 1)" for a in args])  # channels first for the module
-            return f"{primary(expr)}.movedim(1, -1)" if len(step.shape) > 1 else expr
+            return f"{primary(expr)}.movedim(1, -1)" if len(shape) > 1 else expr
         except ArchcalcError as e:
             raise e.locate(path=node.path, line=node.line, file=self.net.file) from None
 
@@ -239,7 +167,7 @@ class _Writer:
         shape = tuple(int(d) for d in report.input_shape)
         vocab = self.vocabulary()
         uses_math = any("math." in text for text in (*body, *(HELPERS[h].source for h in self.helper_order())))
-        causal = [s.node.path for s in self.rec.steps if isinstance(s, Step) and getattr(s.node.spec, "causal", False)]
+        causal = [s.node.path for s in self.layers if getattr(s.node.spec, "causal", False)]
         # Text from the spec and its file name reaches docstrings only through py_doc, comments through py_comment,
         # names through identifier() and class_name(), literals through lit(): none of it can become code.
         spec_name, spec_file = py_doc(net.name), py_doc(net.file)
@@ -290,8 +218,8 @@ class _Writer:
 
     def vocabulary(self) -> int | None:
         """Token ids in: the smallest table among the embeddings that read the network input."""
-        sizes = [s.node.spec.num_embeddings for s in self.rec.steps
-                 if isinstance(s, Step) and self.rec.input in s.reads and s.node.type == "embedding"]
+        sizes = [s.node.spec.num_embeddings for s in self.layers
+                 if self.trace.input in s.reads and s.node.type == "embedding"]
         return min(sizes) if sizes else None
 
     def helper_order(self) -> list[str]:

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..convention import ACTIVE
 from ..declare import choice, field, maybe
 from ..errors import ShapeError, SpecError
 from ..fields import Flag, NonNegInt, PositiveInt
@@ -41,6 +40,7 @@ from .base import (
     GLOBAL,
     Cost,
     LayerSpec,
+    Pairs,
     Shape,
     Window,
     call_field,
@@ -153,8 +153,6 @@ def pairs(t: Any, cache: Any, causal: bool, window: Any) -> Any:
             raise SpecError("window needs causal: true", hint="a sliding window here is causal (Mistral)")
         return t * (cache + t)
     if window is None:
-        if ACTIVE.get().causal_pairs == "half_square":  # a convention's approximation (Kaplan's)
-            return t * cache + ratio(t * t, 2)
         return t * cache + ratio(t * (t + 1), 2)
     if not (is_concrete(t) and is_concrete(cache) and is_concrete(window)):
         raise SpecError("a sliding window is counted for numeric sizes only",
@@ -178,15 +176,19 @@ def _heads(spec: _AttentionBase, d: Any) -> tuple[Any, Any, Any]:
     return h, g, d // h
 
 
-def _scores(spec: _AttentionBase, t: Any, h: Any, g: Any, dh: Any) -> tuple[Any, dict[str, Any], Any]:
-    """MACs of QK^T and AV, their FLOPs by kind, and the K/V cache it keeps (elements) after this call."""
+def _scores(spec: _AttentionBase, t: Any, h: Any, g: Any, dh: Any) -> tuple[Any, dict[str, Any], Any, Pairs]:
+    """MACs of QK^T and AV, their FLOPs by kind, the K/V cache it keeps (elements) after this call, and the
+    pairs they count."""
     p = pairs(t, spec.cache, spec.causal, spec.window)
     macs = 2 * h * p * dh
     flops = {"attention": 2 * macs, "softmax": SOFTMAX * h * p, "elementwise": SCALE * h * p}
+    # per pair over all heads: QK^T and AV 2 * dh MACs per head (2 FLOPs each), softmax and scaling per score
+    scored = Pairs(p, t, spec.cache, spec.causal and spec.window is None, 2 * h * dh,
+                   {"attention": 4 * h * dh, "softmax": SOFTMAX * h, "elementwise": SCALE * h})
     if not spec.keeps_kv():
-        return macs, flops, 0
+        return macs, flops, 0, scored
     kept = spec.cache + t if spec.window is None else _min(spec.cache + t, spec.window)
-    return macs, flops, 2 * g * dh * kept
+    return macs, flops, 2 * g * dh * kept, scored
 
 
 def _workspace(spec: _AttentionBase, t: Any) -> Any:
@@ -219,13 +221,13 @@ def multihead_attention(spec: MultiheadAttentionSpec, x: Shape) -> Cost:
     q, kv, out = d * h * dh, 2 * d * g * dh, (h * dh * d if spec.out_proj else 0)
     proj_macs = t * (q + kv + out)
     bias = (h * dh + 2 * g * dh + (d if spec.out_proj else 0)) if spec.bias else 0
-    macs, flops, cache = _scores(spec, t, h, g, dh)
+    macs, flops, cache, scored = _scores(spec, t, h, g, dh)
     if spec.rotary:
         flops["elementwise"] += ROTARY * t * (h + g) * dh
     width = d if spec.out_proj else h * dh
     return Cost(shape=(t, width), params=q + kv + out + bias, macs=proj_macs + macs,
                 flops={"linear": 2 * proj_macs, "bias": t * bias, **flops}, rf=_rf(spec),
-                cache=cache, bias=bias, workspace=_workspace(spec, t))
+                cache=cache, bias=bias, workspace=_workspace(spec, t), pairs=scored)
 
 
 @formula(SDPASpec)
@@ -238,6 +240,6 @@ def scaled_dot_product_attention(spec: SDPASpec, x: Shape) -> Cost:
     if is_concrete(width) and is_concrete(h * dh + 2 * g * dh) and width != h * dh + 2 * g * dh:
         raise ShapeError(f"the input has {width} features but Q, K and V need (num_heads + 2 kv_heads) x "
                          f"head_dim = {h * dh + 2 * g * dh}", hint="feed the fused QKV projection")
-    macs, flops, cache = _scores(spec, t, h, g, dh)
+    macs, flops, cache, scored = _scores(spec, t, h, g, dh)
     return Cost(shape=(t, h * dh), macs=macs, flops=flops, rf=_rf(spec), cache=cache,
-                workspace=_workspace(spec, t))
+                workspace=_workspace(spec, t), pairs=scored)

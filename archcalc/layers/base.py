@@ -64,17 +64,29 @@ MAX_WORK = 1_000_000  # units read to compose one step onto a field that is not 
 RFStep = Union[None, str, tuple[Any, ...], dict[int, Any]]
 
 
+class Pairs(NamedTuple):
+    """The (query, key) pairs an attention layer scored, and what each pair costs over all heads: the data a
+    convention that counts pairs another way (Kaplan's T^2/2 under a causal mask) recomputes from."""
+
+    scored: Any  # pairs per head as counted
+    queries: Any  # T, the new tokens
+    cache: Any  # keys already cached
+    triangle: bool  # causal without a window: scored = T*cache + T(T+1)/2
+    macs: Any  # MACs per pair (QK^T and AV)
+    flops: dict[str, Any]  # FLOPs per pair, by kind
+
+
 class Cost:
     """What one layer costs, per sample. ``flops`` is split by kind (conv, bias, norm, activation, ...)."""
 
     __slots__ = ("shape", "params", "buffers", "macs", "flops", "rf", "dims", "cache", "shared", "active", "bias",
-                 "workspace", "statistics", "running")
+                 "workspace", "statistics", "running", "pairs")
 
     def __init__(self, shape: Shape, params: Any = 0, buffers: Any = 0, macs: Any = 0,
                  flops: dict[str, Any] | None = None, rf: RFStep = None,
                  dims: tuple[tuple[int, ...], ...] | None = None, cache: Any = 0,
                  shared: Any = 0, active: Any = None, bias: Any = 0, workspace: Any = 0,
-                 statistics: RFStep = None, running: Any = 0) -> None:
+                 statistics: RFStep = None, running: Any = 0, pairs: Pairs | None = None) -> None:
         self.shape = shape
         self.params = params
         self.buffers = buffers
@@ -99,6 +111,7 @@ class Cost:
         # Of ``buffers``, the running statistics (a batch norm's moving mean and variance): the weights Keras counts
         # as non-trainable parameters where torch holds them as buffers.
         self.running = running
+        self.pairs = pairs  # attention: the (query, key) pairs its scores count
 
 
 class LayerSpec(Model):
