@@ -2,7 +2,8 @@
 module importable on its own in a fresh interpreter.
 
 The graph is read statically (ast) from every import statement of every module, at any depth: an import inside a
-function runs when the function does, so a lazy import cannot hide a cycle. Importing ``a.b.c`` first runs the
+function runs when the function does, so a lazy import cannot hide a cycle (imports under ``if TYPE_CHECKING:``
+never run and are left out). Importing ``a.b.c`` first runs the
 packages ``a`` and ``a.b``: those count as arrows too, except to the importer's own packages (which are already
 running; a package that imports its children is the usual shape, not a cycle).
 """
@@ -25,8 +26,9 @@ STAGES = {
     "core": ("errors", "num", "units", "escape", "declare", "fields", "expr", "symbolic", "version"),
     "layers": ("layers", "layers.*"),  # the formulas
     "read": ("yamlio", "keras", "validation", "items", "nodes", "blocks", "custom", "graph", "spec", "schema"),
-    "walk": ("engine", "rf", "report"),
+    # conventions: rules over a step of the walk, which the walk applies (they never import the engine)
     "count": ("convention", "preset"),
+    "walk": ("engine", "held", "bounds", "trace", "rf", "report"),
     "analyses": ("memory", "roofline", "explore", "compare"),
     "outputs": ("render", "html", "plot", "plot_*", "output"),
     "entry": ("export", "export.*", "cli", "__main__", ""),  # "": the package itself, which re-exports the API
@@ -38,14 +40,9 @@ STAGES = {
 KNOWN_CYCLE_ARROWS: set[tuple[str, str]] = {
     ("symbolic", "report"),  # symbolic.present -> report -> convention -> layers -> fields -> expr -> symbolic
     ("symbolic", "rf"),  # symbolic.present, likewise (rf -> expr -> symbolic)
-    ("layers.attention", "convention"),  # the ACTIVE ContextVar: convention -> layers.attention -> convention
 }
 # Arrows from a stage to a later one (importer, imported).
-KNOWN_BACKWARD: set[tuple[str, str]] = KNOWN_CYCLE_ARROWS | {
-    ("engine", "convention"),  # the engine applies the convention: ACTIVE, ARCHCALC and the Kaplan branch
-    ("engine", "preset"),  # preset.apply after the walk
-    ("report", "convention"),  # the Convention a Report holds (a type)
-}
+KNOWN_BACKWARD: set[tuple[str, str]] = set(KNOWN_CYCLE_ARROWS)
 
 
 def _modules() -> dict[str, Path]:
@@ -65,6 +62,21 @@ def _parents(name: str) -> list[str]:
     return [".".join(parts[:i]) for i in range(len(parts))]
 
 
+def _statements(tree: ast.AST) -> list[ast.AST]:
+    """Every node of ``tree`` at any depth, except the bodies of ``if TYPE_CHECKING:``: those imports never run
+    (annotations only), so they are no arrow."""
+    found: list[ast.AST] = []
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        found.append(node)
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            todo.extend(node.orelse)
+            continue
+        todo.extend(ast.iter_child_nodes(node))
+    return found
+
+
 def _graph() -> dict[str, set[str]]:
     modules = _modules()
     # The layer registry imports its modules by name when a type is looked up (importlib), an arrow ast cannot see.
@@ -73,7 +85,7 @@ def _graph() -> dict[str, set[str]]:
     for name, path in modules.items():
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]
         targets = set(dynamic.get(name, ()))
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in _statements(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import):
                 targets |= {a.name.removeprefix("archcalc").lstrip(".") for a in node.names
                             if a.name == "archcalc" or a.name.startswith("archcalc.")}
