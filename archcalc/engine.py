@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 from .convention import ACTIVE, ARCHCALC, Convention
 from .errors import ArchcalcError, ShapeError, SpecError
 from .graph import Group, Leaf, Node
+from .metrics import METRICS, TOTALLED
 from .num import LIMIT_HINT, MAX_BITS, bits, free_names, is_concrete, prod, ratio
 from .report import BlockResult, LayerResult, Report, Totals
 from .rf import RF, AxisRF, merge, repeat_rf
@@ -46,7 +47,7 @@ def analyze(network: Network, *, simplify: str = "expand", collect: tuple[str, .
         finally:
             ACTIVE.reset(token)
         if network.symbols is not None:
-            from .symbolic import present
+            from .present import present
             present(report, network.symbols, simplify, collect)
     report.network = network  # what was analysed: sweep and solve run it again at other values
     return report
@@ -87,9 +88,7 @@ class _Walk:
             except ArchcalcError as e:
                 raise e.locate(path=row.name, file=self.net.file, line=row.line) from None
         totals = Totals.of(self.rows)
-        self.check([(f"the total {name}", getattr(totals, name)) for name in ("params", "buffers", "macs", "flops",
-                                                                             "activations", "cache", "trainable",
-                                                                             "non_trainable")], fixed=None)
+        self.check([(f"the total {m.name}", getattr(totals, m.name)) for m in TOTALLED], fixed=None)
         report = Report(self.net.name, (self.batch, *self.net.input), self.rows, totals, self.convention,
                         (self.batch, *x.shape), x.rf, blocks, self.outline)
         report.rf_windows = x.windows
@@ -151,8 +150,7 @@ class _Walk:
             from .symbolic import spend
             spend(len(self.rows) - start)
         t = block.totals
-        self.check([(f"its total {name}", getattr(t, name)) for name in ("params", "buffers", "macs", "flops",
-                                                                      "activations", "cache")], fixed=None)
+        self.check([(f"its total {m.name}", getattr(t, m.name)) for m in TOTALLED], fixed=None)
         return x
 
     def symbolic_repeat(self, node: Group, x: Tensor, depth: int, block: BlockResult, start: int) -> Tensor:
@@ -343,9 +341,7 @@ class _Walk:
 def _figures(row: LayerResult) -> list[tuple[str, Any]]:
     """(what, value) of every figure of a row: its shape, counts and receptive field."""
     out = [("its output shape", d) for d in row.output_shape]
-    out += [(name, getattr(row, name)) for name in ("params", "buffers", "macs", "flops", "activations",
-                                                    "input_elements", "cache", "workspace", "active_params",
-                                                    "trainable", "non_trainable")]
+    out += [(m.name, getattr(row, m.name)) for m in METRICS]
     out += [(f"its {kind} FLOPs", v) for kind, v in row.flops_by_kind.items()]
     for axis in row.rf.axes if row.rf else ():
         if isinstance(axis, AxisRF):

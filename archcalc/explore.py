@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import ArchcalcError, SpecError
+from .metrics import LISTED_NAMES
 from .num import LIMIT_HINT, TooLarge, decimal_number, fmt_exact, whole_number
 
-METRICS = ("params", "buffers", "macs", "flops", "activations")
+METRICS = LISTED_NAMES  # the totals sweep and solve take
 _SUFFIX = {"K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
 MAX_POINTS = 100_000  # grid points of a sweep, refused before anything is built
 MAX_SWEEP_LAYERS = 200_000  # layers a sweep analyses in all (points x layers): each takes ~50 µs, ~10 s in all
@@ -197,8 +198,8 @@ def plot_sweep(columns: dict[str, list[Any]], path: str, name: str | None = None
     from .plot import TEXT, _format, _matplotlib, decade_below, formatter, new_figure, save
     fmt = _format(path)
     mpl = _matplotlib()
-    metrics = [k for k in columns if k in _METRICS]
-    axes = [k for k in columns if k not in _METRICS]
+    metrics = [k for k in columns if k in METRICS]
+    axes = [k for k in columns if k not in METRICS]
     x_name, others = axes[0], axes[1:]
     groups: dict[tuple[Any, ...], list[int]] = {}
     for i in range(len(columns[x_name])):
@@ -228,8 +229,6 @@ def plot_sweep(columns: dict[str, list[Any]], path: str, name: str | None = None
         save(fig, path, fmt)
     return fig
 
-
-_METRICS = ("params", "buffers", "macs", "flops", "activations")
 
 
 def _drawable(columns: dict[str, list[Any]], key: str, i: int, x_name: str) -> float:

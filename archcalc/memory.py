@@ -18,8 +18,8 @@ from collections.abc import Callable
 from typing import Any
 
 from .errors import SpecError
+from .metrics import BYTES_PER_VALUE, DTYPES
 from .num import fmt_exact, is_concrete
-from .roofline import BYTES_PER_VALUE, DTYPES
 
 OPTIMIZERS = {"sgd": 0, "momentum": 1, "adam": 2}  # fp32 state buffers per parameter (momentum; adam's m and v)
 MIXED = ("bf16", "fp16")  # training keeps fp32 master weights and fp32 optimizer state beside them
