@@ -14,7 +14,7 @@ from typing import Any
 from .errors import ArchcalcError
 from .html_assets import CSS, JS
 from .html_values import attr, axes, flatten, generic, num_cell, num_class, value_html
-from .metrics import COLUMNS, LISTED
+from .metrics import COLUMNS, IN_BYTES, LISTED
 from .num import fmt_exact, is_concrete
 from .render import exact, human, rf_text, shape_text
 from .report import BlockResult, LayerResult, Report
@@ -111,7 +111,9 @@ def _memory_totals(report: Report) -> list[str]:
     from .memory import bytes_text
     inf, train = m["inference"], m["training"]
     figures = [("parameter bytes", m["param_bytes"]), ("peak activations", inf["peak_activation_bytes"]),
-               ("KV cache", inf["kv_cache_bytes"]), ("inference memory", inf["total_bytes"]),
+               ("KV cache", inf["kv_cache_bytes"]),
+               *((f"memory {metric.title}", m[f"{metric.name}_bytes"]) for metric in IN_BYTES),
+               ("inference memory", inf["total_bytes"]),
                *([(f"training memory ({m['optimizer']})", train["total_bytes"])] if train else [])]
     return [f'<tr><th scope="row">{escape(label)} <span class="unit">({escape(m["dtype"])})</span></th>'
             f'<td class="num" data-value="{attr(value)}">{escape(exact(value))}</td>'

@@ -19,7 +19,7 @@ class Metric:
     unit: str  # what one unit counts: parameters, elements, MACs, FLOPs
     help: str
     label: str = ""  # header in tables and summaries ("" = the name)
-    tex: str = ""  # LaTeX symbol of its total (the latex output's align block), for a ``column`` metric
+    tex: str = ""  # LaTeX symbol of its total (the latex output's align block), for a column or in_bytes metric
     batched: bool = True  # includes the batch (weights don't: they are read once per batch)
     in_totals: bool = True  # summed over rows into Totals and block subtotals
     in_json: bool = True  # a key of each row's and total's JSON (else only an analysis shows it)
@@ -54,10 +54,18 @@ METRICS: tuple[Metric, ...] = (
            "layout: channels_last, else 0)", batched=False),
     Metric("live", "elements", "elements of every tensor live while the layer runs, batch included",
            in_totals=False, in_json=False, scaled=False),
+    # Memory traffic: input_elements + params + buffers + activations, the rule the roofline has always used.
+    Metric("traffic", "elements", "memory traffic: the values a layer reads and writes - every input it reads "
+           "(input_elements, batch included), its weights (params + buffers, read once per batch, so a tied "
+           "layer's shared weights count at their owner) and its output (activations, batch included); a dense "
+           "attention's score matrix (workspace) and a kernel's other scratch are not counted; shown in bytes at "
+           "--dtype (--memory, --hardware: the roofline's bytes moved)", tex="\\mathrm{traffic}", in_json=False,
+           in_bytes=True),
 )
 
 BY_NAME = {m.name: m for m in METRICS}
 TOTALLED = tuple(m for m in METRICS if m.in_totals)
 LISTED = tuple(m for m in METRICS if m.listed)
 COLUMNS = tuple(m for m in METRICS if m.column)
+IN_BYTES = tuple(m for m in METRICS if m.in_bytes)  # shown as bytes (a column each) when a dtype is in play
 LISTED_NAMES = tuple(m.name for m in LISTED)  # --metric choices of formula, sweep and solve

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import escape
-from .metrics import COLUMNS, LISTED
+from .metrics import COLUMNS, IN_BYTES, LISTED
 from .num import fmt_exact, fmt_number, is_concrete
 from .report import BlockResult, LayerResult, Report
 from .rf import RF, AxisRF, varies
@@ -261,22 +261,25 @@ def _tex(v: Any) -> str:
 
 
 def latex(report: Report, depth: int | None = None) -> str:
-    """A booktabs table of per-layer figures (formulas in symbolic mode) and an align block of the totals."""
+    """A booktabs table of per-layer figures (formulas in symbolic mode) and an align block of the totals; with a
+    memory report, the metrics shown in bytes too."""
     t = report.totals
+    size = report.extra["memory"]["bytes_per_value"] if "memory" in report.extra else None
+    shown = [(m, 1) for m in COLUMNS] + [(m, size) for m in IN_BYTES if size]  # (metric, bytes per unit)
+    heads = [m.title[0].upper() + m.title[1:] + (" (bytes)" if m.in_bytes else "") for m, k in shown]
     lines = [r"% archcalc: needs \usepackage{booktabs} and \usepackage{amsmath}", r"\begin{table}[t]",
-             r"\centering", r"\begin{tabular}{ll" + "r" * len(COLUMNS) + "}", r"\toprule",
-             " & ".join(["Layer", "Type", *(m.title[0].upper() + m.title[1:] for m in COLUMNS)]) + r" \\",
-             r"\midrule"]
+             r"\centering", r"\begin{tabular}{ll" + "r" * len(shown) + "}", r"\toprule",
+             " & ".join(["Layer", "Type", *heads]) + r" \\", r"\midrule"]
     for r in _outline(report, depth):
         figures = r.totals if isinstance(r, BlockResult) else r
         name = r"\quad " * r.depth + escape.latex(r.name)
-        cells = [name, escape.latex(r.type), *(f"${_tex(getattr(figures, m.name))}$" for m in COLUMNS)]
+        cells = [name, escape.latex(r.type), *(f"${_tex(getattr(figures, m.name) * k)}$" for m, k in shown)]
         lines.append(" & ".join(cells) + r" \\")
-    lines += [r"\midrule", "Total & & " + " & ".join(f"${_tex(getattr(t, m.name))}$" for m in COLUMNS) + r" \\",
+    lines += [r"\midrule", "Total & & " + " & ".join(f"${_tex(getattr(t, m.name) * k)}$" for m, k in shown) + r" \\",
               r"\bottomrule", r"\end{tabular}",
               f"\\caption{{{escape.latex(report.name)}: {escape.latex(report.convention.summary())}}}", r"\end{table}",
               "", r"\begin{align}"]
-    totals = [(m.tex, getattr(t, m.name)) for m in COLUMNS]
+    totals = [(m.tex, getattr(t, m.name) * k) for m, k in shown]
     lines += [f"{label} &= {_tex(value)}" + (r" \\" if i < len(totals) - 1 else "")
               for i, (label, value) in enumerate(totals)]
     lines.append(r"\end{align}")

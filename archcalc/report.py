@@ -42,6 +42,8 @@ class LayerResult:
         # included; one copy's figure in a repeat with a symbolic count (set by the engine after the walk).
         self.live: Any = 0
         self.workspace: Any = 0  # elements held while it runs besides inputs and output (batch included)
+        # Memory traffic (metrics.py): the values it reads (its inputs, its weights once per batch) and writes.
+        self.traffic: Any = input_elements + params + buffers + activations
         # Keras's split of the weights (set by the engine): trainable = params; non_trainable = the running
         # statistics Keras counts as parameters (a batch norm's moving mean and variance) under the Keras layout
         # (channels_last), else 0. They stay in ``buffers`` too, where torch holds them.

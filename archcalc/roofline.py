@@ -2,7 +2,8 @@
 
 The roofline model (Williams, Waterman & Patterson, CACM 2009), applied to every leaf layer:
 
-    bytes       = (params + buffers + input_elements + activations) x bytes per value of the dtype
+    bytes       = traffic x bytes per value of the dtype      (metrics.py: traffic = params + buffers
+                                                               + input_elements + activations)
     intensity   = FLOPs / bytes                                  FLOP per byte
     ridge point = peak FLOP/s / bandwidth                        FLOP per byte
     bound       = "compute" if intensity >= ridge point else "memory"
@@ -117,11 +118,10 @@ def annotate(report: Any, hardware: str | Device, dtype: str = "fp32", efficienc
     total_time = Fraction(0)
     counts = {"compute": 0, "memory": 0}
     for row in report.layers:
-        values = (row.params, row.buffers, row.input_elements, row.activations, row.flops)
-        if not all(is_concrete(v) and isinstance(v, int) for v in values):
+        if not all(is_concrete(v) and isinstance(v, int) for v in (row.traffic, row.flops)):
             raise SpecError(f"layer {row.name} has non-integer figures", file="--hardware",
                             hint="roofline bounds need a numeric report")
-        moved = (row.params + row.buffers + row.input_elements + row.activations) * size
+        moved = row.traffic * size  # the memory traffic
         f = figures(row.flops, moved)
         row.extra["roofline"] = f.to_dict(ridge, eff)
         counts[f.bound(ridge)] += 1
