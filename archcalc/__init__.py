@@ -12,11 +12,13 @@ _EXPORTS = {
     "ArchcalcError": "errors", "InputError": "errors", "OutputError": "errors", "ShapeError": "errors",
     "SpecError": "errors",
     "LayerResult": "report", "BlockResult": "report", "Report": "report", "Totals": "report",
+    "Metric": "metrics", "METRICS": "metrics",
 }
 
 if TYPE_CHECKING:
     from .convention import Convention
     from .errors import ArchcalcError, InputError, OutputError, ShapeError, SpecError
+    from .metrics import METRICS, Metric
     from .report import BlockResult, LayerResult, Report, Totals
     from .spec import Network, load
 
@@ -48,5 +50,5 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-__all__ = ["ArchcalcError", "BlockResult", "InputError", "LayerResult", "Network", "OutputError", "Report",
-           "ShapeError", "SpecError", "Totals", "__version__", "analyze", "load"]
+__all__ = ["METRICS", "ArchcalcError", "BlockResult", "InputError", "LayerResult", "Metric", "Network", "OutputError",
+           "Report", "ShapeError", "SpecError", "Totals", "__version__", "analyze", "load"]

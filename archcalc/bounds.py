@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import ShapeError
+from .metrics import METRICS
 from .num import LIMIT_HINT, MAX_BITS, bits
 from .report import LayerResult
 from .rf import RF, AxisRF
@@ -61,9 +62,7 @@ class Bounds:
 def figures(row: LayerResult) -> list[tuple[str, Any]]:
     """(what, value) of every figure of a row: its shape, counts and receptive field."""
     out = [("its output shape", d) for d in row.output_shape]
-    out += [(name, getattr(row, name)) for name in ("params", "buffers", "macs", "flops", "activations",
-                                                    "input_elements", "cache", "workspace", "active_params",
-                                                    "trainable", "non_trainable")]
+    out += [(m.name, getattr(row, m.name)) for m in METRICS]
     out += [(f"its {kind} FLOPs", v) for kind, v in row.flops_by_kind.items()]
     for axis in row.rf.axes if row.rf else ():
         if isinstance(axis, AxisRF):

@@ -18,9 +18,10 @@ from contextlib import contextmanager
 from typing import Any
 
 from .errors import ArchcalcError, SpecError
+from .metrics import LISTED_NAMES
 
 COMMANDS = ("formula", "sweep", "solve", "compare", "plot", "report", "export", "schema")
-METRICS = ("params", "buffers", "macs", "flops", "activations")
+METRICS = LISTED_NAMES  # --metric choices of formula and sweep
 
 
 def _common(p: argparse.ArgumentParser) -> None:

@@ -14,11 +14,12 @@ from .bounds import Bounds, figures
 from .convention import ARCHCALC, Convention
 from .errors import ArchcalcError, ShapeError, SpecError
 from .held import apply, broadcast, held_step, last_order
+from .metrics import TOTALLED
 from .nodes import Group, Leaf, Node
 from .num import free_names, is_concrete, prod
 from .report import BlockResult, LayerResult, Report, Totals
 from .rf import RF, merge, repeat_rf
-from .symbolic import LAYER_WORK, metered, present, spend
+from .symbolic import LAYER_WORK, metered, spend
 from .trace import Step, Tensor, Trace
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ def analyze(network: Network, *, simplify: str = "expand", collect: tuple[str, .
     with metered():  # one budget of symbolic work for the whole analysis (symbolic.py)
         report, _ = walk(network, convention)
         if network.symbols is not None:
+            from .present import present
             present(report, network.symbols, simplify, collect)
     report.network = network  # what was analysed: sweep and solve run it again at other values
     return report
@@ -83,9 +85,7 @@ class _Walk:
             except ArchcalcError as e:
                 raise e.locate(path=row.name, file=self.net.file, line=row.line) from None
         totals = Totals.of(self.rows)
-        check([(f"the total {name}", getattr(totals, name)) for name in ("params", "buffers", "macs", "flops",
-                                                                        "activations", "cache", "trainable",
-                                                                        "non_trainable")], fixed=None)
+        check([(f"the total {m.name}", getattr(totals, m.name)) for m in TOTALLED], fixed=None)
         report = Report(self.net.name, (self.batch, *self.net.input), self.rows, totals, self.convention,
                         (self.batch, *x.shape), x.rf, blocks, self.outline)
         report.rf_windows = x.windows
@@ -153,8 +153,7 @@ class _Walk:
         if self.net.symbols is not None:  # a block sums its rows again: nested blocks cost rows x depth
             spend(len(self.rows) - start)
         t = block.totals
-        self.bounds.check([(f"its total {name}", getattr(t, name)) for name in ("params", "buffers", "macs", "flops",
-                                                                               "activations", "cache")], fixed=None)
+        self.bounds.check([(f"its total {m.name}", getattr(t, m.name)) for m in TOTALLED], fixed=None)
         return x
 
     def symbolic_repeat(self, node: Group, x: Tensor, depth: int, block: BlockResult, start: int) -> Tensor:

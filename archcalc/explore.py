@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import ArchcalcError, SpecError
+from .metrics import LISTED_NAMES
 from .num import LIMIT_HINT, TooLarge, decimal_number, fmt_exact, whole_number
 
-METRICS = ("params", "buffers", "macs", "flops", "activations")
+METRICS = LISTED_NAMES  # the totals sweep and solve take
 _SUFFIX = {"K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
 MAX_POINTS = 100_000  # grid points of a sweep, refused before anything is built
 MAX_SWEEP_LAYERS = 200_000  # layers a sweep analyses in all (points x layers): each takes ~50 µs, ~10 s in all

@@ -8,6 +8,7 @@ an exact ``Max`` of the candidates.
 
     parameters    = params x bytes                 buffers = buffers x bytes
     live          = (inputs + output + tensors read later) x bytes, per layer; peak = the largest
+    traffic       = (inputs + params + buffers + output) x bytes, per layer (metrics.py); the total sums them
     inference     = parameters + buffers + peak live + KV cache
     training      = params x (weight + gradient + master + optimizer state bytes) + buffers
                     + (network input + every layer's output) x bytes
@@ -18,8 +19,8 @@ from collections.abc import Callable
 from typing import Any
 
 from .errors import SpecError
+from .metrics import BYTES_PER_VALUE, DTYPES, IN_BYTES
 from .num import fmt_exact, is_concrete
-from .roofline import BYTES_PER_VALUE, DTYPES
 
 OPTIMIZERS = {"sgd": 0, "momentum": 1, "adam": 2}  # fp32 state buffers per parameter (momentum; adam's m and v)
 MIXED = ("bf16", "fp16")  # training keeps fp32 master weights and fp32 optimizer state beside them
@@ -63,6 +64,8 @@ FORMULAS = {
                   "per layer",
     "output_bytes": "activations x bytes_per_value, per layer",
     "kv_cache_bytes": "cache x bytes_per_value (cache includes the batch)",
+    "traffic_bytes": "(input_elements + params + buffers + activations) x bytes_per_value, per layer: the inputs it "
+                     "reads, its weights read once per batch, the output it writes; the total sums the layers",
     "inference.peak_activation_bytes": "the largest live_bytes over the layers",
     "inference.total_bytes": "param_bytes + buffer_bytes + peak_activation_bytes + kv_cache_bytes",
     "training.bytes_per_param": "weight + gradient + master weight + optimizer state bytes per parameter",
@@ -152,7 +155,8 @@ def annotate(report: Any, dtype: str = "fp32", optimizer: str = "adam") -> Any:
         row.extra["memory"] = {
             "param_bytes": fmt_exact(row.params * size), "buffer_bytes": fmt_exact(row.buffers * size),
             "live_bytes": fmt_exact(row.live * size), "output_bytes": fmt_exact(row.activations * size),
-            "kv_cache_bytes": fmt_exact(row.cache * size)}
+            "kv_cache_bytes": fmt_exact(row.cache * size),
+            **{f"{m.name}_bytes": fmt_exact(getattr(row, m.name) * size) for m in IN_BYTES}}
     t = report.totals
     input_elements = 1
     for d in report.input_shape:  # batch first
@@ -174,6 +178,7 @@ def annotate(report: Any, dtype: str = "fp32", optimizer: str = "adam") -> Any:
     report.extra["memory"] = {
         "dtype": dtype, "bytes_per_value": size, "batch": fmt_exact(report.input_shape[0]), "optimizer": optimizer,
         "param_bytes": fmt_exact(params), "buffer_bytes": fmt_exact(buffers),
+        **{f"{m.name}_bytes": fmt_exact(getattr(t, m.name) * size) for m in IN_BYTES},
         "inference": inference, "training": training,
         "formulas": dict(FORMULAS),
         "units": "bytes, exact integers (formulas in symbolic mode)",
@@ -199,8 +204,8 @@ def _has_cache(report: Any) -> bool:
 
 
 def columns(report: Any) -> tuple[str, ...]:
-    """Table and markdown columns: live, and KV cache when the network has one."""
-    return ("live", "KV cache") if _has_cache(report) else ("live",)
+    """Table and markdown columns: live, KV cache when the network has one, and the metrics shown in bytes."""
+    return ("live", *(("KV cache",) if _has_cache(report) else ()), *(m.title for m in IN_BYTES))
 
 
 def row_cells(report: Any, num: Callable[[Any], str]) -> Callable[[Any], tuple[str, ...]]:
@@ -213,21 +218,25 @@ def row_cells(report: Any, num: Callable[[Any], str]) -> Callable[[Any], tuple[s
         names = getattr(r, "layers", None)  # a block lists its leaf layers by name
         rows = [by_name[n] for n in names if n in by_name] if isinstance(names, list) else [r]
         if not rows:
-            return ("-",) * (1 + with_cache)
+            return ("-",) * (1 + with_cache + len(IN_BYTES))
         live = num(peak([row.live for row in rows], report.assumptions)[0] * size)
-        return (live, num(sum(row.cache for row in rows) * size)) if with_cache else (live,)
+        cache = (num(sum(row.cache for row in rows) * size),) if with_cache else ()
+        return (live, *cache, *(num(sum(getattr(row, m.name) for row in rows) * size) for m in IN_BYTES))
     return cells
 
 
 def total_cells(report: Any, num: Callable[[Any], str]) -> tuple[str, ...]:
-    """The ``columns`` of the total row: the peak live (not a sum) and the KV cache."""
-    size = report.extra["memory"]["bytes_per_value"]
-    live = num(peak([row.live for row in report.layers], report.assumptions)[0] * size)
-    return (live, num(report.totals.cache * size)) if _has_cache(report) else (live,)
+    """The ``columns`` of the total row: the peak live (not a sum), the KV cache, the metrics shown in bytes."""
+    m = report.extra["memory"]
+    live = num(m["inference"]["peak_activation_bytes"])
+    cache = (num(report.totals.cache * m["bytes_per_value"]),) if _has_cache(report) else ()
+    return (live, *cache, *(num(m[f"{metric.name}_bytes"]) for metric in IN_BYTES))
 
 
 def csv_columns() -> tuple[str, ...]:
-    return ("param_bytes", "buffer_bytes", "live_bytes", "output_bytes", "kv_cache_bytes")
+    """The metrics shown in bytes (traffic), then parameters, buffers, live, output and KV cache."""
+    return (*(f"{m.name}_bytes" for m in IN_BYTES), "param_bytes", "buffer_bytes", "live_bytes", "output_bytes",
+            "kv_cache_bytes")
 
 
 def csv_values(figures: dict[str, Any] | None) -> list[str]:
@@ -237,10 +246,12 @@ def csv_values(figures: dict[str, Any] | None) -> list[str]:
 
 
 def csv_totals(report: Any) -> list[str]:
-    """The total row: parameters, buffers, the peak live (not a sum), all outputs, the KV cache."""
+    """The total row: the sums of the metrics shown in bytes, parameters, buffers, the peak live (not a sum), all
+    outputs, the KV cache."""
     m, t = report.extra["memory"], report.totals
-    return [str(m["param_bytes"]), str(m["buffer_bytes"]), str(m["inference"]["peak_activation_bytes"]),
-            str(fmt_exact(t.activations * m["bytes_per_value"])), str(m["inference"]["kv_cache_bytes"])]
+    return [*(str(m[f"{metric.name}_bytes"]) for metric in IN_BYTES), str(m["param_bytes"]), str(m["buffer_bytes"]),
+            str(m["inference"]["peak_activation_bytes"]), str(fmt_exact(t.activations * m["bytes_per_value"])),
+            str(m["inference"]["kv_cache_bytes"])]
 
 
 def _items(m: dict[str, Any], num: Callable[[Any], str], name: Callable[[str], str] = str) -> list[tuple[str, str]]:
@@ -255,6 +266,7 @@ def _items(m: dict[str, Any], num: Callable[[Any], str], name: Callable[[str], s
         ("peak activations", f"{num(inf['peak_activation_bytes'])} {where} (inference; the input alone is "
                              f"{num(inf['input_bytes'])})"),
         ("KV cache", num(inf["kv_cache_bytes"])),
+        ("traffic", f"{num(m['traffic_bytes'])}: what the layers read and write (inputs, weights, outputs)"),
         ("inference", f"{num(inf['total_bytes'])} = parameters + buffers + peak activations + KV cache"),
     ]
     if train is None:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import escape
+from .metrics import COLUMNS, IN_BYTES, LISTED
 from .num import fmt_exact, is_concrete
 from .report import BlockResult, LayerResult, Report
 from .rf import RF, AxisRF, varies
@@ -42,8 +43,12 @@ def _totals_lines(report: Report, num: Callable[[Any], str]) -> list[str]:
         keras = [f"trainable    {num(t.trainable)}  Keras' trainable params",
                  f"non-trainable{frozen if frozen[:1] == ' ' else ' ' + frozen}  Keras' non-trainable params "
                  "(moving statistics, also in buffers)"]
-    return [f"params       {num(t.params)}", *active, *keras, f"buffers      {num(t.buffers)}",
-            f"MACs         {num(t.macs)}", f"FLOPs        {num(t.flops)}", f"activations  {num(t.activations)}"]
+    lines = []
+    for m in LISTED:
+        lines.append(f"{m.title:<13}{num(getattr(t, m.name))}")
+        if m.name == "params":  # its parts follow it
+            lines += [*active, *keras]
+    return lines
 
 
 def _outline(report: Report, depth: int | None) -> list[LayerResult | BlockResult]:
@@ -53,13 +58,14 @@ def _outline(report: Report, depth: int | None) -> list[LayerResult | BlockResul
 
 def _cells(r: LayerResult | BlockResult, num: Callable[[Any], str], indent: str = "  ",
            view: str = "field") -> tuple[str, ...]:
-    """name, type, shape, params, MACs, FLOPs, RF size, RF jump; a block shows its subtotals. ``view``: the
-    field, or the field of the windows alone."""
+    """name, type, shape, the COLUMNS metrics (params, MACs, FLOPs), RF size, RF jump; a block shows its
+    subtotals. ``view``: the field, or the field of the windows alone."""
     t = r.totals if isinstance(r, BlockResult) else r
     kind = r.type + (" *" if isinstance(r, LayerResult) and r.user_defined else "")
     rf = _shown(r, view)
-    return (indent * r.depth + r.name, kind, shape_text(r.output_shape), num(t.params), num(t.macs),
-            num(t.flops), rf_text(rf, "size", mark=True) if rf else "-", rf_text(rf, "jump") if rf else "-")
+    return (indent * r.depth + r.name, kind, shape_text(r.output_shape),
+            *(num(getattr(t, m.name)) for m in COLUMNS),
+            rf_text(rf, "size", mark=True) if rf else "-", rf_text(rf, "jump") if rf else "-")
 
 
 def _shown(r: LayerResult | BlockResult, view: str) -> RF | None:
@@ -94,14 +100,14 @@ def _roofline(report: Report) -> Any:
 
 
 def table(report: Report, depth: int | None = None) -> str:
-    head = ("name", "type", "output shape", "params", "MACs", "FLOPs", "RF size", "RF jump")
+    head = ("name", "type", "output shape", *(m.title for m in COLUMNS), "RF size", "RF jump")
     roof = _roofline(report)
     outline = _outline(report, depth)
     rows = [head] + [tuple(_cut(c) for c in _cells(r, human, view=report.rf_view)) for r in outline]
-    numeric = {3, 4, 5}
+    numeric = set(range(3, 3 + len(COLUMNS)))
     if roof:
         rows = [rows[0] + ("intensity", "bound", "time")] + [row + roof(r) for row, r in zip(rows[1:], outline)]
-        numeric |= {8, 10}
+        numeric |= {len(head), len(head) + 2}
     mem = "memory" in report.extra  # per-row memory cells (live, KV cache) when the report has been annotated
     if mem:
         from .memory import bytes_text, columns, row_cells
@@ -147,14 +153,13 @@ def to_json(report: Report, depth: int | None = None) -> str:
     return "{\n" + ",\n".join(member(k, v) for k, v in report.to_dict().items()) + "\n}"
 
 
-_COLUMNS = ("name", "type", "output_shape", "params", "buffers", "macs", "flops", "activations",
-            "rf_size", "rf_jump", "rf_padding")
+_COLUMNS = ("name", "type", "output_shape", *(m.name for m in LISTED), "rf_size", "rf_jump", "rf_padding")
 
 
 def _plain_row(r: LayerResult, view: str = "field") -> list[str]:
     rf = _shown(r, view)
     return [r.name, r.type, "x".join(str(fmt_exact(d)) for d in r.output_shape),
-            *(str(fmt_exact(v)) for v in (r.params, r.buffers, r.macs, r.flops, r.activations)),
+            *(str(fmt_exact(getattr(r, m.name))) for m in LISTED),
             rf_text(rf, "size"), rf_text(rf, "jump"), rf_text(rf, "padding")]
 
 
@@ -177,7 +182,7 @@ def csv(report: Report, depth: int | None = None) -> str:
              *(memory.csv_values(r.extra.get("memory")) if mem else ())])
     t = report.totals
     row(["total", "", "x".join(str(fmt_exact(d)) for d in report.output_shape),
-         *(str(fmt_exact(v)) for v in (t.params, t.buffers, t.macs, t.flops, t.activations)),
+         *(str(fmt_exact(getattr(t, m.name))) for m in LISTED),
          "", "", "", *(csv_values(roof["totals"]) if roof else ()), *(memory.csv_totals(report) if mem else ())])
     buf.write(f"# {escape.printable(report.convention.summary())}\n")
     if report.rf_view == "windows":
@@ -198,10 +203,10 @@ def markdown(report: Report, depth: int | None = None) -> str:
     if mem:
         from . import memory
         mem_cells, mem_heads = memory.row_cells(report, num), memory.columns(report)
-    head = "| name | type | output shape | params | MACs | FLOPs | RF size | RF jump |" + (
+    head = "| name | type | output shape |" + "".join(f" {m.title} |" for m in COLUMNS) + " RF size | RF jump |" + (
         " intensity | bound | time |" if roof else "") + ("".join(f" {h} (bytes) |" for h in mem_heads) if mem else "")
     lines = [f"### {escape.markdown(report.name)}", "", f"Input `{shape_text(report.input_shape)}`", "", head,
-             "|" + "---|" * 2 + "---|" + "---:|" * 3 + "---|---|" + ("---:|---|---:|" if roof else "")
+             "|" + "---|" * 2 + "---|" + "---:|" * len(COLUMNS) + "---|---|" + ("---:|---|---:|" if roof else "")
              + ("---:|" * len(mem_heads) if mem else "")]
     for r in _outline(report, depth):
         name, kind, shape, *rest = _cells(r, num, indent="", view=report.rf_view)
@@ -211,11 +216,11 @@ def markdown(report: Report, depth: int | None = None) -> str:
         lines.append("| " + " | ".join([name, kind, f"`{shape}`", *rest, *(roof(r) if roof else ()),
                                         *(mem_cells(r) if mem else ())]) + " |")
     t = report.totals
-    lines.append(f"| **total** | | `{shape_text(report.output_shape)}` | **{num(t.params)}** | "
-                 f"**{num(t.macs)}** | **{num(t.flops)}** | | |" + (" **{}** | **{}** | **{}** |".format(
-                     *total_cells(report)) if roof else "")
+    lines.append(f"| **total** | | `{shape_text(report.output_shape)}` |"
+                 + "".join(f" **{num(getattr(t, m.name))}** |" for m in COLUMNS) + " | |"
+                 + (" **{}** | **{}** | **{}** |".format(*total_cells(report)) if roof else "")
                  + ("".join(f" **{c}** |" for c in memory.total_cells(report, num)) if mem else ""))
-    lines += ["", f"Buffers: {num(t.buffers)}. Activations: {num(t.activations)}."]
+    lines += ["", " ".join(f"{m.title.capitalize()}: {num(getattr(t, m.name))}." for m in LISTED if not m.column)]
     if report.layout == "channels_last":
         lines[-1] += (f" Keras: {num(t.trainable)} trainable, {num(t.non_trainable)} non-trainable params (the "
                       "moving statistics, also in buffers).")
@@ -238,21 +243,25 @@ def _tex(v: Any) -> str:
 
 
 def latex(report: Report, depth: int | None = None) -> str:
-    """A booktabs table of per-layer figures (formulas in symbolic mode) and an align block of the totals."""
+    """A booktabs table of per-layer figures (formulas in symbolic mode) and an align block of the totals; with a
+    memory report, the metrics shown in bytes too."""
     t = report.totals
+    size = report.extra["memory"]["bytes_per_value"] if "memory" in report.extra else None
+    shown = [(m, 1) for m in COLUMNS] + [(m, size) for m in IN_BYTES if size]  # (metric, bytes per unit)
+    heads = [m.title[0].upper() + m.title[1:] + (" (bytes)" if m.in_bytes else "") for m, k in shown]
     lines = [r"% archcalc: needs \usepackage{booktabs} and \usepackage{amsmath}", r"\begin{table}[t]",
-             r"\centering", r"\begin{tabular}{llrrr}", r"\toprule",
-             r"Layer & Type & Params & MACs & FLOPs \\", r"\midrule"]
+             r"\centering", r"\begin{tabular}{ll" + "r" * len(shown) + "}", r"\toprule",
+             " & ".join(["Layer", "Type", *heads]) + r" \\", r"\midrule"]
     for r in _outline(report, depth):
         figures = r.totals if isinstance(r, BlockResult) else r
         name = r"\quad " * r.depth + escape.latex(r.name)
-        lines.append(f"{name} & {escape.latex(r.type)} & ${_tex(figures.params)}$ & ${_tex(figures.macs)}$ & "
-                     f"${_tex(figures.flops)}$ \\\\")
-    lines += [r"\midrule", f"Total & & ${_tex(t.params)}$ & ${_tex(t.macs)}$ & ${_tex(t.flops)}$ \\\\",
+        cells = [name, escape.latex(r.type), *(f"${_tex(getattr(figures, m.name) * k)}$" for m, k in shown)]
+        lines.append(" & ".join(cells) + r" \\")
+    lines += [r"\midrule", "Total & & " + " & ".join(f"${_tex(getattr(t, m.name) * k)}$" for m, k in shown) + r" \\",
               r"\bottomrule", r"\end{tabular}",
               f"\\caption{{{escape.latex(report.name)}: {escape.latex(report.convention.summary())}}}", r"\end{table}",
               "", r"\begin{align}"]
-    totals = [("N_{\\mathrm{params}}", t.params), ("\\mathrm{MACs}", t.macs), ("\\mathrm{FLOPs}", t.flops)]
+    totals = [(m.tex, getattr(t, m.name) * k) for m, k in shown]
     lines += [f"{label} &= {_tex(value)}" + (r" \\" if i < len(totals) - 1 else "")
               for i, (label, value) in enumerate(totals)]
     lines.append(r"\end{align}")

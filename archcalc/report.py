@@ -4,17 +4,17 @@ from __future__ import annotations
 from typing import Any
 
 from .convention import Convention
+from .metrics import METRICS, TOTALLED
 from .num import fmt_exact, is_concrete
 from .rf import RF
+from .symbolic import add_all
 
 
 class LayerResult:
-    """One leaf layer's figures. MACs, FLOPs, activations and cache include the batch; params and buffers don't."""
+    """One leaf layer's figures (``metrics.METRICS``: those marked batched include the batch), its shape and RF."""
 
-    __slots__ = ("name", "type", "kind", "output_shape", "params", "buffers", "macs", "flops", "flops_by_kind",
-                 "activations", "rf", "line", "depth", "user_defined", "input_elements", "cache", "live",
-                 "active_params", "workspace", "trainable", "non_trainable", "spec", "input_shape", "extra",
-                 "rf_windows")
+    __slots__ = ("name", "type", "kind", "output_shape", "flops_by_kind", "rf", "line", "depth", "user_defined",
+                 "spec", "input_shape", "extra", "rf_windows", *(m.name for m in METRICS))
 
     def __init__(self, name: str, type: str, kind: str, output_shape: tuple[Any, ...], params: Any, buffers: Any,
                  macs: Any, flops: Any, flops_by_kind: dict[str, Any], activations: Any, rf: RF,
@@ -42,6 +42,8 @@ class LayerResult:
         # included; one copy's figure in a repeat with a symbolic count (set by the engine after the walk).
         self.live: Any = 0
         self.workspace: Any = 0  # elements held while it runs besides inputs and output (batch included)
+        # Memory traffic (metrics.py): the values it reads (its inputs, its weights once per batch) and writes.
+        self.traffic: Any = input_elements + params + buffers + activations
         # Keras's split of the weights (set by the engine): trainable = params; non_trainable = the running
         # statistics Keras counts as parameters (a batch norm's moving mean and variance) under the Keras layout
         # (channels_last), else 0. They stay in ``buffers`` too, where torch holds them.
@@ -53,45 +55,34 @@ class LayerResult:
 
     def scale(self, count: Any) -> None:
         """Stand for ``count`` copies (a repeat with a symbolic count)."""
-        self.params, self.buffers, self.macs = self.params * count, self.buffers * count, self.macs * count
-        self.flops, self.activations = self.flops * count, self.activations * count
-        self.input_elements = self.input_elements * count
-        self.cache = self.cache * count
-        self.active_params = self.active_params * count
-        self.workspace = self.workspace * count
-        self.trainable, self.non_trainable = self.trainable * count, self.non_trainable * count
+        for m in METRICS:
+            if m.scaled:
+                setattr(self, m.name, getattr(self, m.name) * count)
         self.flops_by_kind = {k: v * count for k, v in self.flops_by_kind.items()}
 
     def to_dict(self) -> dict[str, Any]:
+        figures: dict[str, Any] = {}
+        for m in METRICS:
+            if m.in_json:
+                figures[m.name] = fmt_exact(getattr(self, m.name))
+                if m.name == "flops":  # its split by kind follows it
+                    figures["flops_by_kind"] = {k: fmt_exact(v) for k, v in self.flops_by_kind.items()}
         return {
             "name": self.name, "type": self.type, "kind": self.kind, "user_defined": self.user_defined,
-            "output_shape": [fmt_exact(d) for d in self.output_shape],
-            "params": fmt_exact(self.params), "buffers": fmt_exact(self.buffers),
-            "macs": fmt_exact(self.macs), "flops": fmt_exact(self.flops),
-            "flops_by_kind": {k: fmt_exact(v) for k, v in self.flops_by_kind.items()},
-            "activations": fmt_exact(self.activations), "input_elements": fmt_exact(self.input_elements),
-            "cache": fmt_exact(self.cache), "active_params": fmt_exact(self.active_params),
-            "trainable": fmt_exact(self.trainable), "non_trainable": fmt_exact(self.non_trainable),
+            "output_shape": [fmt_exact(d) for d in self.output_shape], **figures,
             "rf": self.rf.to_dict(), "rf_windows": self.rf_windows.to_dict(), **self.extra,
         }
 
 
 class Totals:
-    """Sums over leaf layers."""
+    """Sums over leaf layers of the metrics marked ``in_totals`` (``active_params``: the parameters one token
+    uses; ``trainable``, ``non_trainable``: Keras's split)."""
 
-    __slots__ = ("params", "buffers", "macs", "flops", "activations", "cache", "active_params", "trainable",
-                 "non_trainable", "flops_by_kind")
+    __slots__ = (*(m.name for m in TOTALLED), "flops_by_kind")
 
     def __init__(self) -> None:
-        self.params: Any = 0
-        self.buffers: Any = 0
-        self.macs: Any = 0
-        self.flops: Any = 0
-        self.activations: Any = 0
-        self.cache: Any = 0
-        self.active_params: Any = 0  # parameters one token uses: params, less the experts it skips
-        self.trainable: Any = 0  # Keras's split (LayerResult.trainable, .non_trainable)
-        self.non_trainable: Any = 0
+        for m in TOTALLED:
+            setattr(self, m.name, 0)
         self.flops_by_kind: dict[str, Any] = {}
 
     @classmethod
@@ -99,9 +90,8 @@ class Totals:
         """The sums over ``rows``, each taken in one go: in symbolic mode adding rows one at a time re-sorts the
         growing sum at every step (quadratic in the layers; minutes on a chain of a few hundred convs)."""
         t = cls()
-        for name in ("params", "buffers", "macs", "flops", "activations", "cache", "active_params", "trainable",
-                     "non_trainable"):
-            setattr(t, name, _sum([getattr(row, name) for row in rows]))
+        for m in TOTALLED:
+            setattr(t, m.name, _sum([getattr(row, m.name) for row in rows]))
         kinds: dict[str, list[Any]] = {}
         for row in rows:
             for kind, value in row.flops_by_kind.items():
@@ -110,32 +100,26 @@ class Totals:
         return t
 
     def add(self, row: LayerResult) -> None:
-        self.params += row.params
-        self.buffers += row.buffers
-        self.macs += row.macs
-        self.flops += row.flops
-        self.activations += row.activations
-        self.cache += row.cache
-        self.active_params += row.active_params
-        self.trainable += row.trainable
-        self.non_trainable += row.non_trainable
+        for m in TOTALLED:
+            setattr(self, m.name, getattr(self, m.name) + getattr(row, m.name))
         for kind, value in row.flops_by_kind.items():
             self.flops_by_kind[kind] = self.flops_by_kind.get(kind, 0) + value
 
+    def scale(self, count: Any) -> None:
+        """Stand for ``count`` copies."""
+        for m in TOTALLED:
+            setattr(self, m.name, getattr(self, m.name) * count)
+        self.flops_by_kind = {k: v * count for k, v in self.flops_by_kind.items()}
+
     def to_dict(self) -> dict[str, Any]:
-        return {"params": fmt_exact(self.params), "buffers": fmt_exact(self.buffers),
-                "macs": fmt_exact(self.macs), "flops": fmt_exact(self.flops),
-                "activations": fmt_exact(self.activations), "cache": fmt_exact(self.cache),
-                "active_params": fmt_exact(self.active_params),
-                "trainable": fmt_exact(self.trainable), "non_trainable": fmt_exact(self.non_trainable),
+        return {**{m.name: fmt_exact(getattr(self, m.name)) for m in TOTALLED if m.in_json},
                 "flops_by_kind": {k: fmt_exact(v) for k, v in self.flops_by_kind.items()}}
 
 
 def _sum(values: list[Any]) -> Any:
     if all(is_concrete(v) for v in values):
         return sum(values)
-    from .symbolic import add_all  # symbolic mode only: sympy's one-step sum
-    return add_all(values)
+    return add_all(values)  # symbolic mode only: sympy's one-step sum
 
 
 class BlockResult:
@@ -155,12 +139,7 @@ class BlockResult:
         self.layers: list[str] = []  # the leaf layers inside, by name
 
     def scale(self, count: Any) -> None:
-        t = self.totals
-        t.params, t.buffers, t.macs, t.flops = t.params * count, t.buffers * count, t.macs * count, t.flops * count
-        t.activations, t.cache = t.activations * count, t.cache * count
-        t.active_params = t.active_params * count
-        t.trainable, t.non_trainable = t.trainable * count, t.non_trainable * count
-        t.flops_by_kind = {k: v * count for k, v in t.flops_by_kind.items()}
+        self.totals.scale(count)
         for child in self.children:
             child.scale(count)
 

@@ -593,3 +593,22 @@ def test_torch_training_state_and_saved_tensors() -> None:
     # (2 x 8 floats per batch norm) and max pooling's int64 indices (not floating point, left out above).
     statistics = 2 * 2 * 8 * 4
     assert sum(saved.values()) <= t["saved_activation_bytes"] + statistics
+
+
+def test_symbolic_workspace_is_shown_in_the_users_symbols(tmp_path: Path, capsys: Any) -> None:
+    """A dense attention's scores (workspace) with T a multiple of 8: every figure is written in T, never in the
+    internal T_8 (T = 8 * T_8) the engine computes with. fp32, 4 heads, width 64, batch 1: saved = (input T*64 +
+    output T*64 + scores 4*T*T) x 4 bytes = 16*T**2 + 512*T."""
+    import sympy
+    spec = tmp_path / "attn.yaml"
+    spec.write_text("name: attn\nsymbols: {T: {multiple_of: 8}}\ninput: [T, 64]\n"
+                    "layers:\n  - multihead_attention: {num_heads: 4}\n")
+    T = sympy.Symbol("T", integer=True, positive=True)
+    saved = sympy.expand((T * 64 + T * 64 + 4 * T * T) * 4)
+    assert main([str(spec), "--memory"]) == 0
+    out = capsys.readouterr().out
+    assert "T_8" not in out
+    assert f"saved             {saved} bytes" in out
+    assert main([str(spec), "--memory", "-f", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["memory"]["training"]["saved_activation_bytes"] == str(saved)

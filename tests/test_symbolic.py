@@ -252,3 +252,13 @@ def test_crop_by_margin_keeps_a_symbolic_size() -> None:
     spec = "name: t\nsymbols: [H]\ninput: [3, H, H]\nlayers:\n  - crop: {margin: [4, 2]}\n"
     report = archcalc.analyze(archcalc.load(spec))
     assert report.output_shape == (1, 3, sym("H") - 8, sym("H") - 4)
+
+
+def test_symbolic_active_params_are_shown_like_params() -> None:
+    """Every figure is presented in the same form: without experts a token uses every parameter, so the total
+    active_params is the params formula itself (and the table adds no "active" line)."""
+    report = archcalc.analyze(archcalc.load(SPECS / "gpt_kaplan.yaml", symbolic=("n_layer", "d_model", "d_ff")))
+    assert str(report.totals.active_params) == str(report.totals.params)
+    assert all(str(row.active_params) == str(row.params) for row in report.layers)
+    from archcalc.render import table
+    assert "\nactive " not in table(report)
