@@ -3,24 +3,24 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .version import __version__
+from .core.version import __version__
 
 # Public names are imported on first use, so that ``archcalc.cli`` starts without loading what a run
 # does not need (start-up time is most of a run).
 _EXPORTS = {
-    "load": "spec", "Network": "spec",
-    "ArchcalcError": "errors", "InputError": "errors", "OutputError": "errors", "ShapeError": "errors",
-    "SpecError": "errors",
-    "LayerResult": "report", "BlockResult": "report", "Report": "report", "Totals": "report",
-    "Metric": "metrics", "METRICS": "metrics",
+    "load": "read.spec", "Network": "read.spec",
+    "ArchcalcError": "core.errors", "InputError": "core.errors", "OutputError": "core.errors",
+    "ShapeError": "core.errors", "SpecError": "core.errors",
+    "LayerResult": "walk.report", "BlockResult": "walk.report", "Report": "walk.report", "Totals": "walk.report",
+    "Metric": "core.metrics", "METRICS": "core.metrics",
 }
 
 if TYPE_CHECKING:
-    from .convention import Convention
-    from .errors import ArchcalcError, InputError, OutputError, ShapeError, SpecError
-    from .metrics import METRICS, Metric
-    from .report import BlockResult, LayerResult, Report, Totals
-    from .spec import Network, load
+    from .core.errors import ArchcalcError, InputError, OutputError, ShapeError, SpecError
+    from .core.metrics import METRICS, Metric
+    from .count.convention import Convention
+    from .read.spec import Network, load
+    from .walk.report import BlockResult, LayerResult, Report, Totals
 
 
 def analyze(network: Network, *, simplify: str = "expand", collect: tuple[str, ...] = (),
@@ -31,10 +31,10 @@ def analyze(network: Network, *, simplify: str = "expand", collect: tuple[str, .
     With symbols, every figure is a formula, shown in the user's symbols and simplified by ``simplify``
     (expand, factor, collect by ``collect``, or none).
     """
-    from .convention import ARCHCALC
-    from .engine import analyze as walk
-    from .spec import rebuild
-    from .symbolic import metered
+    from .core.symbolic import metered
+    from .count.convention import ARCHCALC
+    from .read.spec import rebuild
+    from .walk.engine import analyze as walk
     with metered():  # the build and the walk share one budget of symbolic work
         built = rebuild(network, **overrides) if overrides else network
         return walk(built, simplify=simplify, collect=collect, convention=convention or ARCHCALC)

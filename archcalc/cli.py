@@ -17,8 +17,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from .errors import ArchcalcError, SpecError
-from .metrics import LISTED_NAMES
+from .core.errors import ArchcalcError, SpecError
+from .core.metrics import LISTED_NAMES
 
 COMMANDS = ("formula", "sweep", "solve", "compare", "plot", "report", "export", "schema")
 METRICS = LISTED_NAMES  # --metric choices of formula and sweep
@@ -41,7 +41,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def _parser(command: str | None) -> argparse.ArgumentParser:
-    from .version import __version__
+    from .core.version import __version__
     prog = f"archcalc {command}" if command else "archcalc"
     p = argparse.ArgumentParser(prog=prog, description=(
         "Shapes, parameters, MACs/FLOPs and receptive fields of a network declared in YAML. "
@@ -111,7 +111,7 @@ def _parser(command: str | None) -> argparse.ArgumentParser:
 def parse_override(text: str) -> tuple[str, Any]:
     """``NAME=VALUE``: VALUE is an integer (ASCII digits, at most num.MAX_BITS bits), a comma list (for input), or
     an expression kept as text (the expression evaluator bounds it)."""
-    from .num import LIMIT_HINT, TooLarge, whole_number
+    from .core.num import LIMIT_HINT, TooLarge, whole_number
     name, sep, value = text.partition("=")
     name, value = name.strip(), value.strip()
     if not sep or not name.isidentifier() or not value:
@@ -135,8 +135,8 @@ def parse_override(text: str) -> tuple[str, Any]:
 
 def _analyze(args: argparse.Namespace, symbolic: Sequence[str] = ()) -> Any:
     """The report of ``args.spec`` under ``--convention``."""
-    from .engine import analyze
-    from .preset import load  # the built-in conventions first, then presets and files
+    from .count.preset import load  # the built-in conventions first, then presets and files
+    from .walk.engine import analyze
     return analyze(_network(args, symbolic), simplify=args.simplify, collect=tuple(args.collect),
                    convention=load(args.convention))
 
@@ -144,8 +144,8 @@ def _analyze(args: argparse.Namespace, symbolic: Sequence[str] = ()) -> Any:
 def _network(args: argparse.Namespace, symbolic: Sequence[str] = ()) -> Any:
     """The network of ``args.spec`` with --set, --batch and --symbolic applied; its text is kept as
     ``args.text`` (standard input can be read only once)."""
-    from .spec import build, read_text
-    from .yamlio import load_yaml
+    from .read.spec import build, read_text
+    from .read.yamlio import load_yaml
     overrides = dict(parse_override(o) for o in args.overrides)
     batch = getattr(args, "batch", None)  # export takes --set only
     if batch is not None:
@@ -165,10 +165,10 @@ def _roofline(report: Any, args: argparse.Namespace) -> None:
     if args.hardware == "list":
         raise SpecError("--hardware list takes no spec", hint="run archcalc --hardware list")
     if args.hardware:
-        from .roofline import annotate
+        from .analyses.roofline import annotate
         annotate(report, args.hardware, args.dtype or "fp32", args.efficiency)
     if args.memory or args.optimizer or args.dtype and not args.hardware:
-        from .memory import annotate as memory
+        from .analyses.memory import annotate as memory
         memory(report, args.dtype or "fp32", args.optimizer or "adam")
 
 
@@ -179,14 +179,14 @@ def _export(args: argparse.Namespace) -> None:
     if args.output is None:
         write_stdout(source)
         return
-    from .output import write_file
+    from .outputs.files import write_file
     write_file(args.output, source)
 
 
 def _check_outputs(command: str | None, args: argparse.Namespace) -> None:
     """Refuse, before reading or writing anything, an output file that cannot be written or is a file the command
     reads: the spec, a --convention or --hardware file."""
-    from .output import check_target
+    from .outputs.files import check_target
     output, option = getattr(args, "output", None), "-o"
     if command == "sweep":
         output, option = args.plot, "--plot"
@@ -212,7 +212,7 @@ def all_digits() -> Iterator[None]:
 
 
 def write_stdout(text: str) -> None:
-    from .output import write_stdout as write
+    from .outputs.files import write_stdout as write
     write(text)
 
 
@@ -222,50 +222,50 @@ def run(command: str | None, args: argparse.Namespace) -> int:
     if command == "schema":
         import json
 
-        from .schema import json_schema
+        from .read.schema import json_schema
         write_stdout(json.dumps(json_schema(), indent=2) + "\n")
     elif command is None:
-        from .render import FORMATS
+        from .outputs.render import FORMATS
         report = _analyze(args)
         _roofline(report, args)
         report.rf_view = args.rf
         with all_digits():
             write_stdout(FORMATS[args.format](report, args.depth) + "\n")
     elif command == "plot":
-        from .plot import plot
+        from .outputs.plot import plot
         plot(_analyze(args), args.kind, args.output, args.depth)
     elif command == "report":
-        from .html import write_report
+        from .outputs.html import write_report
         report = _analyze(args)
         _roofline(report, args)
         with all_digits():
             write_report(report, args.text, args.output)
     elif command == "formula":
-        from .explore import formula
+        from .analyses.explore import formula
         write_stdout(formula(_analyze(args), args.metric, args.latex) + "\n")
     elif command == "sweep":
-        from .explore import parse_axis, sweep, write_sweep
+        from .analyses.explore import parse_axis, sweep, write_sweep
         axes = [parse_axis(a) for a in args.vary]
         runs = _runs(args)
         table = sweep(runs, axes, args.metric)
         if args.plot:
-            from .plot_sweep import plot_sweep
+            from .outputs.plot_sweep import plot_sweep
             plot_sweep(table, args.plot, runs.network.name)
         write_stdout(write_sweep(table, args.format))
     elif command == "export":
         _export(args)
     elif command == "compare":
-        from .compare import compare, table
+        from .analyses.compare import compare, table
         rows = compare(_network(args), args.metric)
         if args.format == "json":
             import json
 
-            from .num import fmt_exact
+            from .core.num import fmt_exact
             write_stdout(json.dumps(rows, indent=2, default=fmt_exact) + "\n")
         else:
             write_stdout(table(rows, args.metric, markdown=args.format == "markdown") + "\n")
     elif command == "solve":
-        from .explore import parse_budget, parse_max, search
+        from .analyses.explore import parse_budget, parse_max, search
         budgets = [parse_budget(b) for b in args.budget]
         answer = search(_runs(args), args.unknown, budgets, parse_max(args.max))
         write_stdout("\n".join(answer.lines()) + "\n")
@@ -274,8 +274,8 @@ def run(command: str | None, args: argparse.Namespace) -> int:
 
 def _runs(args: argparse.Namespace) -> Any:
     """sweep and solve: numeric runs of the spec (with --set, --batch, --convention) at the values they try."""
-    from .explore import Runs
-    from .preset import load
+    from .analyses.explore import Runs
+    from .count.preset import load
     if args.symbolic:
         raise SpecError(f"--symbolic {' '.join(args.symbolic)}: sweep and solve run the network at numbers",
                         hint="give those names values with --set, or vary them with --vary")
@@ -288,11 +288,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = None
     try:
         if argv in (["--hardware", "list"], ["--hardware=list"]):  # the built-in devices; no spec needed
-            from .roofline import listing
+            from .analyses.roofline import listing
             write_stdout(listing() + "\n")
             return 0
         args = _parser(command).parse_args(argv[1:] if command else argv)
-        from .symbolic import metered
+        from .core.symbolic import metered
         with metered():  # one budget of symbolic work for the whole command: analysis, memory peaks, output
             return run(command, args)
     except ArchcalcError as e:
@@ -301,7 +301,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"archcalc: {e.locate(file=None if spec in (None, '-') else spec).format()}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # the reader has gone (| head): a quiet end, and nothing left to flush at exit
-        from .output import discard_stdout
+        from .outputs.files import discard_stdout
         discard_stdout()
         return 0
     except KeyboardInterrupt:

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from archcalc.cli import main  # noqa: E402
-from archcalc.preset import available  # noqa: E402
+from archcalc.count.preset import available  # noqa: E402
 
 FORMATS = ("table", "json", "csv", "markdown", "latex")
 

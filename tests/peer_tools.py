@@ -37,7 +37,7 @@ from typing import Any
 import pytest
 
 import archcalc
-from archcalc.preset import load
+from archcalc.count.preset import load
 
 TOOLS = ("torch", "fvcore", "ptflops", "thop", "torchinfo")
 PACKAGE = {"fvcore": "fvcore", "ptflops": "ptflops", "thop": "thop", "torchinfo": "torchinfo"}

@@ -11,8 +11,8 @@ import yaml
 from layer_specs import SPECS, spec_text
 
 from archcalc.layers import LAYER_TYPES, _index
-from archcalc.schema import json_schema
-from archcalc.spec import Header
+from archcalc.read.schema import json_schema
+from archcalc.read.spec import Header
 
 ROOT = Path(__file__).resolve().parent.parent
 # every zoo spec, and the small specs that use every layer type and option (tests/layer_specs.py)
@@ -47,7 +47,7 @@ def test_pydantic_models_agree_with_the_compiled_validators() -> None:
     from pydantic_core import ValidationError as CoreError
 
     import archcalc
-    from archcalc.graph import Leaf
+    from archcalc.read.graph import Leaf
 
     def leaves(nodes):
         for node in nodes:

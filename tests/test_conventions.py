@@ -19,8 +19,8 @@ import pytest
 
 import archcalc
 from archcalc.cli import main
-from archcalc.errors import ArchcalcError
-from archcalc.preset import available, load
+from archcalc.core.errors import ArchcalcError
+from archcalc.count.preset import available, load
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = json.loads((Path(__file__).parent / "data" / "torchvision_reference.json").read_text())["models"]

@@ -1,8 +1,8 @@
 """Custom layer types under every counting convention.
 
 A custom layer may declare the kind of op it is (``kind: conv``, ``elementwise``, ...). A preset counts it by the
-rule its file gives for that kind (``kinds:`` in archcalc/conventions/*.yaml, whose comments say why: what the tool
-counts for an op of that kind written in PyTorch); a convention file may give a custom type a rule of its own, by
+rule its file gives for that kind (``kinds:`` in archcalc/count/conventions/*.yaml, whose comments say why: what the
+tool counts for an op of that kind written in PyTorch); a convention file may give a custom type a rule of its own, by
 its name, over the layer's figures and arguments; without a kind a preset refuses the layer in one line.
 
 Where the expected numbers come from:
@@ -25,11 +25,11 @@ from pathlib import Path
 import pytest
 
 import archcalc
-from archcalc.blocks import CUSTOM_KINDS
 from archcalc.cli import main
-from archcalc.convention import KAPLAN
-from archcalc.errors import ArchcalcError
-from archcalc.preset import HERE, load
+from archcalc.core.errors import ArchcalcError
+from archcalc.count.convention import KAPLAN
+from archcalc.count.preset import HERE, load
+from archcalc.read.blocks import CUSTOM_KINDS
 
 PRESETS = ("paper", "torch", "fvcore", "ptflops", "thop", "torchinfo")
 B, C, H, W, T, D = 2, 8, 16, 16, 10, 16  # batch; an image [C, H, W]; a sequence [T, D]

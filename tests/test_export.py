@@ -32,8 +32,8 @@ from layer_specs import SPECS as LAYERS
 from layer_specs import spec_text
 
 import archcalc
-from archcalc.errors import ArchcalcError
-from archcalc.graph import Group, Leaf
+from archcalc.core.errors import ArchcalcError
+from archcalc.read.graph import Group, Leaf
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = sorted((ROOT / "specs").glob("*.yaml"))

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 import archcalc
 from archcalc.cli import main
-from archcalc.escape import py_comment, py_doc, py_str
+from archcalc.core.escape import py_comment, py_doc, py_str
 
 # Places a name can stand; the spec below writes each one with its letter prefixed, so that they stay distinct.
 POSITIONS = ("network", "layer", "save", "block_call", "repeat", "sequential", "parallel", "branch", "inner",
@@ -260,7 +260,7 @@ def test_names_that_do_not_print_are_refused(tmp_path: Path, capsys: pytest.Capt
 @pytest.mark.parametrize("position", POSITIONS)
 def test_names_longer_than_the_cap_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                position: str) -> None:
-    from archcalc.graph import MAX_NAME, MAX_REF
+    from archcalc.read.graph import MAX_NAME, MAX_REF
     reference = position in ("inputs", "from", "tied_to")  # a dotted path of names: "e.x.x...", MAX_REF + 1 long
     limit = MAX_REF if reference else MAX_NAME
     text = ".x" * (MAX_REF // 2) if reference else "x" * (MAX_NAME + (position == "network"))  # + its prefix

@@ -5,9 +5,9 @@ from fractions import Fraction
 
 import pytest
 
-from archcalc import expr
-from archcalc.errors import ArchcalcError
-from archcalc.expr import MAX_LENGTH, MAX_POWER_BITS, evaluate, names
+from archcalc.core import expr
+from archcalc.core.errors import ArchcalcError
+from archcalc.core.expr import MAX_LENGTH, MAX_POWER_BITS, evaluate, names
 
 
 def ev(text: str, **env):

@@ -36,9 +36,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import archcalc
-from archcalc import expr, graph, yamlio
 from archcalc.cli import main
-from archcalc.errors import ArchcalcError
+from archcalc.core import expr
+from archcalc.core.errors import ArchcalcError
+from archcalc.read import graph, yamlio
 
 ROOT = Path(__file__).resolve().parent.parent
 FUZZ_CASES = int(os.environ.get("ARCHCALC_FUZZ_CASES", "2000"))
@@ -1288,7 +1289,7 @@ def test_table_of_counts_beyond_float_range(capsys, tmp_path):
 def test_counts_print_exactly_up_to_the_digit_cap(capsys, tmp_path, fmt):
     """Counts are exact up to the cap on numbers; past it, one line. (Issue 12 capped every number, at
     num.MAX_BITS = 4,096 bits, below Python's 4,300-digit int <-> str limit: this test printed 4,817 digits.)"""
-    from archcalc.num import MAX_BITS
+    from archcalc.core.num import MAX_BITS
     text = "name: t\nvariables: {n: '2**2000'}\ninput: [%s]\nlayers: [relu]\n"
     limit = sys.get_int_max_str_digits()
     out = run_ok(capsys, tmp_path, text % "n, n", "-f", fmt)

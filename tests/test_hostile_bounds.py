@@ -16,9 +16,12 @@ from pathlib import Path
 import pytest
 
 import archcalc
-from archcalc import bounds, explore, graph, symbolic
+from archcalc.analyses import explore
 from archcalc.cli import main
-from archcalc.num import MAX_BITS, MAX_DIGITS
+from archcalc.core import symbolic
+from archcalc.core.num import MAX_BITS, MAX_DIGITS
+from archcalc.read import graph
+from archcalc.walk import bounds
 
 ROOT = Path(__file__).resolve().parent.parent
 HEADER = "name: t\ninput: [3, 8, 8]\nlayers:\n"

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from archcalc import graph, spec, yamlio
 from archcalc.cli import main
+from archcalc.read import graph, spec, yamlio
 
 ROOT = Path(__file__).resolve().parent.parent
 HEADER = "name: t\ninput: [3, 8, 8]\nlayers:\n"  # layers start on line 4
@@ -125,7 +125,7 @@ def write(tmp_path: Path, text: str | bytes, name: str = "spec.yaml") -> Path:
 
 
 def convention_text() -> str:
-    return (ROOT / "archcalc" / "conventions" / "torch.yaml").read_text(encoding="utf-8")
+    return (ROOT / "archcalc" / "count" / "conventions" / "torch.yaml").read_text(encoding="utf-8")
 
 
 # ---------------------------------------------------------------- FIFOs: refused by stat, never opened
@@ -408,7 +408,7 @@ def test_a_million_comment_and_blank_lines(capsys, tmp_path):
 
 MEASURED = """
 import sys
-from archcalc import yamlio
+from archcalc.read import yamlio
 from archcalc.cli import main
 events, get = [0], yamlio._Base.get_event
 def counted(self):

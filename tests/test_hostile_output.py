@@ -3,7 +3,7 @@ written. Each case ends in status 0 with the output escaped as its format requir
 out here by hand, from the format's own rules), or in status 2 with exactly one stderr line starting
 ``archcalc: `` and no traceback.
 
-Formats and their rules (archcalc/escape.py): LaTeX escapes ``\\ { } $ & # % _ ^ ~`` as commands, ``< > |`` as
+Formats and their rules (archcalc/core/escape.py): LaTeX escapes ``\\ { } $ & # % _ ^ ~`` as commands, ``< > |`` as
 text symbols and braces ``[ ] *``; CSV puts a single quote before a cell starting with ``= + - @`` (a tab or CR),
 numbers excepted outside the name and type columns; Markdown puts a backslash before ``\\ ` * _ [ ] < > | ~ $ & #``
 (``_`` inside a word excepted); matplotlib text has every ``$`` escaped (no mathtext) and never uses TeX; HTML is
@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from archcalc.cli import main
-from archcalc.escape import csv_cell
+from archcalc.core.escape import csv_cell
 
 q = json.dumps  # a JSON string is a YAML double-quoted scalar
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import archcalc
-from archcalc.html import PLOT_NOTE, render_html, write_report
+from archcalc.outputs.html import PLOT_NOTE, render_html, write_report
 
 ROOT = Path(__file__).resolve().parents[1]
 RESNET50 = ROOT / "specs" / "resnet50.yaml"
@@ -76,8 +76,8 @@ def resnet50_page(resnet50, tmp_path_factory):
 
 @pytest.fixture
 def no_plot(monkeypatch):
-    """archcalc.plot unavailable (as without matplotlib): None in sys.modules makes the import fail."""
-    monkeypatch.setitem(sys.modules, "archcalc.plot", None)
+    """archcalc.outputs.plot unavailable (as without matplotlib): None in sys.modules makes the import fail."""
+    monkeypatch.setitem(sys.modules, "archcalc.outputs.plot", None)
 
 
 def _tricky(no_plot=None):

@@ -9,7 +9,7 @@ import pytest
 
 import archcalc
 from archcalc.cli import main
-from archcalc.errors import ArchcalcError
+from archcalc.core.errors import ArchcalcError
 
 CONV1D_DENSE = """name: conv1d_dense
 layout: channels_last

@@ -1,7 +1,7 @@
 """Per-layer formulas: shapes, params, buffers, MACs, FLOPs and receptive fields, one small spec at a time.
 
 Every expected value is written as the arithmetic it stands for (torch's shape formulas, weight shapes,
-the FLOP rules of archcalc/convention.py), never copied from archcalc's output. Shapes are batch first.
+the FLOP rules of archcalc/count/convention.py), never copied from archcalc's output. Shapes are batch first.
 ``test_torch_agrees`` checks the same layers' output shapes, params and buffers against torch when it is
 installed.
 """
@@ -13,8 +13,8 @@ from fractions import Fraction
 import pytest
 
 import archcalc
-from archcalc.convention import ARCHCALC
-from archcalc.errors import ArchcalcError, ShapeError
+from archcalc.core.errors import ArchcalcError, ShapeError
+from archcalc.count.convention import ARCHCALC
 
 
 def rows(layers: str, input: str, batch: int = 1) -> list:

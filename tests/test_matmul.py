@@ -1,7 +1,7 @@
 """``matmul`` and ``einsum`` between named tensors: shapes, MACs, FLOPs, receptive fields, errors, symbols.
 
 Expected values are written as the arithmetic they stand for (torch.matmul's shape rules, the counting
-rules of archcalc/convention.py); the oracle tests check the MACs against torch's FlopCounterMode / 2 and
+rules of archcalc/count/convention.py); the oracle tests check the MACs against torch's FlopCounterMode / 2 and
 every layer's output shape against the tensor torch computes, at batch 1 and 3.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 
 import archcalc
 from archcalc.cli import main
-from archcalc.convention import ARCHCALC
+from archcalc.count.convention import ARCHCALC
 
 ROOT = Path(__file__).resolve().parent.parent
 GLOBAL_RF = {"size": "global", "jump": "global", "padding": "global"}

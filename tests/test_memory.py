@@ -1,5 +1,5 @@
-"""The memory report (archcalc.memory, --memory): parameter bytes, the peak of live activations along the graph,
-training memory and the KV cache. Expected values are arithmetic written out from the shapes in the specs; the
+"""The memory report (archcalc.analyses.memory, --memory): parameter bytes, the peak of live activations along the
+graph, training memory and the KV cache. Expected values are arithmetic written out from the shapes in the specs; the
 torch tests measure the same quantities on a small CPU model (an independent oracle) and explain every gap."""
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 import archcalc
+from archcalc.analyses.memory import annotate, peak
 from archcalc.cli import main
-from archcalc.errors import SpecError
-from archcalc.memory import annotate, peak
-from archcalc.render import FORMATS
+from archcalc.core.errors import SpecError
+from archcalc.outputs.render import FORMATS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -225,8 +225,8 @@ def test_batch_scales_activations_and_cache_but_not_weights() -> None:
 def kv_layer(monkeypatch: pytest.MonkeyPatch) -> None:
     """``kv_stub``: passes its input through and keeps K and V for ``positions`` tokens of its width, as an
     attention layer does (2 * positions * width elements per sample)."""
-    from archcalc.declare import field
-    from archcalc.fields import PositiveInt
+    from archcalc.core.declare import field
+    from archcalc.core.fields import PositiveInt
     from archcalc.layers import LAYER_TYPES
     from archcalc.layers.base import REGISTRY, Cost, LayerSpec, LayerType
 
@@ -295,8 +295,8 @@ def test_encoders_have_no_kv_cache() -> None:
 
 def test_fake_cost_cache_is_carried_batch_scaled() -> None:
     """The engine carries Cost.cache into LayerResult like activations: x batch, and x count in a repeat."""
-    from archcalc.report import LayerResult, Totals
-    from archcalc.rf import RF
+    from archcalc.walk.report import LayerResult, Totals
+    from archcalc.walk.rf import RF
     row = LayerResult("a", "attention", "attention", (2, 4), 0, 0, 0, 0, {}, 8, RF.of_input(1), cache=2 * 640)
     row.scale(12)  # a symbolic repeat of 12 layers
     totals = Totals()
@@ -381,7 +381,7 @@ def test_a_convention_that_drops_parameters_is_refused(capsys: pytest.CaptureFix
 
 
 def test_html_report_shows_the_memory_totals(tmp_path: Path) -> None:
-    from archcalc.html import render_html
+    from archcalc.outputs.html import render_html
     page = render_html(memory(MLP, "bf16"), MLP)
     assert "peak activations" in page and 'id="x-memory"' in page and "live_bytes" in page
 

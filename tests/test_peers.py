@@ -5,7 +5,7 @@ eval mode), check that its parameters, buffers and output shape are archcalc's, 
 assert that archcalc's total under the matching preset equals the tool's total exactly. How each tool is run, and
 the reduced sizes the zoo runs at (SIZES), are in tests/peer_tools.py, which tests/test_peers_torchvision.py shares.
 
-archcalc's side is archcalc.analyze(network, convention=archcalc.preset.load(tool)) on the very network that was
+archcalc's side is archcalc.analyze(network, convention=archcalc.count.preset.load(tool)) on the very network that was
 exported (same overrides). The input is the export's example_input() (random token ids for a token input).
 
 The cases:

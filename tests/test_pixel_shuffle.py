@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 import archcalc
-from archcalc.errors import ArchcalcError
+from archcalc.core.errors import ArchcalcError
 
 torch = pytest.importorskip("torch")
 nn = torch.nn

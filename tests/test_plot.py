@@ -11,9 +11,9 @@ import pytest
 
 import archcalc
 from archcalc.cli import main
-from archcalc.errors import SpecError
-from archcalc.report import BlockResult, LayerResult
-from archcalc.rf import GLOBAL, AxisRF
+from archcalc.core.errors import SpecError
+from archcalc.walk.report import BlockResult, LayerResult
+from archcalc.walk.rf import GLOBAL, AxisRF
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ("vgg16", "resnet50", "convnet1d")
@@ -70,7 +70,7 @@ def first_cover(r: archcalc.Report, axis: int, input_size: int) -> str:
 def check_title(fig, r: archcalc.Report) -> None:
     title = fig.get_suptitle()
     assert title.startswith(f"{r.name}: ")
-    from archcalc.render import human
+    from archcalc.outputs.render import human
     assert human(r.totals.params) in title and human(r.totals.macs) in title
     notes = [t.get_text() for ax in fig.axes for t in ax.texts]
     assert " ".join(r.convention.summary().split()) in [" ".join(n.split()) for n in notes]
@@ -95,7 +95,7 @@ def check_rf_axes(ax, r: archcalc.Report) -> None:
 @pytest.mark.parametrize("spec, kind, fmt", CASES)
 def test_every_kind_in_every_format(tmp_path: Path, spec: str, kind: str, fmt: str) -> None:
     pytest.importorskip("matplotlib")
-    from archcalc.plot import plot
+    from archcalc.outputs.plot import plot
     r = report(spec)
     path = tmp_path / f"{spec}_{kind}.{fmt}"
     fig = plot(r, kind, path)
@@ -141,7 +141,7 @@ def test_every_kind_in_every_format(tmp_path: Path, spec: str, kind: str, fmt: s
 @pytest.mark.parametrize("depth", [1, 2, 3])
 def test_layers_with_depth_draws_collapsed_blocks_by_their_subtotals(tmp_path: Path, depth: int) -> None:
     pytest.importorskip("matplotlib")
-    from archcalc.plot import plot
+    from archcalc.outputs.plot import plot
     r = report("resnet50")
     fig = plot(r, "layers", tmp_path / "layers.png", depth=depth)
     ax_p = axis_by_label(fig, "parameters (count", "x")
@@ -185,7 +185,7 @@ def test_bad_file_names_are_one_line_errors(tmp_path: Path, capsys: pytest.Captu
 
 def test_symbolic_report_points_to_sweep() -> None:
     pytest.importorskip("matplotlib")
-    from archcalc.plot import plot
+    from archcalc.outputs.plot import plot
     sym = archcalc.analyze(archcalc.load(ROOT / "specs" / "convnet1d.yaml", symbolic=["L"]))
     with pytest.raises(SpecError) as e:
         plot(sym, "summary", None)
@@ -194,8 +194,8 @@ def test_symbolic_report_points_to_sweep() -> None:
 
 def test_sweep_plot_draws_the_swept_totals(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("matplotlib")
-    from archcalc.explore import sweep
-    from archcalc.plot_sweep import plot_sweep
+    from archcalc.analyses.explore import sweep
+    from archcalc.outputs.plot_sweep import plot_sweep
     sym = archcalc.analyze(archcalc.load(ROOT / "specs" / "convnet1d.yaml", symbolic=["L"]))
     columns = sweep(sym, [("L", [64, 128, 256])], ["params", "macs"])
     fig = plot_sweep(columns, str(tmp_path / "sweep.pdf"), "convnet1d")
@@ -214,7 +214,7 @@ def test_sweep_plot_draws_the_swept_totals(tmp_path: Path, capsys: pytest.Captur
 def test_without_matplotlib_one_line_error_names_the_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                             capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now raises ImportError
-    from archcalc.plot import plot
+    from archcalc.outputs.plot import plot
     with pytest.raises(SpecError) as e:
         plot(report("convnet1d"), "summary", tmp_path / "x.png")
     assert e.value.message == "plotting needs matplotlib" and "archcalc[plot]" in e.value.hint
@@ -222,6 +222,6 @@ def test_without_matplotlib_one_line_error_names_the_extra(tmp_path: Path, monke
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("archcalc: ") and "pip install 'archcalc[plot]'" in err
     assert not (tmp_path / "x.png").exists()
-    from archcalc.plot_sweep import plot_sweep
+    from archcalc.outputs.plot_sweep import plot_sweep
     with pytest.raises(SpecError, match=r"archcalc\[plot\]"):
         plot_sweep({"L": [1, 2], "macs": [3, 4]}, str(tmp_path / "s.png"))

@@ -69,7 +69,7 @@ def test_quick_start_has_two_commands_and_ci_runs_the_test_one() -> None:
 
 def test_llm_sizing_table_matches_archcalc() -> None:
     """The README's LLM table: each cell is the figure archcalc prints for the command the section shows."""
-    from archcalc.memory import annotate
+    from archcalc.analyses.memory import annotate
     block = README.split("<!-- llm-table -->", 1)[1].strip().split("\n\n", 1)[0]
     rows = {r[0]: r[1:] for r in ([c.strip() for c in line.strip("|").split("|")] for line in block.splitlines()[2:])}
     for column, (name, context) in enumerate([("gpt2", 1024), ("llama2_7b", 4096)]):

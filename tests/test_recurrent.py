@@ -3,7 +3,7 @@
 Where the expected numbers come from:
 - arithmetic: torch's weight shapes (torch.nn.LSTM/GRU/RNN docs: weight_ih_l[k] is (gates*H, in), weight_hh_l[k]
   (gates*H, H_out), b_ih and b_hh (gates*H), LSTM weight_hr_l[k] (proj_size, H); layer k >= 1 reads D*H_out
-  features) and the FLOP rules of archcalc/convention.py, written out next to each literal;
+  features) and the FLOP rules of archcalc/count/convention.py, written out next to each literal;
 - torch oracle: params = sum of parameters().numel() of nn.LSTM/GRU/RNN; MACs = FlopCounterMode total / 2 of the
   cells written below by hand (one nn.Linear per gate for W_ih and W_hh, a Python loop over time), whose outputs
   are checked equal to nn.LSTM/GRU/RNN's with the same weights, so they are the same computation.
@@ -16,8 +16,8 @@ import pytest
 
 import archcalc
 from archcalc.cli import main
-from archcalc.convention import ARCHCALC
-from archcalc.errors import ShapeError, SpecError
+from archcalc.core.errors import ShapeError, SpecError
+from archcalc.count.convention import ARCHCALC
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 # torch's notices when an LSTM with a projection, or oneDNN switched off, leaves the oneDNN path

@@ -14,12 +14,12 @@ import pytest
 from layer_specs import SPECS, spec_text
 
 import archcalc
-from archcalc.graph import Group, Leaf
 from archcalc.layers import LAYER_TYPES
+from archcalc.read.graph import Group, Leaf
 
 ROOT = Path(__file__).resolve().parent.parent
 TYPES = sorted(LAYER_TYPES)  # the names the layer modules declare in TYPES, which the spec reader accepts
-PRESETS = sorted(p.stem for p in (ROOT / "archcalc" / "conventions").glob("*.yaml"))
+PRESETS = sorted(p.stem for p in (ROOT / "archcalc" / "count" / "conventions").glob("*.yaml"))
 
 
 def missing(what: str, lacking: list[str], where: str) -> str:
@@ -45,10 +45,10 @@ def test_every_type_has_a_torch_translation() -> None:
 @pytest.mark.parametrize("preset", PRESETS)
 def test_every_type_has_a_rule_in_every_preset(preset: str) -> None:
     """A preset has no fallback for archcalc's own types (its `kinds` are for custom layers): each needs its rule."""
-    from archcalc.preset import load
+    from archcalc.count.preset import load
     rules = load(preset).per_type
     lacking = [t for t in TYPES if t not in rules]
-    assert not lacking, missing(f"a rule in the {preset} preset", lacking, f"archcalc/conventions/{preset}.yaml")
+    assert not lacking, missing(f"a rule in the {preset} preset", lacking, f"archcalc/count/conventions/{preset}.yaml")
 
 
 def _family(name: str) -> set[str]:
@@ -68,13 +68,13 @@ def _family(name: str) -> set[str]:
 def test_every_type_has_a_line_in_the_archcalc_rules() -> None:
     """archcalc's own convention states how it counts each type: a rule whose key names the type or its family
     (`conv/linear/matmul`, `activation.relu`), or whose text names it (positional_embedding, under embedding)."""
-    from archcalc.convention import ARCHCALC
+    from archcalc.count.convention import ARCHCALC
     rules = ARCHCALC.rules()
     keys = {word for key in rules for part in key.split("/") for word in (part, *part.split(), part.split(".")[-1])}
     words = {w for text in rules.values() for w in re.findall(r"[a-z_0-9]+", text)}
     lacking = [t for t in TYPES if not (_family(t) & keys or t in words)]
     assert not lacking, missing("a line in the archcalc convention's rules", lacking,
-                                "archcalc/convention.py, _archcalc_rules")
+                                "archcalc/count/convention.py, _archcalc_rules")
 
 
 def _readme_types() -> set[str]:

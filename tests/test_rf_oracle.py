@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 import archcalc
-from archcalc.rf import AxisRF
+from archcalc.walk.rf import AxisRF
 
 torch = pytest.importorskip("torch")
 nn = torch.nn

@@ -53,7 +53,7 @@ def test_nearest_x2_after_a_conv_every_unit_sees_the_same_size() -> None:
                 "  - upsample: {scale_factor: 2}\n")
     # unit o copies floor(o/2), which sees [floor(o/2), floor(o/2) + 2]: 3 each, no mark
     assert rf(r)["phases"] == [{"period": 2, "shift": 1, "sizes": [3, 3], "first": [0, 0], "last": [2, 2]}]
-    assert not archcalc.rf.varies(r.rf.axes[0])
+    assert not archcalc.walk.rf.varies(r.rf.axes[0])
 
 
 def test_transposed_conv_with_kernel_below_stride_leaves_units_without_input() -> None:

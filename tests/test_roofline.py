@@ -1,4 +1,4 @@
-"""Roofline bounds (archcalc.roofline). Expected values are arithmetic written out here from the layer formulas
+"""Roofline bounds (archcalc.analyses.roofline). Expected values are arithmetic written out here from the layer formulas
 and the datasheet figures (NVIDIA A100 datasheet, 80GB SXM: BF16 312 TFLOPS dense, 2,039 GB/s), never copied
 from archcalc's output."""
 from __future__ import annotations
@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 import archcalc
+from archcalc.analyses.roofline import BUILTIN, NOTE, annotate, device, listing, load_file
 from archcalc.cli import main
-from archcalc.errors import ArchcalcError, SpecError
-from archcalc.render import FORMATS
-from archcalc.roofline import BUILTIN, NOTE, annotate, device, listing, load_file
+from archcalc.core.errors import ArchcalcError, SpecError
+from archcalc.outputs.render import FORMATS
 
 ROOT = Path(__file__).resolve().parent.parent
 

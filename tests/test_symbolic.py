@@ -157,7 +157,7 @@ def test_latex_totals_parse_back() -> None:
     lark = pytest.importorskip("lark")  # noqa: F841  (sympy's LaTeX parser backend)
     from sympy.parsing.latex import parse_latex
 
-    from archcalc.render import latex
+    from archcalc.outputs.render import latex
     report = archcalc.analyze(archcalc.load(SPECS / "resnet50.yaml", symbolic=["H", "W"]))
     text = latex(report)
     block = text[text.index(r"\begin{align}") + len(r"\begin{align}"):text.index(r"\end{align}")]
@@ -175,7 +175,7 @@ def test_latex_compiles_when_a_tex_engine_is_available(tmp_path: Path) -> None:
     engine = shutil.which("pdflatex")
     if engine is None:
         pytest.skip("no TeX engine (pdflatex) installed; the parse-back test covers the formulas")
-    from archcalc.render import latex
+    from archcalc.outputs.render import latex
     report = archcalc.analyze(archcalc.load(SPECS / "vgg16.yaml", symbolic=["H", "W"]))
     doc = ("\\documentclass{article}\\usepackage{booktabs}\\usepackage{amsmath}\\begin{document}\n"
            + latex(report, 1) + "\n\\end{document}\n")
@@ -185,7 +185,7 @@ def test_latex_compiles_when_a_tex_engine_is_available(tmp_path: Path) -> None:
 
 
 def test_sweep_and_solve_agree_with_numeric_runs() -> None:
-    from archcalc.explore import solve, sweep
+    from archcalc.analyses.explore import solve, sweep
     report = archcalc.analyze(archcalc.load(SPECS / "vgg16.yaml", symbolic=["H", "W"]))
     table = sweep(report, [("H", [32, 224]), ("W", [224])], ["macs"])
     assert table["macs"] == [archcalc.analyze(archcalc.load(SPECS / "vgg16.yaml"), H=h).totals.macs
@@ -260,5 +260,5 @@ def test_symbolic_active_params_are_shown_like_params() -> None:
     report = archcalc.analyze(archcalc.load(SPECS / "gpt_kaplan.yaml", symbolic=("n_layer", "d_model", "d_ff")))
     assert str(report.totals.active_params) == str(report.totals.params)
     assert all(str(row.active_params) == str(row.params) for row in report.layers)
-    from archcalc.render import table
+    from archcalc.outputs.render import table
     assert "\nactive " not in table(report)

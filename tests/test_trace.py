@@ -10,10 +10,10 @@ from fractions import Fraction
 import pytest
 
 import archcalc
-from archcalc.convention import ARCHCALC, KAPLAN
-from archcalc.engine import walk
-from archcalc.graph import Group
-from archcalc.preset import load, variables
+from archcalc.count.convention import ARCHCALC, KAPLAN
+from archcalc.count.preset import load, variables
+from archcalc.read.graph import Group
+from archcalc.walk.engine import walk
 
 RESIDUAL = """name: r
 input: [4, 8, 8]

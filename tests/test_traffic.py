@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 import archcalc
+from archcalc.analyses.memory import annotate
+from archcalc.analyses.roofline import annotate as roofline
 from archcalc.cli import main
-from archcalc.memory import annotate
-from archcalc.roofline import annotate as roofline
 
 CONV_NET = """\
 name: tiny_conv

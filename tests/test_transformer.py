@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 import archcalc
-from archcalc.convention import KAPLAN
-from archcalc.errors import ArchcalcError
+from archcalc.core.errors import ArchcalcError
+from archcalc.count.convention import KAPLAN
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = json.loads((Path(__file__).parent / "data" / "torchvision_reference.json").read_text())["models"]
@@ -334,7 +334,7 @@ def test_patch_embedding_as_conv_or_reshape_and_linear():
 
 def test_dense_attention_holds_its_scores_and_fused_does_not():
     """Memory: a dense kernel materialises h x T x S scores while the layer runs, and saves them for training."""
-    from archcalc.memory import annotate
+    from archcalc.analyses.memory import annotate
     d, h, t = 64, 4, 10
     reports = {}
     for kernel in ("dense", "fused"):

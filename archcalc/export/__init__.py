@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import SpecError
+from ..core.errors import SpecError
 
 TARGETS = ("pytorch",)
 

@@ -19,13 +19,13 @@ import keyword
 import re
 from typing import Any
 
-from ..engine import walk
-from ..errors import ArchcalcError, SpecError
-from ..escape import py_comment, py_doc
-from ..nodes import Group
-from ..spec import Network
-from ..trace import Step, Trace
-from ..version import __version__
+from ..core.errors import ArchcalcError, SpecError
+from ..core.escape import py_comment, py_doc
+from ..core.version import __version__
+from ..read.nodes import Group
+from ..read.spec import Network
+from ..walk.engine import walk
+from ..walk.trace import Step, Trace
 from . import torch_layers, torch_sequence  # noqa: F401  (importing them registers their translations)
 from .torch_base import HELPERS, TORCH, Site
 

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from fractions import Fraction
 from typing import Any, NamedTuple
 
-from ..errors import SpecError
-from ..escape import py_comment, py_str
+from ..core.errors import SpecError
+from ..core.escape import py_comment, py_str
 from ..layers.base import per_axis
 
 Shape = tuple[int, ...]
@@ -90,7 +90,7 @@ def lit(v: Any) -> str:
 
 def _float(v: Fraction) -> float:
     """A fraction as the float torch takes; refused where no float holds it (an overflow or a silent 0.0)."""
-    from ..num import FLOAT_RANGE, as_float, fmt_number
+    from ..core.num import FLOAT_RANGE, as_float, fmt_number
     f = as_float(v)
     if f is None:
         raise SpecError(f"the value {fmt_number(v, '.3g')} has no float (floats reach {FLOAT_RANGE}), and "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import SpecError
+from ..core.errors import SpecError
 from ..layers.base import per_axis, torch_dim
 from ..layers.conv import same_padding, torch_transpose
 from ..layers.matmul import ELLIPSIS, parse_equation

@@ -3,7 +3,7 @@ with explicit projections and matmuls as Hugging Face writes it, as the layer's 
 of experts and recurrent layers."""
 from __future__ import annotations
 
-from ..errors import SpecError
+from ..core.errors import SpecError
 from .torch_base import Site, call, define, kw, tie, torch_code
 
 

@@ -4,9 +4,9 @@ A transcendental function (exp, tanh, erf) counts as one FLOP, as in Hoffmann et
 """
 from __future__ import annotations
 
-from ..declare import choice, field
-from ..fields import Int, Number
-from ..num import prod
+from ..core.declare import choice, field
+from ..core.fields import Int, Number
+from ..core.num import prod
 from .base import GLOBAL, Cost, LayerSpec, Shape, call_field, formula, torch_dim
 
 # FLOPs per element, with the arithmetic they stand for.

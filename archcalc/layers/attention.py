@@ -32,10 +32,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..declare import choice, field, maybe
-from ..errors import ShapeError, SpecError
-from ..fields import Flag, NonNegInt, PositiveInt
-from ..num import is_concrete, ratio
+from ..core.declare import choice, field, maybe
+from ..core.errors import ShapeError, SpecError
+from ..core.fields import Flag, NonNegInt, PositiveInt
+from ..core.num import is_concrete, ratio
 from .base import (
     GLOBAL,
     Cost,

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar, NamedTuple, TypeVar, Union
 
-from ..declare import TEXT, Model, checked, field, maybe
-from ..errors import ShapeError, SpecError
-from ..fields import fail
-from ..num import is_concrete
+from ..core.declare import TEXT, Model, checked, field, maybe
+from ..core.errors import ShapeError, SpecError
+from ..core.fields import fail
+from ..core.num import is_concrete
 
 Shape = tuple[Any, ...]
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 from math import gcd
 from typing import Any
 
-from ..declare import choice, field, maybe
-from ..errors import ShapeError, SpecError
-from ..expr import FUNCTIONS
-from ..fields import ConvPadding, Flag, NonNegAxes, Padding, PositiveAxes, PositiveInt
-from ..num import ceil_div, conv_out, is_concrete, prod
+from ..core.declare import choice, field, maybe
+from ..core.errors import ShapeError, SpecError
+from ..core.expr import FUNCTIONS
+from ..core.fields import ConvPadding, Flag, NonNegAxes, Padding, PositiveAxes, PositiveInt
+from ..core.num import ceil_div, conv_out, is_concrete, prod
 from .base import (
     MAX_PERIOD,
     NON_UNIFORM,

@@ -5,10 +5,10 @@ add per element. A sequence is per sample ``[T]`` (token ids) or ``[T, d]`` (vec
 """
 from __future__ import annotations
 
-from ..declare import TEXT, field, maybe
-from ..errors import ShapeError
-from ..fields import Int, PositiveInt
-from ..num import is_concrete, prod
+from ..core.declare import TEXT, field, maybe
+from ..core.errors import ShapeError
+from ..core.fields import Int, PositiveInt
+from ..core.num import is_concrete, prod
 from .base import Cost, LayerSpec, Shape, call_field, check_equal, expect_rank, formula
 
 

@@ -1,9 +1,9 @@
 """``linear`` (Keras ``dense``): a matrix multiply on the last dimension, as torch.nn.Linear."""
 from __future__ import annotations
 
-from ..declare import TEXT, field, maybe
-from ..fields import Flag, PositiveInt
-from ..num import prod
+from ..core.declare import TEXT, field, maybe
+from ..core.fields import Flag, PositiveInt
+from ..core.num import prod
 from .base import GLOBAL, Cost, LayerSpec, Shape, check_equal, expect_rank, formula
 
 

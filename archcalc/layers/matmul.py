@@ -8,10 +8,10 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from ..declare import TEXT, field, list_of
-from ..errors import ShapeError, SpecError
-from ..fields import Flag
-from ..num import is_concrete, prod
+from ..core.declare import TEXT, field, list_of
+from ..core.errors import ShapeError, SpecError
+from ..core.fields import Flag
+from ..core.num import is_concrete, prod
 from .base import GLOBAL, Cost, LayerSpec, Shape, formula
 
 ELLIPSIS = "..."

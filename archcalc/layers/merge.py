@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..declare import TEXT, field, list_of, maybe
-from ..errors import ShapeError
-from ..fields import Int
-from ..num import is_concrete, prod
+from ..core.declare import TEXT, field, list_of, maybe
+from ..core.errors import ShapeError
+from ..core.fields import Int
+from ..core.num import is_concrete, prod
 from .base import Cost, LayerSpec, Shape, formula, torch_dim
 
 

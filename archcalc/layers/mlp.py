@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..declare import choice, field, maybe
-from ..errors import SpecError
-from ..fields import Flag, PositiveInt
-from ..num import is_concrete, prod
+from ..core.declare import choice, field, maybe
+from ..core.errors import SpecError
+from ..core.fields import Flag, PositiveInt
+from ..core.num import is_concrete, prod
 from .activation import PER_ELEMENT
 from .base import GLOBAL, Cost, LayerSpec, Shape, expect_rank, formula
 

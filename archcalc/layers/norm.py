@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..declare import field, maybe
-from ..errors import ShapeError
-from ..fields import Flag, Number, PositiveAxes, PositiveInt
-from ..num import is_concrete, prod
+from ..core.declare import field, maybe
+from ..core.errors import ShapeError
+from ..core.fields import Flag, Number, PositiveAxes, PositiveInt
+from ..core.num import is_concrete, prod
 from .base import (
     GLOBAL,
     MAX_PERIOD,

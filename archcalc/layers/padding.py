@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..declare import checked, choice, field, maybe
-from ..errors import ShapeError, SpecError
-from ..fields import Number, PositiveAxes, fail, nonneg_int
-from ..num import is_concrete
+from ..core.declare import checked, choice, field, maybe
+from ..core.errors import ShapeError, SpecError
+from ..core.fields import Number, PositiveAxes, fail, nonneg_int
+from ..core.num import is_concrete
 from .base import Cost, LayerSpec, Shape, Window, expect_rank, formula, per_axis
 
 

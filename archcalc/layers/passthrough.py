@@ -2,10 +2,10 @@
 (and ``stochastic_depth``; identities at inference) and ``flatten``."""
 from __future__ import annotations
 
-from ..declare import choice, field, maybe
-from ..errors import ShapeError
-from ..fields import Int, Number
-from ..num import prod
+from ..core.declare import choice, field, maybe
+from ..core.errors import ShapeError
+from ..core.fields import Int, Number
+from ..core.num import prod
 from .base import Cost, LayerSpec, Shape, call_field, formula, torch_dim
 
 

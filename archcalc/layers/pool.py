@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..declare import checked, field, maybe
-from ..errors import ShapeError
-from ..fields import Flag, Padding, PositiveAxes, PositiveInt, fail, positive_int
-from ..num import ceil_div, conv_out, is_concrete, prod
+from ..core.declare import checked, field, maybe
+from ..core.errors import ShapeError
+from ..core.fields import Flag, Padding, PositiveAxes, PositiveInt, fail, positive_int
+from ..core.num import ceil_div, conv_out, is_concrete, prod
 from .base import (
     GLOBAL,
     NON_UNIFORM,

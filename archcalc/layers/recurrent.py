@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from ..declare import choice, field, maybe
-from ..errors import ShapeError, SpecError
-from ..fields import Flag, NonNegInt, Number, PositiveInt
-from ..num import fmt_number, is_concrete
+from ..core.declare import choice, field, maybe
+from ..core.errors import ShapeError, SpecError
+from ..core.fields import Flag, NonNegInt, Number, PositiveInt
+from ..core.num import fmt_number, is_concrete
 from .activation import PER_ELEMENT
 from .base import GLOBAL, Cost, LayerSpec, Shape, check_equal, formula
 

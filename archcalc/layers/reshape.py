@@ -2,11 +2,11 @@
 ``pixel_shuffle`` / ``pixel_unshuffle``."""
 from __future__ import annotations
 
-from ..declare import field
-from ..errors import ShapeError, SpecError
-from ..expr import FUNCTIONS
-from ..fields import Int, IntList, PositiveInt
-from ..num import ceil_div, is_concrete, prod
+from ..core.declare import field
+from ..core.errors import ShapeError, SpecError
+from ..core.expr import FUNCTIONS
+from ..core.fields import Int, IntList, PositiveInt
+from ..core.num import ceil_div, is_concrete, prod
 from .base import (
     MAX_PERIOD,
     NON_UNIFORM,

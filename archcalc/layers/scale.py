@@ -1,9 +1,9 @@
 """``scale``: a learnable per-channel multiplier (ConvNeXt's layer scale, CaiT's LayerScale)."""
 from __future__ import annotations
 
-from ..declare import field
-from ..fields import Flag, Int
-from ..num import prod
+from ..core.declare import field
+from ..core.fields import Flag, Int
+from ..core.num import prod
 from .base import Cost, LayerSpec, Shape, call_field, formula, torch_dim
 
 

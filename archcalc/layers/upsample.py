@@ -4,10 +4,10 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
-from ..declare import checked, choice, field, maybe
-from ..errors import ShapeError, SpecError
-from ..fields import Flag, PositiveAxes, number
-from ..num import is_concrete, prod
+from ..core.declare import checked, choice, field, maybe
+from ..core.errors import ShapeError, SpecError
+from ..core.fields import Flag, PositiveAxes, number
+from ..core.num import is_concrete, prod
 from .base import (
     MAX_PERIOD,
     NON_UNIFORM,

@@ -1,0 +1,1 @@
+"""Analyses over a report: memory, roofline, sweeps and solving, comparison of conventions."""

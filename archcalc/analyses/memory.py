@@ -1,0 +1,309 @@
+"""Memory at a dtype and batch: parameter and buffer bytes, the peak of live activations at inference, training
+memory (weights, gradients, optimizer state, saved activations) and the KV cache.
+
+The engine gives each layer ``live`` (elements of every tensor live while it runs) and ``cache`` (the K/V it keeps);
+this module only multiplies by bytes per value and sums, per layer (``row.extra["memory"]``) and for the network
+(``report.extra["memory"]``). In symbolic mode the peak is the formula that provably bounds the others, or else
+an exact ``Max`` of the candidates.
+
+    parameters    = params x bytes                 buffers = buffers x bytes
+    live          = (inputs + output + tensors read later) x bytes, per layer; peak = the largest
+    traffic       = (inputs + params + buffers + output) x bytes, per layer (metrics.py); the total sums them
+    inference     = parameters + buffers + peak live + KV cache
+    training      = params x (weight + gradient + master + optimizer state bytes) + buffers
+                    + (network input + every layer's output) x bytes
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..core.errors import SpecError
+from ..core.metrics import BYTES_PER_VALUE, DTYPES, IN_BYTES
+from ..core.num import fmt_exact, is_concrete
+
+OPTIMIZERS = {"sgd": 0, "momentum": 1, "adam": 2}  # fp32 state buffers per parameter (momentum; adam's m and v)
+MIXED = ("bf16", "fp16")  # training keeps fp32 master weights and fp32 optimizer state beside them
+FP32 = 4
+
+ASSUMPTIONS = (
+    "every value is stored in the dtype: weights, buffers, the network input, every layer's output and the KV "
+    "cache (fp32 4 bytes, bf16 and fp16 2, int8 1); torch keeps integer tensors, such as token ids and batch "
+    "norm's num_batches_tracked, in int64",
+    "layers run one at a time in the spec's order, parallel branches one after another; a tensor (the network "
+    "input, or a layer's output) has a buffer of its own from when it is produced until the last layer that reads "
+    "it has run; the network output stays to the end",
+    "no in-place operations and no views: every layer, flatten, reshape, identity and dropout included, writes a "
+    "new buffer (the roofline counts them as copies too), so a framework that aliases views or works in place "
+    "needs less",
+    "a layer's live memory = its inputs + its output + every earlier tensor a later layer still reads, + the "
+    "score matrix of an attention layer with kernel: dense (heads x queries x keys); the peak is the largest "
+    "over the layers; other workspace inside a layer is not counted (im2col or GEMM buffers, temporaries of a "
+    "fused op)",
+    "KV cache = the K and V that attention layers keep between decode steps (kv_cache: by default causal "
+    "attention and decode steps, cache > 0; an encoder's self-attention keeps none), at the positions each holds "
+    "x batch x bytes, held for the whole generation on top of the peak activations",
+    "inference total = parameters + buffers + peak activations + KV cache",
+    "training state per parameter: fp32 keeps 4-byte weights and gradients; bf16/fp16 is mixed precision as in "
+    "ZeRO (Rajbhandari et al., 2020): 2-byte weights and gradients plus fp32 master weights and fp32 optimizer "
+    "state; optimizer state: sgd none, momentum 1 buffer, adam 2 (so adam in bf16 is 2 + 2 + 4 + 8 = 16 bytes); "
+    "buffers get no gradient or state; int8 is not a training format (no training figures)",
+    "saved for backward: the network input, every layer's output and every dense attention's score matrix, "
+    "once each, at the dtype, with no recomputation (checkpointing); what a framework really keeps differs by "
+    "layer (a linear layer keeps its input, a ReLU its output, max pooling its indices, dropout its mask)",
+    "training total = weights + gradients + master weights + optimizer state + buffers + saved activations, all "
+    "held at once (an upper bound: activations are freed as backward produces gradients); no gradient buckets, "
+    "allocator fragmentation, framework or runtime overhead",
+)
+SYMBOLIC_REPEAT = ("a repeat with a symbolic count is one unit standing for all its copies: its layers' live "
+                   "memory is that of a copy after the first (which reads the previous copy's output)")
+
+FORMULAS = {
+    "param_bytes": "params x bytes_per_value", "buffer_bytes": "buffers x bytes_per_value",
+    "live_bytes": "(inputs + output + tensors read by later layers + dense attention scores) x bytes_per_value, "
+                  "per layer",
+    "output_bytes": "activations x bytes_per_value, per layer",
+    "kv_cache_bytes": "cache x bytes_per_value (cache includes the batch)",
+    "traffic_bytes": "(input_elements + params + buffers + activations) x bytes_per_value, per layer: the inputs it "
+                     "reads, its weights read once per batch, the output it writes; the total sums the layers",
+    "inference.peak_activation_bytes": "the largest live_bytes over the layers",
+    "inference.total_bytes": "param_bytes + buffer_bytes + peak_activation_bytes + kv_cache_bytes",
+    "training.bytes_per_param": "weight + gradient + master weight + optimizer state bytes per parameter",
+    "training.saved_activation_bytes": "(network input + every layer's output + dense attention scores) x "
+                                       "bytes_per_value",
+    "training.total_bytes": "params x bytes_per_param + buffer_bytes + saved_activation_bytes",
+}
+
+
+def peak(values: list[Any], multiple_of: dict[str, int] | None = None) -> tuple[Any, int | None]:
+    """The largest value and the index of its first occurrence. With symbols (positive integers, ``multiple_of``
+    their assumed multiples): the value that provably bounds all others, or else a sympy ``Max`` of those no other
+    provably bounds, left unevaluated (sympy's own pairwise evaluation is quadratic in floors and takes minutes
+    on DenseNet); the index is None when which value is largest depends on the symbols."""
+    if not values:
+        return 0, None
+    if all(is_concrete(v) for v in values):
+        top = max(values)
+        return top, values.index(top)
+    from ..core.symbolic import FIGURE_WORK, SymbolicTooLarge, spend
+    try:  # each value is compared with the leader (an expansion): part of the budget of symbolic work
+        spend(FIGURE_WORK * len(values))
+    except SymbolicTooLarge as e:
+        e.hint = "the memory report compares every layer's live memory; give the symbols values with --set"
+        raise
+    unique = _undominated(list(dict.fromkeys(values)), multiple_of or {})
+    if len(unique) == 1:
+        return unique[0], values.index(unique[0])
+    import sympy
+    return sympy.Max(*unique, evaluate=False), None
+
+
+def _undominated(values: list[Any], multiple_of: dict[str, int]) -> list[Any]:
+    """The leader (the largest at a sample point) and the values it does not provably bound.
+
+    ``a >= b`` is proven when ``a - b`` is a polynomial without negative coefficients once each floor or ceiling
+    that sympy knows to be non-negative stands for a variable of its own (>= 0), and each positive symbol ``s`` is
+    written ``m * (s + 1)`` (a positive multiple of m, so the new s is >= 0). Anything else is kept."""
+    import sympy
+    names = set().union(*(getattr(v, "free_symbols", set()) for v in values))
+    multiple = {s: multiple_of.get(str(s), 1) for s in names}
+    shift = {s: m * (s + 1) for s, m in multiple.items() if s.is_positive}
+    sample = {s: m * -(-224 // m) for s, m in multiple.items()}  # an input-sized value, a multiple of m
+    rounded: dict[Any, Any] = {}  # floor or ceiling -> a non-negative variable; None: not known to be >= 0
+
+    def bounds(a: Any, b: Any) -> bool:
+        d = sympy.sympify(a - b)
+        for atom in d.atoms(sympy.floor, sympy.ceiling):
+            if atom not in rounded:
+                rounded[atom] = sympy.Dummy(nonnegative=True) if atom.is_nonnegative else None
+        if any(rounded[atom] is None for atom in d.atoms(sympy.floor, sympy.ceiling)):
+            return False
+        d = sympy.expand(d.xreplace(rounded).xreplace(shift))  # outermost roundings first: nested ones go with them
+        if d.is_number:
+            return bool(d >= 0)
+        free = sorted(d.free_symbols, key=str)
+        return (all(s.is_nonnegative for s in free) and bool(d.is_polynomial(*free))
+                and all(c >= 0 for c in sympy.Poly(d, *free).coeffs()))
+    leader = max(values, key=lambda v: sympy.sympify(v).xreplace(sample))
+    return [leader, *(v for v in values if v is not leader and not bounds(leader, v))]
+
+
+def per_param(dtype: str, optimizer: str) -> dict[str, int] | None:
+    """Training bytes per parameter by part, or None for a dtype one does not train in (int8)."""
+    if dtype == "int8":
+        return None
+    size = BYTES_PER_VALUE[dtype]
+    return {"weight": size, "gradient": size, "master_weight": FP32 if dtype in MIXED else 0,
+            "optimizer_state": FP32 * OPTIMIZERS[optimizer]}
+
+
+def annotate(report: Any, dtype: str = "fp32", optimizer: str = "adam") -> Any:
+    """Add the memory figures to ``report``: ``row.extra["memory"]`` per leaf layer and ``report.extra["memory"]``
+    for the network (dtype, batch, totals, formulas, assumptions). Exact bytes; formulas in symbolic mode.
+    The batch is the report's (``analyze(net, batch=N)``). Returns the report."""
+    if dtype not in BYTES_PER_VALUE:
+        raise SpecError(f"unknown dtype {dtype!r}", file="--dtype", hint=f"one of {', '.join(DTYPES)}")
+    if optimizer not in OPTIMIZERS:
+        raise SpecError(f"unknown optimizer {optimizer!r}", file="--optimizer", hint=f"one of {', '.join(OPTIMIZERS)}")
+    convention = getattr(report.convention, "name", "archcalc")
+    if convention != "archcalc":  # Kaplan's convention leaves out embeddings, biases and norms
+        raise SpecError(f"the memory report needs every parameter, which the {convention} convention does not "
+                        "count", file="--memory", hint="drop --convention for the memory figures")
+    size = BYTES_PER_VALUE[dtype]
+    rows = report.layers
+    for row in rows:
+        row.extra["memory"] = {
+            "param_bytes": fmt_exact(row.params * size), "buffer_bytes": fmt_exact(row.buffers * size),
+            "live_bytes": fmt_exact(row.live * size), "output_bytes": fmt_exact(row.activations * size),
+            "kv_cache_bytes": fmt_exact(row.cache * size),
+            **{f"{m.name}_bytes": fmt_exact(getattr(row, m.name) * size) for m in IN_BYTES}}
+    t = report.totals
+    input_elements = 1
+    for d in report.input_shape:  # batch first
+        input_elements = input_elements * d
+    top, where = peak([row.live for row in rows], report.assumptions)
+    params, buffers, cache = t.params * size, t.buffers * size, t.cache * size
+    inference = {"input_bytes": fmt_exact(input_elements * size), "peak_activation_bytes": fmt_exact(top * size),
+                 "peak_layer": None if where is None else rows[where].name, "kv_cache_bytes": fmt_exact(cache),
+                 "total_bytes": fmt_exact(params + buffers + top * size + cache)}
+    parts = per_param(dtype, optimizer)
+    training = None
+    if parts is not None:
+        saved = (input_elements + t.activations + sum(row.workspace for row in rows)) * size
+        each = sum(parts.values())
+        training = {"bytes_per_param": each,
+                    **{f"{part}_bytes": fmt_exact(t.params * n) for part, n in parts.items()},
+                    "buffer_bytes": fmt_exact(buffers), "saved_activation_bytes": fmt_exact(saved),
+                    "total_bytes": fmt_exact(t.params * each + buffers + saved)}
+    report.extra["memory"] = {
+        "dtype": dtype, "bytes_per_value": size, "batch": fmt_exact(report.input_shape[0]), "optimizer": optimizer,
+        "param_bytes": fmt_exact(params), "buffer_bytes": fmt_exact(buffers),
+        **{f"{m.name}_bytes": fmt_exact(getattr(t, m.name) * size) for m in IN_BYTES},
+        "inference": inference, "training": training,
+        "formulas": dict(FORMULAS),
+        "units": "bytes, exact integers (formulas in symbolic mode)",
+        "assumptions": [*ASSUMPTIONS, *((SYMBOLIC_REPEAT,) if report.symbols else ())],
+    }
+    return report
+
+
+# ---------------------------------------------------------------- display helpers (table, markdown, csv)
+
+def bytes_text(n: Any) -> str:
+    """Bytes for people, in decimal units: 512 B, 1.23 MB; a formula as it is."""
+    from ..core.units import human
+    text = human(n)
+    if not is_concrete(n):
+        return text
+    return text + "B" if text[-1].isalpha() else text + " B"
+
+
+def _has_cache(report: Any) -> bool:
+    cache = report.totals.cache
+    return not (is_concrete(cache) and cache == 0)
+
+
+def columns(report: Any) -> tuple[str, ...]:
+    """Table and markdown columns: live, KV cache when the network has one, and the metrics shown in bytes."""
+    return ("live", *(("KV cache",) if _has_cache(report) else ()), *(m.title for m in IN_BYTES))
+
+
+def row_cells(report: Any, num: Callable[[Any], str]) -> Callable[[Any], tuple[str, ...]]:
+    """The ``columns`` of a table row: a leaf layer, or a block (its largest live, its summed cache)."""
+    by_name = {row.name: row for row in report.layers}
+    size = report.extra["memory"]["bytes_per_value"]
+    with_cache = _has_cache(report)
+
+    def cells(r: Any) -> tuple[str, ...]:
+        names = getattr(r, "layers", None)  # a block lists its leaf layers by name
+        rows = [by_name[n] for n in names if n in by_name] if isinstance(names, list) else [r]
+        if not rows:
+            return ("-",) * (1 + with_cache + len(IN_BYTES))
+        live = num(peak([row.live for row in rows], report.assumptions)[0] * size)
+        cache = (num(sum(row.cache for row in rows) * size),) if with_cache else ()
+        return (live, *cache, *(num(sum(getattr(row, m.name) for row in rows) * size) for m in IN_BYTES))
+    return cells
+
+
+def total_cells(report: Any, num: Callable[[Any], str]) -> tuple[str, ...]:
+    """The ``columns`` of the total row: the peak live (not a sum), the KV cache, the metrics shown in bytes."""
+    m = report.extra["memory"]
+    live = num(m["inference"]["peak_activation_bytes"])
+    cache = (num(report.totals.cache * m["bytes_per_value"]),) if _has_cache(report) else ()
+    return (live, *cache, *(num(m[f"{metric.name}_bytes"]) for metric in IN_BYTES))
+
+
+def csv_columns() -> tuple[str, ...]:
+    """The metrics shown in bytes (traffic), then parameters, buffers, live, output and KV cache."""
+    return (*(f"{m.name}_bytes" for m in IN_BYTES), "param_bytes", "buffer_bytes", "live_bytes", "output_bytes",
+            "kv_cache_bytes")
+
+
+def csv_values(figures: dict[str, Any] | None) -> list[str]:
+    if not figures:
+        return [""] * len(csv_columns())
+    return [str(figures[k]) for k in csv_columns()]
+
+
+def csv_totals(report: Any) -> list[str]:
+    """The total row: the sums of the metrics shown in bytes, parameters, buffers, the peak live (not a sum), all
+    outputs, the KV cache."""
+    m, t = report.extra["memory"], report.totals
+    return [*(str(m[f"{metric.name}_bytes"]) for metric in IN_BYTES), str(m["param_bytes"]), str(m["buffer_bytes"]),
+            str(m["inference"]["peak_activation_bytes"]), str(fmt_exact(t.activations * m["bytes_per_value"])),
+            str(m["inference"]["kv_cache_bytes"])]
+
+
+def _items(m: dict[str, Any], num: Callable[[Any], str], name: Callable[[str], str] = str) -> list[tuple[str, str]]:
+    """(label, text) lines of the memory section, each figure written by ``num``, the layer's name by ``name``."""
+    inf, train = m["inference"], m["training"]
+    where = f"while {name(inf['peak_layer'])} runs" if inf["peak_layer"] else "at a layer that depends on the symbols"
+    items = [
+        ("memory", f"{m['dtype']} at {m['bytes_per_value']} byte{'s' * (m['bytes_per_value'] > 1)} per value, "
+                   f"batch {m['batch']}"),
+        ("parameters", num(m["param_bytes"])),
+        ("buffers", num(m["buffer_bytes"])),
+        ("peak activations", f"{num(inf['peak_activation_bytes'])} {where} (inference; the input alone is "
+                             f"{num(inf['input_bytes'])})"),
+        ("KV cache", num(inf["kv_cache_bytes"])),
+        ("traffic", f"{num(m['traffic_bytes'])}: what the layers read and write (inputs, weights, outputs)"),
+        ("inference", f"{num(inf['total_bytes'])} = parameters + buffers + peak activations + KV cache"),
+    ]
+    if train is None:
+        return [*items, ("training", "no figures for int8 (not a training format); use --dtype fp32, bf16 or fp16")]
+    parts = per_param(m["dtype"], m["optimizer"]) or {}
+    fp32 = "fp32 " if m["dtype"] in MIXED else ""
+    names = {"weight": "weight", "gradient": "gradient", "master_weight": "fp32 master weight",
+             "optimizer_state": f"{fp32}{m['optimizer']} state"}
+    per = " + ".join(f"{n} {names[part]}" for part, n in parts.items() if n)
+    return [*items,
+            (f"training ({m['optimizer']})", f"{num(train['total_bytes'])} = params x {train['bytes_per_param']} "
+                                             "+ buffers + saved activations"),
+            ("per parameter", f"{per} = {train['bytes_per_param']} bytes"),
+            ("saved", f"{num(train['saved_activation_bytes'])}: the input, every layer's output and "
+                      "dense attention scores")]
+
+
+def summary(report: Any, markdown: bool = False) -> list[str]:
+    """The closing block: dtype and batch, parameters, peak activations and where, KV cache, inference and
+    training totals with their parts, and the assumptions; aligned text (human units, decimal) for the table
+    view, a bullet list (exact) for markdown."""
+    m = report.extra["memory"]
+    if markdown:
+        from ..core.escape import markdown as text
+        items = _items(m, lambda v: f"{v:,} bytes" if isinstance(v, int) else f"`{v}` bytes", text)
+        return [*(f"- {label[0].upper() + label[1:]}: {text}" for label, text in items), "- Memory assumptions:",
+                *(f"  - {a}" for a in m["assumptions"])]
+    items = _items(m, lambda v: f"{v:,} bytes ({bytes_text(v)})" if isinstance(v, int) else f"{v} bytes")
+    items[0] = (items[0][0], items[0][1] + "; units are decimal (1 MB = 10^6 bytes)")
+    width = max(len(label) for label, _ in items)
+    return [*(f"{label:<{width}}  {text}" for label, text in items),
+            *(f"{'assumptions' if i == 0 else '':<{width}}  - {a}" for i, a in enumerate(m["assumptions"]))]
+
+
+def csv_notes(report: Any) -> list[str]:
+    """The memory section as comment lines closing a CSV (exact bytes)."""
+    m = report.extra["memory"]
+    return [*(f"{label if label == 'memory' else 'memory ' + label}: {text}"
+              for label, text in _items(m, lambda v: f"{v} bytes")),
+            *(f"memory assumption: {a}" for a in m["assumptions"])]

@@ -1,0 +1,1 @@
+"""Counting conventions: the interface, the built-in presets and convention files."""

@@ -1,0 +1,1 @@
+"""Outputs: text formats, the HTML report, plots, writing files."""

@@ -1,0 +1,73 @@
+"""One item of a layer list as written: its form (``{type: X, ...}``, ``{X: {...}}`` or a bare ``X``) and the
+keys any item may carry, checked before the item is expanded (``graph``)."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..core.errors import SpecError
+from .validation import MAX_REF, check_text, closest, quoted
+from .yamlio import YDict
+
+
+def split(raw: Any, line: int | None, where: str) -> tuple[str, Mapping[str, Any]]:
+    """(type or block name, body) of an item in any form: ``{type: X, ...}``, ``{X: {...}}`` or ``X``."""
+    if isinstance(raw, str):
+        return raw, YDict()
+    if isinstance(raw, Mapping):
+        if "type" in raw:
+            if not isinstance(raw["type"], str):
+                raise SpecError(f"type must be a layer type name, got {raw['type']!r}", line=line, path=where)
+            return raw["type"], {k: v for k, v in raw.items() if k != "type"}
+        if len(raw) == 1:
+            ((key, body),) = raw.items()
+            if body is None:
+                body = YDict()
+            if isinstance(key, str) and isinstance(body, Mapping):
+                if "type" in body:
+                    raise SpecError(f"the compact form {key}: {{...}} cannot also set type", line=line, path=where)
+                return key, body
+    raise SpecError("a layer needs a type", line=line, path=where,
+                    hint="write {type: conv2d, ...}, the compact form {conv2d: {...}}, or a bare name such as relu")
+
+
+def copy_body(body: Mapping[str, Any]) -> YDict:
+    """A mutable copy that keeps the YAML line of each key (for error messages)."""
+    out = YDict(body)
+    out.line = getattr(body, "line", 0)
+    out.lines = dict(getattr(body, "lines", {}))
+    return out
+
+
+def refs(value: Any) -> tuple[str, ...] | None:
+    """``from:``: the one earlier tensor an item reads (None: the previous output)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return (check_text(value, "from:", MAX_REF),)
+    raise SpecError(f"from: must be the name of an earlier layer or block, got {quoted(value)}")
+
+
+def plain_name(value: Any, what: str) -> str | None:
+    """``name:`` or ``save:``: a name without dots (a dot separates the parts of a path)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value or "." in value:
+        raise SpecError(f"{what} must be a plain name without dots, got {quoted(value)}")
+    return check_text(value, what)
+
+
+def need(body: Mapping[str, Any], key: str, owner: str) -> Any:
+    """A structure's required key (a layer list)."""
+    if key not in body:
+        raise SpecError(f"{owner} needs {key}:", hint=f"add {key}: [...]")
+    return body[key]
+
+
+def only(body: Mapping[str, Any], allowed: tuple[str, ...], owner: str) -> None:
+    """Refuse a key a structure does not know, with the closest one it does."""
+    for key in body:
+        if key not in allowed:
+            close = closest(str(key), list(allowed), 1)
+            raise SpecError(f"unknown field {key!r} in {owner}",
+                            hint=f"did you mean {close[0]!r}?" if close else f"allowed: {', '.join(allowed)}")

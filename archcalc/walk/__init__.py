@@ -1,0 +1,1 @@
+"""The walk and its results: the engine, receptive fields, the report."""

@@ -1,0 +1,272 @@
+"""The engine: walk the node tree, apply each formula to the incoming shape, compose receptive fields, record
+every step in a trace, and make each layer's row from its step as the convention counts it (scaled by the batch)
+and sum. Formulas never see the batch; the engine never sees a formula's maths, nor a convention's rules.
+
+Tensors are held in the spec's axis order. Under ``layout: channels_last`` (Keras) that is ``[*spatial, C]``;
+a layer whose formula reads ``[C, *spatial]`` (``channels_first`` on its model) is given its input in that order,
+and its output, receptive-field step and dimension map are moved back (``held.apply``)."""
+from __future__ import annotations
+
+from difflib import get_close_matches
+from typing import TYPE_CHECKING, Any
+
+from ..core.errors import ArchcalcError, ShapeError, SpecError
+from ..core.metrics import TOTALLED
+from ..core.num import free_names, is_concrete, prod
+from ..core.symbolic import LAYER_WORK, metered, spend
+from ..count.convention import ARCHCALC, Convention
+from ..read.nodes import Group, Leaf, Node
+from .bounds import Bounds, figures
+from .held import apply, broadcast, held_step, last_order
+from .report import BlockResult, LayerResult, Report, Totals
+from .rf import RF, merge, repeat_rf
+from .trace import Step, Tensor, Trace
+
+if TYPE_CHECKING:
+    from ..read.spec import Network
+
+
+def analyze(network: Network, *, simplify: str = "expand", collect: tuple[str, ...] = (),
+            convention: Convention = ARCHCALC) -> Report:
+    """Analyse a built network under ``convention``.
+
+    With symbols, every figure is a formula, shown in the user's symbols and simplified by ``simplify``
+    (expand, factor, collect by ``collect``, or none).
+    """
+    with metered():  # one budget of symbolic work for the whole analysis (symbolic.py)
+        report, _ = walk(network, convention)
+        if network.symbols is not None:
+            from .present import present
+            present(report, network.symbols, simplify, collect)
+    report.network = network  # what was analysed: sweep and solve run it again at other values
+    return report
+
+
+def walk(network: Network, convention: Convention = ARCHCALC) -> tuple[Report, Trace]:
+    """The report of one walk of ``network``, its figures as the engine computed them, and the trace of the walk."""
+    w = _Walk(network, convention)
+    return w.report(), w.trace
+
+
+class _Walk:
+    def __init__(self, network: Network, convention: Convention = ARCHCALC) -> None:
+        self.net = network
+        self.convention = convention
+        self.owned: dict[str, Any] = {}  # layer path -> its own parameters, whatever the convention counts
+        self.tokens = convention.tokens(network)
+        self.batch = network.batch
+        self.rows: list[LayerResult] = []
+        self.outline: list[LayerResult | BlockResult] = []  # table order: a block before its contents
+        self.tensors: dict[str, Tensor] = {}  # dotted path or saved name -> output
+        self.last = network.layout == "channels_last"  # Keras: tensors held as [*spatial, C]
+        self.trace = Trace()
+        self.life = self.trace.buffers  # per buffer: [elements with the batch, first row live, last row live]
+        self.bounds = Bounds(network.symbols)
+
+    def report(self) -> Report:
+        check = self.bounds.check
+        check([("the input shape", d) for d in self.net.input] + [("the batch", self.batch)])
+        rank = len(self.net.input)
+        rf = RF.of_input(rank, sequence=self.net.layout == "sequence")
+        if self.last:  # spatial axes at dims 0..n-2, channels at the last dim
+            rf = rf.remap(last_order(rank), rank)
+        try:
+            x = Tensor(tuple(self.net.input), rf, self.buffer(self.net.input, 0, -1), rf)
+        except ShapeError as e:  # the product of its dimensions
+            raise ShapeError(f"the input shape: {e.message}", hint=e.hint, file=self.net.file) from None
+        self.name("input", x)  # `from: input` reads the network input (a layer named input replaces it)
+        blocks: list[BlockResult] = []
+        x = self.run(self.net.nodes, x, "", 0, blocks)
+        self.trace.input, self.trace.output = 0, x.id
+        self.live(x.id)
+        for row in self.rows:
+            try:
+                check([("its live elements", row.live)], row.rf)
+            except ArchcalcError as e:
+                raise e.locate(path=row.name, file=self.net.file, line=row.line) from None
+        totals = Totals.of(self.rows)
+        check([(f"the total {m.name}", getattr(totals, m.name)) for m in TOTALLED], fixed=None)
+        report = Report(self.net.name, (self.batch, *self.net.input), self.rows, totals, self.convention,
+                        (self.batch, *x.shape), x.rf, blocks, self.outline)
+        report.rf_windows = x.windows
+        report.layout = self.net.layout
+        return report
+
+    def buffer(self, shape: tuple[Any, ...], first: int, last: int) -> int:
+        """A new buffer for a tensor of ``shape`` (per sample), live over rows first..last (none if last < first)."""
+        self.life.append([prod(shape) * self.batch, first, last])
+        return len(self.life) - 1
+
+    def name(self, key: str, x: Tensor) -> None:
+        self.tensors[key] = x
+        self.trace.names[key] = x.id
+
+    def live(self, output: int) -> None:
+        """Each row's ``live``: the elements of every buffer live while it runs (its inputs, its output, and
+        what later rows still read); the network output stays to the end."""
+        if not self.rows:
+            return
+        self.life[output][2] = len(self.rows) - 1
+        delta: list[Any] = [0] * (len(self.rows) + 1)
+        for size, first, last in self.life:
+            if last >= first:
+                delta[first] += size
+                delta[last + 1] -= size
+        running: Any = 0
+        for row, change in zip(self.rows, delta):
+            running += change
+            row.live = running
+
+    def run(self, nodes: list[Node], x: Tensor, prefix: str, depth: int, blocks: list[BlockResult]) -> Tensor:
+        for node in nodes:
+            try:
+                source = self.resolve(node.inputs[0], x, prefix, node) if node.inputs and (
+                    isinstance(node, Group) or node.spec.arity != "many") else x
+                x = self.leaf(node, source, prefix, depth) if isinstance(node, Leaf) else \
+                    self.group(node, source, depth, blocks)
+            except ArchcalcError as e:
+                raise e.locate(path=node.path, file=self.net.file, line=node.line) from None
+            self.name(node.path, x)
+            if node.save:
+                self.name(node.save, x)
+        return x
+
+    def group(self, node: Group, x: Tensor, depth: int, blocks: list[BlockResult]) -> Tensor:
+        block = BlockResult(node.path, node.kind, depth)
+        self.outline.append(block)
+        blocks.append(block)
+        entered = Step(node, [x.id])
+        self.trace.steps.append(entered)
+        start = len(self.rows)
+        if node.branches:
+            outs = [self.run(branch, x, _scope_of(branch, node), depth + 1, block.children)
+                    for _, branch in node.branches]
+            labels = [f"branch {_branch_name(node, name)}" for name, _ in node.branches]
+            assert node.merge is not None
+            x = self.leaf(node.merge, x, node.merge.path.rpartition(".")[0], depth + 1, outs, labels)
+        elif node.count is not None and not isinstance(node.count, int):
+            x = self.symbolic_repeat(node, x, depth, block, start)
+        else:
+            x = self.run(node.children, x, node.path, depth + 1, block.children)
+        entered.out = x.id
+        block.finish(self.rows[start:], (self.batch, *x.shape), x.rf, x.windows)
+        if self.net.symbols is not None:  # a block sums its rows again: nested blocks cost rows x depth
+            spend(len(self.rows) - start)
+        t = block.totals
+        self.bounds.check([(f"its total {m.name}", getattr(t, m.name)) for m in TOTALLED], fixed=None)
+        return x
+
+    def symbolic_repeat(self, node: Group, x: Tensor, depth: int, block: BlockResult, start: int) -> Tensor:
+        """``repeat: L`` with a symbolic L: cost one unit, multiply by L, extrapolate the RF in closed form."""
+        # The unit reads a buffer of its own: in copies after the first it is the previous copy's output,
+        # while x itself stays live only if a later layer reads it.
+        unit = x._replace(id=self.buffer(x.shape, start, start - 1))
+        out = self.run(node.children, unit, node.path, depth + 1, block.children)
+        if tuple(out.shape) != tuple(x.shape):
+            raise ShapeError(f"a repeat with a symbolic count needs a unit that keeps the shape, got "
+                             f"{list(x.shape)} -> {list(out.shape)}", hint="repeat a shape-preserving block")
+        count = node.count
+        for row in self.rows[start:]:
+            row.scale(count)
+            if "i" in free_names(row.params + row.macs + row.flops):
+                raise SpecError("with a symbolic repeat count the unit's cost cannot depend on the index i",
+                                hint="give repeat a number, or remove i from the unit")
+        for child in block.children:
+            child.scale(count)
+        return Tensor(out.shape, repeat_rf(x.rf, out.rf, count), out.id, repeat_rf(x.windows, out.windows, count))
+
+    def leaf(self, node: Leaf, x: Tensor, prefix: str, depth: int, given: list[Tensor] | None = None,
+             labels: list[str] | None = None) -> Tensor:
+        spec = node.spec
+        if spec.arity == "many":
+            if given is None:
+                if not node.inputs:
+                    raise SpecError(f"{node.type} needs inputs: [...] outside parallel/residual",
+                                    hint="list earlier layer names, '.' for the current tensor")
+                given = [self.resolve(r, x, prefix, node) for r in node.inputs]
+                labels = [f"input {r!r}" for r in node.inputs]
+            cost = node.formula(spec, [t.shape for t in given], labels)
+            fixed = broadcast(given) if spec.kind == "elementwise" else None  # add and mul broadcast
+            step = held_step(cost.rf, self.last)
+            rf = merge([t.rf for t in given], fixed).then(step).then(held_step(cost.statistics, self.last))
+            windows = merge([t.windows for t in given], fixed, windows=True).then(step)
+            rf, windows = rf.remap(cost.dims, len(cost.shape)), windows.remap(cost.dims, len(cost.shape))
+            inputs = sum(prod(t.shape) for t in given)
+            seen, shape, moved = [t.shape for t in given], tuple(cost.shape), False
+        else:
+            given = [x]
+            cost, rf, windows, first, shape, moved = apply(node, x, self.last)
+            inputs, seen = prod(x.shape), [first]
+        tied = getattr(spec, "tied_to", None)
+        owner = self.check_tie(node, tied, cost.shared) if tied else None
+        self.owned[node.path] = cost.params
+        index, b = len(self.rows), self.batch
+        for t in given:
+            self.life[t.id][2] = index  # rows run in order: this is the latest read so far
+        scratch = not (isinstance(cost.workspace, int) and cost.workspace == 0)
+        workspace = cost.workspace * b if scratch else 0
+        if scratch:
+            self.life.append([workspace, index, index])  # live while this layer runs, in its row only
+        done = Step(node, [t.id for t in given], index, self.buffer(shape, index, index), cost, seen, shape, inputs,
+                    rf, windows, owner, moved)
+        row = self.row(done, self.convention.count(done, b, self.tokens), depth)
+        row.workspace = workspace
+        self.bounds.check(figures(row), rf, fixed=LAYER_WORK)  # running a formula costs more than its figures' size
+        self.rows.append(row)
+        self.outline.append(row)
+        self.trace.steps.append(done)
+        return Tensor(shape, rf, done.out, windows)
+
+    def row(self, step: Step, counted: Any, depth: int) -> LayerResult:
+        """The row of a layer: its step's figures, with the batch, and the convention's count of it."""
+        node, cost, b = step.node, step.cost, self.batch
+        params = counted.params
+        row = LayerResult(
+            name=node.path, type=node.type, kind=node.spec.kind, output_shape=(b, *step.shape),
+            params=params, buffers=cost.buffers, macs=counted.macs, flops=counted.flops,
+            flops_by_kind=counted.flops_by_kind, activations=prod(step.shape) * b, rf=step.rf, line=node.line,
+            depth=depth, user_defined=node.user_defined, input_elements=step.inputs * b, cache=cost.cache * b,
+            active_params=params - (cost.params - cost.active),
+        )
+        # Keras's split: its non-trainable parameters are the running statistics torch holds as buffers.
+        row.trainable, row.non_trainable = params, cost.running if self.last else 0
+        row.spec, row.rf_windows = node.spec, step.windows
+        row.input_shape = step.seen[0]  # as the formula saw it (channels first for a channels-first layer)
+        return row
+
+    def check_tie(self, node: Leaf, owner: str, shared: Any) -> str:
+        """``tied_to`` names an earlier layer whose own parameters include the shared weight: the path of the
+        latest such layer."""
+        paths = [path for path in self.owned if path == owner or path.endswith(f".{owner}")]
+        if not paths:
+            raise SpecError(f"tied_to: no earlier layer named {owner!r}",
+                            hint="name the layer that owns the weight (it must come first)")
+        params = self.owned[paths[-1]]
+        if is_concrete(params) and is_concrete(shared) and params < shared:
+            raise ShapeError(f"tied_to: {owner!r} has {params:,} parameters, fewer than the {shared:,} of the "
+                             f"weight {node.name} shares", hint="tie layers whose weights have the same shape")
+        return paths[-1]
+
+    def resolve(self, ref: str, x: Tensor, prefix: str, node: Node) -> Tensor:
+        """A name seen from ``prefix``: the innermost enclosing scope first, then saved names."""
+        if ref == ".":
+            return x
+        if ref in (node.name, node.path):
+            raise SpecError(f"{ref!r} refers to the layer itself (a cycle)", hint="name an earlier layer")
+        parts = prefix.split(".") if prefix else []
+        for cut in range(len(parts), -1, -1):
+            key = ".".join([*parts[:cut], ref])
+            if key in self.tensors:
+                return self.tensors[key]
+        close = get_close_matches(ref, [k.rsplit(".", 1)[-1] for k in self.tensors] + list(self.tensors), 1)
+        raise SpecError(f"unknown name {ref!r}", hint=f"did you mean {close[0]!r}? names must refer to "
+                        "earlier layers or blocks" if close else "names must refer to earlier layers or blocks")
+
+
+def _scope_of(nodes: list[Node], group: Group) -> str:
+    """The naming prefix of a branch's layers (a transparent residual names them in its parent)."""
+    return nodes[0].path.rpartition(".")[0] if nodes else group.path
+
+
+def _branch_name(node: Group, name: str) -> str:
+    return f"{node.path}.{name}" if node.kind != "residual" else name
