@@ -244,7 +244,7 @@ def run(command: str | None, args: argparse.Namespace) -> int:
         from .analyses.explore import formula
         write_stdout(formula(_analyze(args), args.metric, args.latex) + "\n")
     elif command == "sweep":
-        from .analyses.explore import parse_axis, sweep, write_sweep
+        from .analyses.sweep import parse_axis, sweep, write_sweep
         axes = [parse_axis(a) for a in args.vary]
         runs = _runs(args)
         table = sweep(runs, axes, args.metric)
@@ -265,7 +265,7 @@ def run(command: str | None, args: argparse.Namespace) -> int:
         else:
             write_stdout(table(rows, args.metric, markdown=args.format == "markdown") + "\n")
     elif command == "solve":
-        from .analyses.explore import parse_budget, parse_max, search
+        from .analyses.solve import parse_budget, parse_max, search
         budgets = [parse_budget(b) for b in args.budget]
         answer = search(_runs(args), args.unknown, budgets, parse_max(args.max))
         write_stdout("\n".join(answer.lines()) + "\n")

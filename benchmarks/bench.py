@@ -158,7 +158,8 @@ def fuzz_cases(cases: int) -> None:
 def sweep_grid(nh: int, nw: int) -> None:
     """Totals of VGG-16 over an nh x nw grid of (H, W): every point a numeric run (every check of a run applies)."""
     import archcalc
-    from archcalc.analyses.explore import Runs, sweep
+    from archcalc.analyses.explore import Runs
+    from archcalc.analyses.sweep import sweep
     runs = Runs(archcalc.load(ROOT / "specs" / "vgg16.yaml"))
     axes = [("H", range(32, 32 * nh + 1, 32)), ("W", range(32, 32 * nw + 1, 32))]
     t0 = time.perf_counter()

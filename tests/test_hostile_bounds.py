@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import archcalc
-from archcalc.analyses import explore
+from archcalc.analyses import explore, sweep
 from archcalc.cli import main
 from archcalc.core import symbolic
 from archcalc.core.num import MAX_BITS, MAX_DIGITS
@@ -353,7 +353,7 @@ def test_sweep_totals_beyond_2_53_are_exact(capsys, tmp_path):
 def test_sweep_work_is_bounded(capsys, tmp_path, monkeypatch):
     """Each point is a run of 3 layers: with 30 layer analyses allowed, 100 points (300 layers) are refused once
     the first run shows their size, and 10 points run."""
-    monkeypatch.setattr(explore, "MAX_SWEEP_LAYERS", 30)
+    monkeypatch.setattr(sweep, "MAX_SWEEP_LAYERS", 30)
     calls = []
     original = explore.Runs.__call__
     monkeypatch.setattr(explore.Runs, "__call__", lambda self, values: calls.append(values) or original(self, values))

@@ -194,7 +194,7 @@ def test_symbolic_report_points_to_sweep() -> None:
 
 def test_sweep_plot_draws_the_swept_totals(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("matplotlib")
-    from archcalc.analyses.explore import sweep
+    from archcalc.analyses.sweep import sweep
     from archcalc.outputs.plot_sweep import plot_sweep
     sym = archcalc.analyze(archcalc.load(ROOT / "specs" / "convnet1d.yaml", symbolic=["L"]))
     columns = sweep(sym, [("L", [64, 128, 256])], ["params", "macs"])

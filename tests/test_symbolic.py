@@ -185,7 +185,8 @@ def test_latex_compiles_when_a_tex_engine_is_available(tmp_path: Path) -> None:
 
 
 def test_sweep_and_solve_agree_with_numeric_runs() -> None:
-    from archcalc.analyses.explore import solve, sweep
+    from archcalc.analyses.solve import solve
+    from archcalc.analyses.sweep import sweep
     report = archcalc.analyze(archcalc.load(SPECS / "vgg16.yaml", symbolic=["H", "W"]))
     table = sweep(report, [("H", [32, 224]), ("W", [224])], ["macs"])
     assert table["macs"] == [archcalc.analyze(archcalc.load(SPECS / "vgg16.yaml"), H=h).totals.macs

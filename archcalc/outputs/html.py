@@ -109,7 +109,7 @@ def _memory_totals(report: Report) -> list[str]:
     m = report.extra.get("memory")
     if not m:
         return []
-    from ..analyses.memory import bytes_text
+    from ..analyses.memory_text import bytes_text
     inf, train = m["inference"], m["training"]
     figures = [("parameter bytes", m["param_bytes"]), ("peak activations", inf["peak_activation_bytes"]),
                ("KV cache", inf["kv_cache_bytes"]),

@@ -110,7 +110,7 @@ def table(report: Report, depth: int | None = None) -> str:
         numeric |= {len(head), len(head) + 2}
     mem = "memory" in report.extra  # per-row memory cells (live, KV cache) when the report has been annotated
     if mem:
-        from ..analyses.memory import bytes_text, columns, row_cells
+        from ..analyses.memory_text import bytes_text, columns, row_cells
         cells = row_cells(report, lambda v: _cut(bytes_text(v)))
         n = len(rows[0])
         rows = [rows[0] + columns(report)] + [row + cells(r) for row, r in zip(rows[1:], outline)]
@@ -134,7 +134,7 @@ def table(report: Report, depth: int | None = None) -> str:
         from ..analyses.roofline import summary
         lines += ["", *summary(report)]
     if mem:
-        from ..analyses.memory import summary as memory_summary
+        from ..analyses.memory_text import summary as memory_summary
         lines += ["", *memory_summary(report)]
     lines.append("")
     lines.append(report.convention.summary())
@@ -173,22 +173,22 @@ def csv(report: Report, depth: int | None = None) -> str:
         from ..analyses.roofline import csv_columns, csv_values
     mem = "memory" in report.extra
     if mem:
-        from ..analyses import memory
+        from ..analyses import memory_text
     def row(cells: list[str]) -> None:  # a name such as =cmd|... shows as text in a spreadsheet; numbers stay
         writer.writerow([escape.csv_cell(c, text=i < 2) for i, c in enumerate(cells)])  # name, type: text
-    row([*_COLUMNS, *(csv_columns() if roof else ()), *(memory.csv_columns() if mem else ())])
+    row([*_COLUMNS, *(csv_columns() if roof else ()), *(memory_text.csv_columns() if mem else ())])
     for r in report.layers:
         row([*_plain_row(r, report.rf_view), *(csv_values(r.extra.get("roofline")) if roof else ()),
-             *(memory.csv_values(r.extra.get("memory")) if mem else ())])
+             *(memory_text.csv_values(r.extra.get("memory")) if mem else ())])
     t = report.totals
     row(["total", "", "x".join(str(fmt_exact(d)) for d in report.output_shape),
          *(str(fmt_exact(getattr(t, m.name))) for m in LISTED),
-         "", "", "", *(csv_values(roof["totals"]) if roof else ()), *(memory.csv_totals(report) if mem else ())])
+         "", "", "", *(csv_values(roof["totals"]) if roof else ()), *(memory_text.csv_totals(report) if mem else ())])
     buf.write(f"# {escape.printable(report.convention.summary())}\n")
     if report.rf_view == "windows":
         buf.write("# rf_*: the field of the convolution and pooling windows alone\n")
     if mem:
-        buf.write("".join(f"# {escape.printable(line)}\n" for line in memory.csv_notes(report)))
+        buf.write("".join(f"# {escape.printable(line)}\n" for line in memory_text.csv_notes(report)))
     return buf.getvalue()
 
 
@@ -201,8 +201,8 @@ def markdown(report: Report, depth: int | None = None) -> str:
         return exact(v) if is_concrete(v) else f"`{v}`"
     mem = "memory" in report.extra  # exact bytes in the memory columns
     if mem:
-        from ..analyses import memory
-        mem_cells, mem_heads = memory.row_cells(report, num), memory.columns(report)
+        from ..analyses import memory_text
+        mem_cells, mem_heads = memory_text.row_cells(report, num), memory_text.columns(report)
     head = "| name | type | output shape |" + "".join(f" {m.title} |" for m in COLUMNS) + " RF size | RF jump |" + (
         " intensity | bound | time |" if roof else "") + ("".join(f" {h} (bytes) |" for h in mem_heads) if mem else "")
     lines = [f"### {escape.markdown(report.name)}", "", f"Input `{shape_text(report.input_shape)}`", "", head,
@@ -219,7 +219,7 @@ def markdown(report: Report, depth: int | None = None) -> str:
     lines.append(f"| **total** | | `{shape_text(report.output_shape)}` |"
                  + "".join(f" **{num(getattr(t, m.name))}** |" for m in COLUMNS) + " | |"
                  + (" **{}** | **{}** | **{}** |".format(*total_cells(report)) if roof else "")
-                 + ("".join(f" **{c}** |" for c in memory.total_cells(report, num)) if mem else ""))
+                 + ("".join(f" **{c}** |" for c in memory_text.total_cells(report, num)) if mem else ""))
     lines += ["", " ".join(f"{m.title.capitalize()}: {num(getattr(t, m.name))}." for m in LISTED if not m.column)]
     if report.layout == "channels_last":
         lines[-1] += (f" Keras: {num(t.trainable)} trainable, {num(t.non_trainable)} non-trainable params (the "
@@ -228,7 +228,7 @@ def markdown(report: Report, depth: int | None = None) -> str:
     if roof:
         lines += ["", *summary(report, markdown=True)]
     if mem:
-        lines += ["", *memory.summary(report, markdown=True)]
+        lines += ["", *memory_text.summary(report, markdown=True)]
     lines += ["", f"*{escape.markdown(report.convention.summary())}*"]
     return "\n".join(lines)
 

@@ -7,29 +7,19 @@ stride s, padding p, in units of that layer's input) gives, as in Araujo et al.,
 
     r' = r + (k - 1) * j        j' = j * s        P' = P + p * j
 
-After upsampling or a transposed convolution units see different inputs by phase, and the map is periodic:
-lo(o + N) = lo(o) + J (hi likewise), kept as the period N, the shift J and lo, hi for the N phases, all
-integers (``AxisRF.phases``, a ``PeriodicWindow``). A layer's step has the same form, reading a(o)..b(o) of
-its input, and where maps are monotone, composing reads only the ends:
-
-    lo'(o) = lo(a(o))      hi'(o) = hi(b(o))      N' = N_step * N / gcd(N, S_step)      J' = J * S_step / gcd(N, S_step)
-
-(S_step the step's shift; a map that is not monotone takes the least and greatest ends over the reads). For
-N = 1 this is the formula above. ``size`` is then the largest field one unit has; ``jump`` = J / N and
-``padding`` place the affine envelope holding every unit's field: unit o's lies within
+After upsampling or a transposed convolution units see different inputs by phase, and the map is periodic
+(``AxisRF.phases``, a ``PeriodicWindow``), composed in ``rf_phases.py``. ``size`` is then the largest field one
+unit has; ``jump`` = J / N and ``padding`` place the affine envelope holding every unit's field: unit o's lies within
 [o*jump - padding, o*jump - padding + envelope - 1].
 """
 from __future__ import annotations
 
-from fractions import Fraction
-from math import gcd
 from typing import Any, NamedTuple
 
 from ..core.expr import FUNCTIONS
 from ..core.num import fmt_exact, is_concrete, ratio, rational
-from ..layers.base import GLOBAL, MAX_PERIOD, MAX_WORK, NON_UNIFORM, SYMBOLIC_PHASES, PeriodicWindow, RFStep, Window
-
-UNALIGNED = "unaligned"  # merged branches whose jumps differ: no single window describes the output
+from ..layers.base import GLOBAL, NON_UNIFORM, SYMBOLIC_PHASES, PeriodicWindow, RFStep, Window
+from .rf_phases import UNALIGNED, compose_map, concrete, exact_number, merge_maps, shortest
 
 
 class AxisRF(NamedTuple):
@@ -50,7 +40,7 @@ class AxisRF(NamedTuple):
         if self.phases is None:
             return self.size
         ends = [last - r * self.jump for r, last in enumerate(self.phases.last) if last is not None]
-        return _exact(_max(*ends) + self.padding + 1) if ends else 0
+        return exact_number(_max(*ends) + self.padding + 1) if ends else 0
 
     @property
     def sizes(self) -> tuple[Any, Any]:
@@ -58,7 +48,7 @@ class AxisRF(NamedTuple):
         if self.phases is None:
             return self.size, self.size
         seen = [last - first + 1 for first, last in zip(self.phases.first, self.phases.last) if first is not None]
-        return (_exact(_min(*seen)), self.size) if seen else (0, 0)
+        return (exact_number(_min(*seen)), self.size) if seen else (0, 0)
 
 
 Axis = Any  # AxisRF, or one of the markers GLOBAL, NON_UNIFORM, UNALIGNED, SYMBOLIC_PHASES
@@ -171,13 +161,9 @@ def _compose(a: Axis, w: Any) -> Axis:
                 padding=rational(a.padding + w.padding * a.jump),
             )
         w = PeriodicWindow(1, w.stride, (-w.padding,), (-w.padding + w.kernel - 1,), w.dilation)
-    if not _concrete(w):
+    if not concrete(w):
         return SYMBOLIC_PHASES
-    return _then(_as_map(a), w)
-
-
-def _concrete(w: PeriodicWindow) -> bool:
-    return all(is_concrete(v) for v in (w.period, w.shift, w.every, *w.first, *w.last) if v is not None)
+    return _axis(compose_map(_as_map(a), w))
 
 
 def _as_map(a: AxisRF) -> PeriodicWindow:
@@ -187,72 +173,12 @@ def _as_map(a: AxisRF) -> PeriodicWindow:
     return PeriodicWindow(1, a.jump, (-a.padding,), (-a.padding + a.size - 1,))
 
 
-def _at(values: tuple[Any, ...], period: int, shift: Any, i: int) -> Any:
-    """values(i) of a periodic map: values[i mod period] + (i div period) * shift; None for an empty unit."""
-    q, r = divmod(i, period)
-    v = values[r]
-    return None if v is None else v + q * shift
-
-
-def _then(m: PeriodicWindow, w: PeriodicWindow) -> Axis:
-    """The field after a step ``w`` (concrete) that reads units of a tensor whose field is ``m``.
-
-    When ``m`` is monotone and no unit of it is empty, the first and last reads give the ends. A transposed
-    convolution with a dilation or a kernel smaller than its stride makes it neither; the ends are then the
-    least first and the greatest last over the reads, which lie within one period of reads from either end
-    (one period on, every value has grown by a multiple of the shift).
-    """
-    g = gcd(m.period, w.shift)
-    # the least multiple of w.period over which the step moves a whole number of m's periods
-    period = w.period * m.period // g
-    if period > MAX_PERIOD:
-        return NON_UNIFORM
-    shift = m.shift * (w.shift // g)
-    reads = 1 if _monotone(m) else m.period // gcd(m.period, w.every)  # reads to look at from each end
-    if period * reads > MAX_WORK:
-        return NON_UNIFORM
-    first, last = [], []
-    for o in range(period):
-        q, r = divmod(o, w.period)
-        if w.first[r] is None:  # this output reads nothing
-            first.append(None)
-            last.append(None)
-            continue
-        a, b = w.first[r] + q * w.shift, w.last[r] + q * w.shift
-        first.append(_extreme(m, m.first, a, b, w.every, reads, _min))
-        last.append(_extreme(m, m.last, b, a, -w.every, reads, _max))
-    return _axis(PeriodicWindow(period, shift, tuple(first), tuple(last)))
-
-
-def _monotone(m: PeriodicWindow) -> bool:
-    """No unit is empty and first(o), last(o) never decrease (each phase's values are exact integers apart)."""
-    for values in (m.first, m.last):
-        if any(v is None for v in values):
-            return False
-        steps = [b - a for a, b in zip(values, values[1:] + (values[0] + m.shift,))]
-        if not all(is_concrete(d) and d >= 0 for d in steps):
-            return False
-    return True
-
-
-def _extreme(m: PeriodicWindow, values: tuple[Any, ...], start: int, stop: int, step: int, reads: int,
-             pick: Any) -> Any:
-    """The least (or greatest) of ``values`` over the reads start, start + step, ... (at most ``reads``, not past
-    stop), skipping units that see nothing; None if all do."""
-    seen, i = [], start
-    for _ in range(reads):
-        if (i - stop) * step > 0:
-            break
-        v = _at(values, m.period, m.shift, i)
-        if v is not None:
-            seen.append(v)
-        i += step
-    return pick(*seen) if seen else None
-
-
-def _axis(m: PeriodicWindow) -> Axis:
-    """The AxisRF of a periodic map, at its shortest period; period 1 is the affine (size, jump, padding)."""
-    m = _shortest(m)
+def _axis(m: PeriodicWindow | str) -> Axis:
+    """The AxisRF of a periodic map, at its shortest period; period 1 is the affine (size, jump, padding). A
+    marker (no map could be formed) stays as it is."""
+    if isinstance(m, str):
+        return m
+    m = shortest(m)
     if m.period == 1 and m.first[0] is not None:
         return AxisRF(size=rational(m.last[0] - m.first[0] + 1), jump=rational(m.shift), padding=rational(-m.first[0]))
     jump = ratio(m.shift, m.period)
@@ -261,35 +187,7 @@ def _axis(m: PeriodicWindow) -> Axis:
         return AxisRF(size=0, jump=jump, padding=0, phases=m)
     size = _max(*(last - f + 1 for _, f, last in seen))
     padding = _max(*(r * jump - f for r, f, _ in seen))  # the envelope starts at o*jump - padding
-    return AxisRF(size=_exact(size), jump=_exact(jump), padding=_exact(padding), phases=m)
-
-
-def _exact(v: Any) -> Any:
-    """Exact numbers as Python ints or Fractions: with a symbol in the phases, their differences are sympy numbers."""
-    if getattr(v, "is_Rational", False):
-        return rational(Fraction(int(v.p), int(v.q)))
-    return rational(v)
-
-
-def _shortest(m: PeriodicWindow) -> PeriodicWindow:
-    """The same map with its shortest period (an upsampled map that is then strided may be affine again)."""
-    n = m.period
-    if n == 1 or not is_concrete(m.shift):
-        return m
-    for p in range(1, n):
-        if n % p or (m.shift * p) % n:
-            continue
-        step = m.shift * p // n
-        if all(_follows(v[r], v[r + p], step) for v in (m.first, m.last) for r in range(n - p)):
-            return PeriodicWindow(p, step, m.first[:p], m.last[:p])
-    return m
-
-
-def _follows(a: Any, b: Any, step: int) -> bool:
-    """b = a + step (both empty also matches)."""
-    if a is None or b is None:
-        return a is None and b is None
-    return bool(b - a == step)
+    return AxisRF(size=exact_number(size), jump=exact_number(jump), padding=exact_number(padding), phases=m)
 
 
 def merge(rfs: list[RF], broadcast: list[tuple[bool, ...]] | None = None, windows: bool = False) -> RF:
@@ -315,7 +213,7 @@ def merge(rfs: list[RF], broadcast: list[tuple[bool, ...]] | None = None, window
         elif any(isinstance(a, str) for a in column):
             axes.append(next(a for a in column if isinstance(a, str)))
         elif any(a.phases is not None for a in column):
-            axes.append(_merge_phases([_as_map(a) for a in column]))
+            axes.append(_axis(merge_maps([_as_map(a) for a in column])))
         elif len({a.jump for a in column}) > 1:
             axes.append(UNALIGNED)
         else:
@@ -323,26 +221,6 @@ def merge(rfs: list[RF], broadcast: list[tuple[bool, ...]] | None = None, window
             end = _max(*(-a.padding + a.size - 1 for a in column))
             axes.append(AxisRF(size=rational(end - start + 1), jump=column[0].jump, padding=rational(-start)))
     return RF(tuple(axes), first.dims)
-
-
-def _merge_phases(maps: list[PeriodicWindow]) -> Axis:
-    """Per-unit union of periodic maps, over the least common multiple of their periods, when their jumps
-    (shift / period) agree."""
-    period = 1
-    for m in maps:
-        period = period * m.period // gcd(period, m.period)
-        if period > MAX_PERIOD:
-            return NON_UNIFORM
-    shifts = {m.shift * (period // m.period) for m in maps}
-    if len(shifts) > 1:
-        return UNALIGNED
-    first, last = [], []
-    for o in range(period):
-        lows = [v for v in (_at(m.first, m.period, m.shift, o) for m in maps) if v is not None]
-        highs = [v for v in (_at(m.last, m.period, m.shift, o) for m in maps) if v is not None]
-        first.append(_min(*lows) if lows else None)
-        last.append(_max(*highs) if highs else None)
-    return _axis(PeriodicWindow(period, shifts.pop(), tuple(first), tuple(last)))
 
 
 __all__ = ["AxisRF", "RF", "merge", "varies", "GLOBAL", "NON_UNIFORM", "SYMBOLIC_PHASES", "UNALIGNED"]
