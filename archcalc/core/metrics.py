@@ -5,28 +5,36 @@ A new metric is one ``Metric`` entry here plus the formula that sets it (in the 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 BYTES_PER_VALUE = {"fp32": 4, "bf16": 2, "fp16": 2, "int8": 1}  # a value's size in memory, by dtype
 DTYPES = tuple(BYTES_PER_VALUE)
 
 
-@dataclass(frozen=True)
 class Metric:
-    """One figure of a layer. Counts are exact (ints, rationals, or sympy formulas in symbolic mode)."""
+    """One figure of a layer. Counts are exact (ints, rationals, or sympy formulas in symbolic mode).
 
-    name: str  # attribute of LayerResult (and Totals), key in JSON
-    unit: str  # what one unit counts: parameters, elements, MACs, FLOPs
-    help: str
-    label: str = ""  # header in tables and summaries ("" = the name)
-    tex: str = ""  # LaTeX symbol of its total (the latex output's align block), for a column or in_bytes metric
-    batched: bool = True  # includes the batch (weights don't: they are read once per batch)
-    in_totals: bool = True  # summed over rows into Totals and block subtotals
-    in_json: bool = True  # a key of each row's and total's JSON (else only an analysis shows it)
-    listed: bool = False  # a --metric choice (formula, sweep, solve) and a column of CSV and HTML data
-    column: bool = False  # a per-layer column of the table, markdown, LaTeX and HTML views
-    scaled: bool = True  # multiplied by the count of a repeat with a symbolic count (row.scale)
-    in_bytes: bool = False  # an analysis at a dtype shows it as bytes: elements x BYTES_PER_VALUE[dtype]
+    A plain class: a dataclass or NamedTuple costs every run a millisecond or more of start-up to build."""
+
+    __slots__ = ("name", "unit", "help", "label", "tex", "batched", "in_totals", "in_json", "listed", "column",
+                 "scaled", "in_bytes")
+
+    def __init__(self, name: str, unit: str, help: str, *, label: str = "", tex: str = "", batched: bool = True,
+                 in_totals: bool = True, in_json: bool = True, listed: bool = False, column: bool = False,
+                 scaled: bool = True, in_bytes: bool = False) -> None:
+        self.name = name  # attribute of LayerResult (and Totals), key in JSON
+        self.unit = unit  # what one unit counts: parameters, elements, MACs, FLOPs
+        self.help = help
+        self.label = label  # header in tables and summaries ("" = the name)
+        self.tex = tex  # LaTeX symbol of its total (the latex output's align block), for a column or in_bytes metric
+        self.batched = batched  # includes the batch (weights don't: they are read once per batch)
+        self.in_totals = in_totals  # summed over rows into Totals and block subtotals
+        self.in_json = in_json  # a key of each row's and total's JSON (else only an analysis shows it)
+        self.listed = listed  # a --metric choice (formula, sweep, solve) and a column of CSV and HTML data
+        self.column = column  # a per-layer column of the table, markdown, LaTeX and HTML views
+        self.scaled = scaled  # multiplied by the count of a repeat with a symbolic count (row.scale)
+        self.in_bytes = in_bytes  # an analysis at a dtype shows it as bytes: elements x BYTES_PER_VALUE[dtype]
+
+    def __repr__(self) -> str:
+        return f"Metric({self.name!r})"
 
     @property
     def title(self) -> str:

@@ -7,7 +7,7 @@ Kaplan's is the same rule over other data (kinds counted, embeddings, biases, pa
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from ..core.errors import SpecError
 from ..core.num import ratio
@@ -17,14 +17,14 @@ if TYPE_CHECKING:
     from ..walk.trace import Step
 
 
-class Counted(NamedTuple):
+class Counted:
     """A layer's figures as a convention counts them, batch (or per token) applied: parameters, MACs, FLOPs
-    and FLOPs by kind (the kinds with no FLOPs left out)."""
+    and FLOPs by kind (the kinds with no FLOPs left out). A plain class: a NamedTuple costs start-up time."""
 
-    params: Any
-    macs: Any
-    flops: Any
-    flops_by_kind: dict[str, Any]
+    __slots__ = ("params", "macs", "flops", "flops_by_kind")
+
+    def __init__(self, params: Any, macs: Any, flops: Any, flops_by_kind: dict[str, Any]) -> None:
+        self.params, self.macs, self.flops, self.flops_by_kind = params, macs, flops, flops_by_kind
 
 
 class Convention:
