@@ -56,6 +56,8 @@ class Convention:
         self.per_kind = per_kind or {}  # a custom layer's declared kind -> expression, where per_type has no rule
         self.unit = unit  # what per_type's expressions give: "macs" or "flops"
         self.label = label or ("FLOPs" if unit == "flops" else "MACs")  # what the tool calls its number
+        # Nothing dropped, rescaled or re-paired: count() is the cost times the batch.
+        self.plain = (counted is None and causal_pairs == "triangle" and embeddings and not per_token and biases)
 
     def tokens(self, network: Any) -> Any:
         """What per-token figures are divided by: the tokens per sample of a sequence input, [T] (token ids) or
@@ -73,6 +75,10 @@ class Convention:
         non-embedding N); one counting only some kinds drops the rest; a per-token one divides by the tokens."""
         spec, cost = step.spec, step.cost
         macs, flops = cost.macs, cost.flops
+        if self.plain:  # every figure as the formula gave it, times the batch (the hot path: archcalc's own)
+            scaled = {k: v * batch for k, v in flops.items()}  # then drop int zeros (a symbolic batch keeps its 0)
+            by_kind = {k: v for k, v in scaled.items() if not (isinstance(v, int) and v == 0)}
+            return Counted(cost.params, macs * batch, sum(by_kind.values()), by_kind)
         if self.causal_pairs == "half_square" and cost.pairs is not None and cost.pairs.triangle:
             macs, flops = _half_square(cost)
         if not self.embeddings and (spec.kind == "embedding" or spec.type == "positional_embedding"

@@ -59,10 +59,13 @@ class Bounds:
         return f"give {' and '.join(names) or 'the symbols'} a value with --set, or analyse fewer layers symbolically"
 
 
+CHECKED = tuple(m for m in METRICS if m.name != "live")  # live is set, and checked, after the walk
+
+
 def figures(row: LayerResult) -> list[tuple[str, Any]]:
     """(what, value) of every figure of a row: its shape, counts and receptive field."""
     out = [("its output shape", d) for d in row.output_shape]
-    out += [(m.name, getattr(row, m.name)) for m in METRICS]
+    out += [(m.name, getattr(row, m.name)) for m in CHECKED]
     out += [(f"its {kind} FLOPs", v) for kind, v in row.flops_by_kind.items()]
     for axis in row.rf.axes if row.rf else ():
         if isinstance(axis, AxisRF):
