@@ -58,7 +58,7 @@ def cases(spec: Path) -> Iterator[tuple[str, list[str]]]:
         yield "formula macs", ["formula", s, "--symbolic", *names]
     yield "export pytorch", ["export", s, "--to", "pytorch"]
     yield "report html", ["report", s, "-o", "{out}.html"]
-    yield "roofline", [s, "--hardware", "a100", "-f", "json"]
+    yield "roofline", [s, "--hardware", "a100-80gb-sxm", "-f", "json"]
 
 
 STATUSES: dict[int, int] = {}  # exit status -> cases (3, an internal error, would hash a traceback's paths)
