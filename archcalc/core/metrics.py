@@ -71,7 +71,6 @@ METRICS: tuple[Metric, ...] = (
            in_bytes=True),
 )
 
-BY_NAME = {m.name: m for m in METRICS}
 TOTALLED = tuple(m for m in METRICS if m.in_totals)
 LISTED = tuple(m for m in METRICS if m.listed)
 COLUMNS = tuple(m for m in METRICS if m.column)
