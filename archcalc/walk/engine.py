@@ -17,7 +17,7 @@ from ..core.num import free_names, is_concrete, prod
 from ..core.symbolic import LAYER_WORK, metered, spend
 from ..count.convention import ARCHCALC, Convention
 from ..read.nodes import Group, Leaf, Node
-from .bounds import Bounds, figures
+from .bounds import Bounds
 from .held import apply, broadcast, held_step, last_order
 from .report import BlockResult, LayerResult, Report, Totals
 from .rf import RF, merge, repeat_rf
@@ -73,6 +73,7 @@ class _Walk:
         self.trace = Trace()
         self.life = self.trace.buffers  # per buffer: [elements with the batch, first row live, last row live]
         self.bounds = Bounds(network.symbols)
+        self.numeric = network.symbols is None  # no figure can be a formula
 
     def report(self) -> Report:
         check = self.bounds.check
@@ -95,7 +96,7 @@ class _Walk:
                 check([("its live elements", row.live)], row.rf)
             except ArchcalcError as e:
                 raise e.locate(path=row.name, file=self.net.file, line=row.line) from None
-        totals = Totals.of(self.rows)
+        totals = Totals.of(self.rows, self.numeric)
         check([(f"the total {m.name}", getattr(totals, m.name)) for m in TOTALLED], fixed=None)
         report = Report(self.net.name, (self.batch, *self.net.input), self.rows, totals, self.convention,
                         (self.batch, *x.shape), x.rf, blocks, self.outline)
@@ -146,7 +147,7 @@ class _Walk:
         block = BlockResult(node.path, node.kind, depth)
         self.outline.append(block)
         blocks.append(block)
-        entered = Step(node, [x.id])
+        entered = Step(node, (x.id,))
         self.trace.steps.append(entered)
         start = len(self.rows)
         if node.branches:
@@ -160,7 +161,7 @@ class _Walk:
         else:
             x = self.run(node.children, x, node.path, depth + 1, block.children)
         entered.out = x.id
-        block.finish(self.rows[start:], (self.batch, *x.shape), x.rf, x.windows)
+        block.finish(self.rows[start:], (self.batch, *x.shape), x.rf, x.windows, self.numeric)
         if self.net.symbols is not None:  # a block sums its rows again: nested blocks cost rows x depth
             spend(len(self.rows) - start)
         t = block.totals
@@ -218,32 +219,28 @@ class _Walk:
         workspace = cost.workspace * b if scratch else 0
         if scratch:
             self.life.append([workspace, index, index])  # live while this layer runs, in its row only
-        done = Step(node, [t.id for t in given], index, self.buffer(shape, index, index), cost, seen, shape, inputs,
-                    rf, windows, owner, moved)
-        row = self.row(done, self.convention.count(done, b, self.tokens), depth)
-        row.workspace = workspace
-        self.bounds.check(figures(row), rf, fixed=LAYER_WORK)  # running a formula costs more than its figures' size
+        done = Step(node, tuple(t.id for t in given), self.buffer(shape, index, index), cost, tuple(seen), shape,
+                    inputs, rf, windows, owner, moved)
+        row = self.row(done, self.convention.count(done, b, self.tokens), depth, workspace)
+        self.bounds.check_row(row, fixed=LAYER_WORK)  # running a formula costs more than its figures' size
         self.rows.append(row)
         self.outline.append(row)
         self.trace.steps.append(done)
         return Tensor(shape, rf, done.out, windows)
 
-    def row(self, step: Step, counted: Any, depth: int) -> LayerResult:
+    def row(self, step: Step, counted: Any, depth: int, workspace: Any) -> LayerResult:
         """The row of a layer: its step's figures, with the batch, and the convention's count of it."""
         node, cost, b = step.node, step.cost, self.batch
         params = counted.params
-        row = LayerResult(
-            name=node.path, type=node.type, kind=node.spec.kind, output_shape=(b, *step.shape),
-            params=params, buffers=cost.buffers, macs=counted.macs, flops=counted.flops,
-            flops_by_kind=counted.flops_by_kind, activations=prod(step.shape) * b, rf=step.rf, line=node.line,
-            depth=depth, user_defined=node.user_defined, input_elements=step.inputs * b, cache=cost.cache * b,
-            active_params=params - (cost.params - cost.active),
+        return LayerResult(
+            node.path, node.type, node.spec.kind, (b, *step.shape), params, cost.buffers, counted.macs, counted.flops,
+            counted.flops_by_kind, prod(step.shape) * b, step.rf, node.line, depth, node.user_defined,
+            step.inputs * b, cost.cache * b, params - (cost.params - cost.active), rf_windows=step.windows,
+            workspace=workspace,
+            # Keras's split: its non-trainable parameters are the running statistics torch holds as buffers.
+            non_trainable=cost.running if self.last else 0, spec=node.spec,
+            input_shape=step.seen[0],  # as the formula saw it (channels first for a channels-first layer)
         )
-        # Keras's split: its non-trainable parameters are the running statistics torch holds as buffers.
-        row.trainable, row.non_trainable = params, cost.running if self.last else 0
-        row.spec, row.rf_windows = node.spec, step.windows
-        row.input_shape = step.seen[0]  # as the formula saw it (channels first for a channels-first layer)
-        return row
 
     def check_tie(self, node: Leaf, owner: str, shared: Any) -> str:
         """``tied_to`` names an earlier layer whose own parameters include the shared weight: the path of the

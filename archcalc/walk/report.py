@@ -19,7 +19,9 @@ class LayerResult:
     def __init__(self, name: str, type: str, kind: str, output_shape: tuple[Any, ...], params: Any, buffers: Any,
                  macs: Any, flops: Any, flops_by_kind: dict[str, Any], activations: Any, rf: RF,
                  line: int | None = None, depth: int = 0, user_defined: bool = False,
-                 input_elements: Any = 0, cache: Any = 0, active_params: Any = None) -> None:
+                 input_elements: Any = 0, cache: Any = 0, active_params: Any = None, *, rf_windows: RF | None = None,
+                 workspace: Any = 0, non_trainable: Any = 0, spec: Any = None,
+                 input_shape: tuple[Any, ...] = ()) -> None:
         self.name = name  # dotted path
         self.type = type
         self.kind = kind
@@ -31,7 +33,8 @@ class LayerResult:
         self.flops_by_kind = flops_by_kind
         self.activations = activations  # output elements
         self.rf = rf
-        self.rf_windows = rf  # the field of the windows alone (statistics and gates ignored); set by the engine
+        self.rf_windows = rf if rf_windows is None else rf_windows  # the field of the windows alone (statistics
+        # and gates ignored)
         self.line = line
         self.depth = depth
         self.user_defined = user_defined
@@ -41,16 +44,16 @@ class LayerResult:
         # Elements of every tensor live while this layer runs (its inputs, its output, those read later), batch
         # included; one copy's figure in a repeat with a symbolic count (set by the engine after the walk).
         self.live: Any = 0
-        self.workspace: Any = 0  # elements held while it runs besides inputs and output (batch included)
+        self.workspace = workspace  # elements held while it runs besides inputs and output (batch included)
         # Memory traffic (metrics.py): the values it reads (its inputs, its weights once per batch) and writes.
         self.traffic: Any = input_elements + params + buffers + activations
-        # Keras's split of the weights (set by the engine): trainable = params; non_trainable = the running
-        # statistics Keras counts as parameters (a batch norm's moving mean and variance) under the Keras layout
-        # (channels_last), else 0. They stay in ``buffers`` too, where torch holds them.
+        # Keras's split of the weights: trainable = params; non_trainable = the running statistics Keras counts as
+        # parameters (a batch norm's moving mean and variance) under the Keras layout (channels_last), else 0.
+        # They stay in ``buffers`` too, where torch holds them.
         self.trainable: Any = params
-        self.non_trainable: Any = 0
-        self.spec: Any = None  # the validated layer (for conventions whose rules read its fields)
-        self.input_shape: tuple[Any, ...] = ()  # per sample, of the first input
+        self.non_trainable = non_trainable
+        self.spec = spec  # the validated layer (for conventions whose rules read its fields)
+        self.input_shape = input_shape  # per sample, of the first input
         self.extra: dict[str, Any] = {}  # figures added after the analysis (e.g. a roofline), by name
 
     def scale(self, count: Any) -> None:
@@ -86,17 +89,19 @@ class Totals:
         self.flops_by_kind: dict[str, Any] = {}
 
     @classmethod
-    def of(cls, rows: list[LayerResult]) -> Totals:
+    def of(cls, rows: list[LayerResult], numeric: bool = False) -> Totals:
         """The sums over ``rows``, each taken in one go: in symbolic mode adding rows one at a time re-sorts the
-        growing sum at every step (quadratic in the layers; minutes on a chain of a few hundred convs)."""
+        growing sum at every step (quadratic in the layers; minutes on a chain of a few hundred convs).
+        ``numeric``: every figure is known to be a number (a walk without symbols), so none is looked at."""
         t = cls()
+        total = sum if numeric else _sum
         for m in TOTALLED:
-            setattr(t, m.name, _sum([getattr(row, m.name) for row in rows]))
+            setattr(t, m.name, total([getattr(row, m.name) for row in rows]))
         kinds: dict[str, list[Any]] = {}
         for row in rows:
             for kind, value in row.flops_by_kind.items():
                 kinds.setdefault(kind, []).append(value)
-        t.flops_by_kind = {kind: _sum(values) for kind, values in kinds.items()}
+        t.flops_by_kind = {kind: total(values) for kind, values in kinds.items()}
         return t
 
     def add(self, row: LayerResult) -> None:
@@ -143,8 +148,9 @@ class BlockResult:
         for child in self.children:
             child.scale(count)
 
-    def finish(self, rows: list[LayerResult], output_shape: tuple[Any, ...], rf: RF, windows: RF | None = None) -> None:
-        self.totals = Totals.of(rows)
+    def finish(self, rows: list[LayerResult], output_shape: tuple[Any, ...], rf: RF, windows: RF | None = None,
+               numeric: bool = False) -> None:
+        self.totals = Totals.of(rows, numeric)
         self.layers = [row.name for row in rows]
         self.output_shape, self.rf, self.rf_windows = output_shape, rf, rf if windows is None else windows
 
