@@ -175,12 +175,24 @@ def _roofline(report: Any, args: argparse.Namespace) -> None:
 def _export(args: argparse.Namespace) -> None:
     """archcalc export: the spec, with its --set overrides, as source code for --to (to -o FILE or stdout)."""
     from .export import export
-    source = export(_network(args), args.to)
+    network = _network(args)
+    source = export(network, args.to)
     if args.output is None:
         write_stdout(source)
         return
     from .outputs.files import write_file
     write_file(args.output, source)
+    _wrote(args.output, f"the {_FRAMEWORKS[args.to]} code of {network.name}")
+
+
+_FRAMEWORKS = {"pytorch": "PyTorch"}  # how an export target is named in prose
+
+
+def _wrote(path: str, what: str) -> None:
+    """The one line a command that writes a file prints on standard output once it has written it (errors alone
+    go to standard error)."""
+    from .core.escape import printable
+    write_stdout(f"wrote {printable(path)}: {printable(what)}\n")
 
 
 def _check_outputs(command: str | None, args: argparse.Namespace) -> None:
@@ -233,13 +245,16 @@ def run(command: str | None, args: argparse.Namespace) -> int:
             write_stdout(FORMATS[args.format](report, args.depth) + "\n")
     elif command == "plot":
         from .outputs.plot import plot
-        plot(_analyze(args), args.kind, args.output, args.depth)
+        report = _analyze(args)
+        plot(report, args.kind, args.output, args.depth)
+        _wrote(args.output, f"the {args.kind} chart of {report.name} (convention {report.convention.name})")
     elif command == "report":
         from .outputs.html import write_report
         report = _analyze(args)
         _roofline(report, args)
         with all_digits():
             write_report(report, args.text, args.output)
+        _wrote(args.output, f"the HTML report of {report.name} (convention {report.convention.name})")
     elif command == "formula":
         from .analyses.explore import formula
         write_stdout(formula(_analyze(args), args.metric, args.latex) + "\n")
