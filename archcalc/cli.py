@@ -17,10 +17,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from .core.errors import ArchcalcError, SpecError
+from .core.errors import ArchcalcError, InputError, SpecError
 from .core.metrics import LISTED_NAMES
 
-COMMANDS = ("formula", "sweep", "solve", "compare", "plot", "report", "export", "schema")
+COMMANDS = ("formula", "sweep", "solve", "compare", "plot", "report", "export", "schema", "zoo")
 METRICS = LISTED_NAMES  # --metric choices of formula and sweep
 
 
@@ -46,7 +46,7 @@ def _parser(command: str | None) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=prog, description=(
         "Shapes, parameters, MACs/FLOPs and receptive fields of a network declared in YAML. "
         f"Other commands: {', '.join(COMMANDS)} (archcalc COMMAND --help)."))
-    if command == "schema":
+    if command in ("schema", "zoo"):
         return p
     if command == "export":
         p.add_argument("spec", help="spec file (YAML), or - for standard input")
@@ -195,6 +195,19 @@ def _wrote(path: str, what: str) -> None:
     write_stdout(f"wrote {printable(path)}: {printable(what)}\n")
 
 
+def _spec(source: str) -> str:
+    """The spec file ``source`` names: a file path always wins over a zoo name (``resnet18``)."""
+    import os
+
+    from .read.zoo import resolve, unknown_hint
+    path = resolve(source)
+    if path == source and source != "-" and not os.path.lexists(source):
+        hint = unknown_hint(source)
+        if hint:
+            raise InputError(f"no such file or zoo spec: {source}", file=source, hint=hint)
+    return path
+
+
 def _check_outputs(command: str | None, args: argparse.Namespace) -> None:
     """Refuse, before reading or writing anything, an output file that cannot be written or is a file the command
     reads: the spec, a --convention or --hardware file."""
@@ -229,9 +242,17 @@ def write_stdout(text: str) -> None:
 
 
 def run(command: str | None, args: argparse.Namespace) -> int:
-    if command != "schema":
+    if getattr(args, "spec", None):
+        args.spec = _spec(args.spec)
+    if command not in ("schema", "zoo"):
         _check_outputs(command, args)
-    if command == "schema":
+    if command == "zoo":
+        from .core.escape import printable
+        from .read.zoo import listing
+        rows = listing()
+        width = max((len(name) for name, _ in rows), default=0)
+        write_stdout("".join(f"{name:<{width}}  {printable(what)}\n" for name, what in rows))
+    elif command == "schema":
         import json
 
         from .read.schema import json_schema

@@ -153,7 +153,7 @@ def _decode(data: bytes | str, shown: str) -> str:
 
 def load(source: str | os.PathLike[str] | Mapping[str, Any], *, symbolic: Iterable[str] = (),
          **overrides: Any) -> Network:
-    """A validated network from a path, YAML text, or an already-parsed mapping.
+    """A validated network from a path, a zoo name (``"resnet18"``), YAML text, or an already-parsed mapping.
 
     ``overrides`` replace variables, ``batch`` or ``input``; ``symbolic`` names become symbols.
     """
@@ -161,6 +161,9 @@ def load(source: str | os.PathLike[str] | Mapping[str, Any], *, symbolic: Iterab
         return build(source, "<dict>", overrides, symbolic)
     if isinstance(source, str) and ("\n" in source or ":" in source and not Path(source).exists()):
         return build(load_yaml(source, "<string>"), "<string>", overrides, symbolic)
+    if isinstance(source, str):
+        from .zoo import resolve
+        source = resolve(source)  # a zoo name (resnet18) when no file has that name
     text, shown = read_text(source)
     return build(load_yaml(text, shown), shown, overrides, symbolic)
 
