@@ -8,6 +8,7 @@
     archcalc report SPEC -o report.html [--hardware NAME] [--memory]
     archcalc export SPEC --to pytorch [-o FILE]
     archcalc schema
+    archcalc zoo
 """
 from __future__ import annotations
 
@@ -24,39 +25,75 @@ COMMANDS = ("formula", "sweep", "solve", "compare", "plot", "report", "export", 
 METRICS = LISTED_NAMES  # --metric choices of formula and sweep
 
 
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("spec", help="spec file (YAML), or - for standard input")
+# What each command does, and two or three examples (its --help shows them).
+ABOUT = {
+    None: ("Shapes, parameters, MACs/FLOPs and receptive fields of a network declared in YAML, layer by layer, "
+           f"under a named counting convention. Other commands: {', '.join(COMMANDS)} (archcalc COMMAND --help).",
+           ["archcalc specs/vgg16.yaml", "archcalc resnet18 -f json --set H=256 --set W=256",
+            "archcalc gpt2 --memory --dtype bf16 --batch 8"]),
+    "formula": ("One total as a closed-form formula in the symbols named by --symbolic (or the spec's symbols:).",
+                ["archcalc formula specs/resnet50.yaml --symbolic H W", "archcalc formula gpt2 --metric params "
+                 "--symbolic T --latex"]),
+    "sweep": ("Totals over a grid of values, as CSV, JSON or a table, and optionally a plot.",
+              ["archcalc sweep specs/resnet18.yaml --vary H=64:512:64 --set W=H",
+               "archcalc sweep gpt2 --vary T=128,256,512 --metric macs flops -f table"]),
+    "solve": ("The largest value of a variable that keeps every budget.",
+              ["archcalc solve specs/resnet18.yaml --budget macs=4e9 --for H",
+               "archcalc solve gpt2 --budget params=200M --for depth"]),
+    "compare": ("Every counting convention side by side: archcalc's, Kaplan's and each tool's preset.",
+                ["archcalc compare specs/resnet18.yaml", "archcalc compare gpt2 --metric flops -f markdown"]),
+    "plot": ("One chart of the analysis, as PNG, SVG or PDF (needs the plot extra).",
+             ["archcalc plot specs/vgg16.yaml -o vgg16.png", "archcalc plot resnet18 -o rf.svg --kind rf"]),
+    "report": ("One self-contained HTML page: the summary, charts, the layer table and the spec.",
+               ["archcalc report specs/resnet50.yaml -o resnet50.html",
+                "archcalc report gpt2 -o gpt2.html --hardware a100-80gb-sxm --memory"]),
+    "export": ("The spec as source code: a runnable torch.nn.Module with an example input.",
+               ["archcalc export specs/resnet18.yaml --to pytorch -o resnet18.py",
+                "archcalc export gpt2 --to pytorch --set T=8"]),
+    "schema": ("The JSON Schema of a spec, for editors (yaml-language-server).",
+               ["archcalc schema > archcalc.schema.json"]),
+    "zoo": ("The specs installed with archcalc, one line each; any of them runs by name.",
+            ["archcalc zoo", "archcalc resnet18"]),
+}
+SYMBOLIC = (None, "formula", "report")  # the commands whose figures may be formulas (compare: --symbolic only)
+
+
+def _spec_options(p: argparse.ArgumentParser, command: str | None) -> None:
+    """The spec and the options that build and count it, as far as ``command`` uses them."""
+    p.add_argument("spec", help="spec file (YAML), a zoo name (archcalc zoo), or - for standard input")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE",
                    help="override a variable, batch, or input (e.g. --set H=256 --set input=3,256,256)")
-    p.add_argument("--symbolic", nargs="+", default=[], metavar="NAME",
-                   help="keep these variables as symbols (positive integers): figures become formulas")
-    p.add_argument("--simplify", default="expand", choices=["expand", "factor", "collect", "none"],
-                   help="form of the formulas (default: expand)")
-    p.add_argument("--collect", nargs="+", default=[], metavar="NAME", help="with --simplify collect: by these")
+    if command == "export":
+        return
+    if command in (*SYMBOLIC, "compare"):
+        p.add_argument("--symbolic", nargs="+", default=[], metavar="NAME",
+                       help="keep these variables as symbols (positive integers): figures become formulas")
+    if command in SYMBOLIC:
+        p.add_argument("--simplify", default="expand", choices=["expand", "factor", "collect", "none"],
+                       help="form of the formulas (default: expand)")
+        p.add_argument("--collect", nargs="+", default=[], metavar="NAME", help="with --simplify collect: by these")
     p.add_argument("--batch", type=int, metavar="N", help="batch size, overriding the spec's batch (as --set batch=N)")
-    p.add_argument("--convention", default="archcalc", metavar="NAME|FILE",
-                   help="counting convention (default: archcalc): kaplan (Kaplan et al. 2020's non-embedding "
-                        "parameters and forward FLOPs per token), a tool's preset (torch, fvcore, ptflops, thop, "
-                        "torchinfo, paper), or a YAML file of your own; archcalc compare shows them side by side")
+    if command != "compare":  # compare shows every convention
+        p.add_argument("--convention", default="archcalc", metavar="NAME|FILE",
+                       help="counting convention (default: archcalc): kaplan (Kaplan et al. 2020's non-embedding "
+                            "parameters and forward FLOPs per token), a tool's preset (torch, fvcore, ptflops, thop, "
+                            "torchinfo, paper), or a YAML file of your own; archcalc compare shows them side by side")
 
 
 def _parser(command: str | None) -> argparse.ArgumentParser:
     from .core.version import __version__
     prog = f"archcalc {command}" if command else "archcalc"
-    p = argparse.ArgumentParser(prog=prog, description=(
-        "Shapes, parameters, MACs/FLOPs and receptive fields of a network declared in YAML. "
-        f"Other commands: {', '.join(COMMANDS)} (archcalc COMMAND --help)."))
+    about, examples = ABOUT[command]
+    p = argparse.ArgumentParser(prog=prog, description=about, formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog="examples:\n" + "\n".join(f"  {e}" for e in examples))
     if command in ("schema", "zoo"):
         return p
+    _spec_options(p, command)
     if command == "export":
-        p.add_argument("spec", help="spec file (YAML), or - for standard input")
-        p.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE",
-                       help="override a variable, batch, or input before exporting")
         from .export import TARGETS
         p.add_argument("--to", required=True, choices=TARGETS, help="the framework to write code for")
         p.add_argument("-o", "--output", metavar="FILE", help="the file to write (default: standard output)")
         return p
-    _common(p)
     if command in (None, "report"):
         p.add_argument("--hardware", metavar="NAME|FILE", help="add roofline bounds for a device: a built-in "
                        "name (archcalc --hardware list) or a YAML file of your own entries")
@@ -92,14 +129,17 @@ def _parser(command: str | None) -> argparse.ArgumentParser:
     elif command == "sweep":
         p.add_argument("--vary", action="append", required=True, metavar="NAME=START:STOP:STEP",
                        help="a grid axis (stop included), or NAME=v1,v2,...; repeat for a grid")
-        p.add_argument("--metric", nargs="+", default=["params", "macs", "flops"], choices=METRICS)
-        p.add_argument("-f", "--format", default="csv", choices=["csv", "json", "table"])
+        p.add_argument("--metric", nargs="+", default=["params", "macs", "flops"], choices=METRICS,
+                       help="the totals to give at each point (default: params macs flops)")
+        p.add_argument("-f", "--format", default="csv", choices=["csv", "json", "table"],
+                       help="output format (default: csv)")
         p.add_argument("--plot", metavar="FILE", help="also draw the totals against the first axis "
                                                       "(needs the plot extra: pip install 'archcalc[plot]')")
     elif command == "compare":
         p.add_argument("--metric", default="macs", choices=["macs", "flops"],
                        help="MACs or FLOPs, each preset as its tool counts them (default: macs)")
-        p.add_argument("-f", "--format", default="table", choices=["table", "markdown", "json"])
+        p.add_argument("-f", "--format", default="table", choices=["table", "markdown", "json"],
+                       help="output format (default: table)")
     elif command == "solve":
         p.add_argument("--budget", action="append", required=True, metavar="METRIC=VALUE",
                        help="e.g. macs=4e9; repeat for several budgets, every one binds")
@@ -137,8 +177,9 @@ def _analyze(args: argparse.Namespace, symbolic: Sequence[str] = ()) -> Any:
     """The report of ``args.spec`` under ``--convention``."""
     from .count.preset import load  # the built-in conventions first, then presets and files
     from .walk.engine import analyze
-    return analyze(_network(args, symbolic), simplify=args.simplify, collect=tuple(args.collect),
-                   convention=load(args.convention))
+    return analyze(_network(args, symbolic), simplify=getattr(args, "simplify", "expand"),
+                   collect=tuple(getattr(args, "collect", ())), convention=load(getattr(args, "convention", None)
+                                                                                or "archcalc"))
 
 
 def _network(args: argparse.Namespace, symbolic: Sequence[str] = ()) -> Any:
@@ -312,9 +353,6 @@ def _runs(args: argparse.Namespace) -> Any:
     """sweep and solve: numeric runs of the spec (with --set, --batch, --convention) at the values they try."""
     from .analyses.explore import Runs
     from .count.preset import load
-    if args.symbolic:
-        raise SpecError(f"--symbolic {' '.join(args.symbolic)}: sweep and solve run the network at numbers",
-                        hint="give those names values with --set, or vary them with --vary")
     return Runs(_network(args), load(args.convention))
 
 
