@@ -68,6 +68,10 @@ def _spec_options(p: argparse.ArgumentParser, command: str | None) -> None:
     if command in (*SYMBOLIC, "compare"):
         p.add_argument("--symbolic", nargs="+", default=[], metavar="NAME",
                        help="keep these variables as symbols (positive integers): figures become formulas")
+    if command in (*SYMBOLIC, "compare"):
+        p.add_argument("--assume", action="append", default=[], metavar="NAME=multiple_of:M",
+                       help="assume a symbol is a multiple of M (e.g. --assume H=multiple_of:32, the total stride), "
+                            "so that strided floors simplify; as symbols: {H: {multiple_of: 32}} in the spec")
     if command in SYMBOLIC:
         p.add_argument("--simplify", default="expand", choices=["expand", "factor", "collect", "none"],
                        help="form of the formulas (default: expand)")
@@ -185,7 +189,7 @@ def _analyze(args: argparse.Namespace, symbolic: Sequence[str] = ()) -> Any:
 def _network(args: argparse.Namespace, symbolic: Sequence[str] = ()) -> Any:
     """The network of ``args.spec`` with --set, --batch and --symbolic applied; its text is kept as
     ``args.text`` (standard input can be read only once)."""
-    from .read.spec import build, read_text
+    from .read.spec import build, read_text, with_assumptions
     from .read.yamlio import load_yaml
     overrides = dict(parse_override(o) for o in args.overrides)
     batch = getattr(args, "batch", None)  # export takes --set only
@@ -197,7 +201,25 @@ def _network(args: argparse.Namespace, symbolic: Sequence[str] = ()) -> Any:
             raise SpecError(f"--batch {batch} is not a positive integer", file="--batch", hint="e.g. --batch 8")
         overrides["batch"] = batch
     args.text, shown = read_text(args.spec)
-    return build(load_yaml(args.text, shown), shown, overrides, [*getattr(args, "symbolic", ()), *symbolic])
+    assume = dict(parse_assumption(a) for a in getattr(args, "assume", ()))
+    network = build(with_assumptions(load_yaml(args.text, shown), assume), shown, overrides,
+                    [*getattr(args, "symbolic", ()), *symbolic])
+    missing = [name for name in assume if network.symbols is None or name not in network.symbols.names]
+    if missing:
+        raise SpecError(f"--assume {missing[0]}: {missing[0]} is not a symbol of this run", file="--assume",
+                        hint=f"make it one with --symbolic {missing[0]}, or leave --assume out")
+    return network
+
+
+def parse_assumption(text: str) -> tuple[str, int]:
+    """``NAME=multiple_of:M`` -> (NAME, M)."""
+    name, _, assumption = text.partition("=")
+    kind, _, value = assumption.partition(":")
+    if not name.isidentifier() or kind != "multiple_of" or not value.isdigit() or not 0 < len(value) <= 18 \
+            or int(value) < 1:
+        raise SpecError(f"--assume {text!r} is not NAME=multiple_of:M", file="--assume",
+                        hint="e.g. --assume H=multiple_of:32 (M a positive integer)")
+    return name, int(value)
 
 
 def _roofline(report: Any, args: argparse.Namespace) -> None:
@@ -318,8 +340,12 @@ def run(command: str | None, args: argparse.Namespace) -> int:
             write_report(report, args.text, args.output)
         _wrote(args.output, f"the HTML report of {report.name} (convention {report.convention.name})")
     elif command == "formula":
-        from .analyses.explore import formula
-        write_stdout(formula(_analyze(args), args.metric, args.latex) + "\n")
+        from .analyses.explore import formula, piecewise_note
+        report = _analyze(args)
+        write_stdout(formula(report, args.metric, args.latex) + "\n")
+        note = piecewise_note(report, args.metric)
+        if note and sys.stderr is not None:
+            print(f"archcalc: {note}", file=sys.stderr)
     elif command == "sweep":
         from .analyses.sweep import parse_axis, sweep, write_sweep
         axes = [parse_axis(a) for a in args.vary]

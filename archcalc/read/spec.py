@@ -181,6 +181,25 @@ def build(raw: Any, file: str, overrides: Mapping[str, Any] | None = None, symbo
         raise e.locate(file=file) from None
 
 
+def with_assumptions(raw: Any, assume: Mapping[str, int]) -> Any:
+    """``raw`` (a parsed spec) as if its ``symbols:`` also declared ``assume``, name -> multiple_of (the command
+    line's ``--assume H=multiple_of:32``); a copy: the spec as read is kept as it is."""
+    if not assume or not isinstance(raw, Mapping):
+        return raw
+    declared = raw.get("symbols") or {}
+    if isinstance(declared, list):
+        declared = dict.fromkeys(declared)
+    if not isinstance(declared, Mapping):
+        return raw  # refused, with its line, when the spec is built
+    merged = {**declared, **{name: {"multiple_of": m} for name, m in assume.items()}}
+    copy = type(raw)(raw)
+    for attribute in ("line", "lines"):  # a YAML mapping keeps the lines of its keys, for errors
+        if hasattr(raw, attribute):
+            setattr(copy, attribute, getattr(raw, attribute))
+    copy["symbols"] = merged
+    return copy
+
+
 def rebuild(network: Network, **values: Any) -> Network:
     """``network`` built again from its spec with the values it was built with, then ``values`` (variables,
     ``batch``, ``input``); its symbols stay symbols unless given a value."""
