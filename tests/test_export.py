@@ -357,7 +357,8 @@ def test_generated_file_runs_as_a_script(tmp_path):
     path = tmp_path / "lenet5.py"
     done = subprocess.run([sys.executable, "-m", "archcalc", "export", "specs/lenet5.yaml", "--to", "pytorch", "-o",
                            str(path)], cwd=ROOT, capture_output=True, text=True)
-    assert done.returncode == 0 and done.stdout == "", done.stderr
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    assert done.stdout == f"wrote {path}: the PyTorch code of lenet5\n"  # the one line naming what it wrote
     run = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     report = archcalc.analyze(archcalc.load(ROOT / "specs" / "lenet5.yaml"))
@@ -387,7 +388,7 @@ def test_cli_writes_to_stdout_or_a_file(tmp_path):
     assert "class Resnet18(nn.Module):" in done.stdout and "INPUT_SHAPE = (1, 3, 64, 64)" in done.stdout
     path = tmp_path / "net.py"
     done = cli("export", "specs/resnet18.yaml", "--to", "pytorch", "--set", "H=64", "--set", "W=64", "-o", str(path))
-    assert done.returncode == 0 and done.stdout == ""
+    assert done.returncode == 0 and done.stdout == f"wrote {path}: the PyTorch code of resnet18\n"
     written = path.read_text().replace("specs/resnet18.yaml", str(ROOT / "specs" / "resnet18.yaml"))
     assert written == export(ROOT / "specs" / "resnet18.yaml", H=64, W=64)
 

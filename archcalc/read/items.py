@@ -27,8 +27,53 @@ def split(raw: Any, line: int | None, where: str) -> tuple[str, Mapping[str, Any
                 if "type" in body:
                     raise SpecError(f"the compact form {key}: {{...}} cannot also set type", line=line, path=where)
                 return key, body
+            if isinstance(key, str):
+                return key, short_form(key, body, line, where)
     raise SpecError("a layer needs a type", line=line, path=where,
                     hint="write {type: conv2d, ...}, the compact form {conv2d: {...}}, or a bare name such as relu")
+
+
+# A group given its list alone: the list is its obvious field (``residual: [...]`` is its body, with the identity
+# as the shortcut).
+GROUP_LIST = {"residual": "body", "sequential": "layers"}
+
+
+def short_form(key: str, value: Any, line: int | None, where: str) -> YDict:
+    """``{key: value}`` where value is not a mapping: a group's list, or a Keras layer's first positional argument
+    (``MaxPool2D: 2`` as Keras' ``MaxPool2D(2)``); anything else is refused, showing the form to write."""
+    from . import keras
+    field = GROUP_LIST.get(key) if isinstance(value, list) else None
+    field = field or keras.first_argument(key)
+    if field is not None:
+        body = YDict({field: value})
+        body.line = line or 0
+        body.lines = {field: line or 0}
+        return body
+    shown = quoted(value)
+    if key in GROUP_LIST or key == "parallel":
+        form = {"residual": "residual: {body: [...], shortcut: [...]}", "sequential": "sequential: {layers: [...]}",
+                "parallel": "parallel: {branches: {a: [...], b: [...]}, merge: add}"}[key]
+        raise SpecError(f"{key}: {shown} is not a {key}", line=line, path=where, hint=f"write {form}")
+    fields = _fields(key)
+    if fields is None:
+        raise SpecError(f"{key}: {shown} gives a value, not a mapping of options", line=line, path=where,
+                        hint=f"write {key}: {{FIELD: VALUE, ...}}")
+    if not fields:
+        raise SpecError(f"{key}: {shown}: {key} takes no value", line=line, path=where,
+                        hint=f"write the bare name {key}")
+    raise SpecError(f"{key}: {shown} gives a value without its field", line=line, path=where,
+                    hint=f"a layer's options are a mapping: write {key}: {{{fields[0]}: {shown}}}")
+
+
+def _fields(key: str) -> list[str] | None:
+    """A layer type's own fields, the required ones first (None: not a layer type)."""
+    from ..core.declare import REQUIRED
+    from ..layers import LAYER_TYPES, LayerSpec
+    entry = LAYER_TYPES.get(key)
+    if entry is None:
+        return None
+    fields = {n: f for n, f in entry.model.FIELDS.items() if n not in LayerSpec.FIELDS and n != "call"}
+    return sorted(fields, key=lambda n: fields[n].default is not REQUIRED)
 
 
 def copy_body(body: Mapping[str, Any]) -> YDict:

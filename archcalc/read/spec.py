@@ -153,7 +153,7 @@ def _decode(data: bytes | str, shown: str) -> str:
 
 def load(source: str | os.PathLike[str] | Mapping[str, Any], *, symbolic: Iterable[str] = (),
          **overrides: Any) -> Network:
-    """A validated network from a path, YAML text, or an already-parsed mapping.
+    """A validated network from a path, a zoo name (``"resnet18"``), YAML text, or an already-parsed mapping.
 
     ``overrides`` replace variables, ``batch`` or ``input``; ``symbolic`` names become symbols.
     """
@@ -161,6 +161,9 @@ def load(source: str | os.PathLike[str] | Mapping[str, Any], *, symbolic: Iterab
         return build(source, "<dict>", overrides, symbolic)
     if isinstance(source, str) and ("\n" in source or ":" in source and not Path(source).exists()):
         return build(load_yaml(source, "<string>"), "<string>", overrides, symbolic)
+    if isinstance(source, str):
+        from .zoo import resolve
+        source = resolve(source)  # a zoo name (resnet18) when no file has that name
     text, shown = read_text(source)
     return build(load_yaml(text, shown), shown, overrides, symbolic)
 
@@ -176,6 +179,25 @@ def build(raw: Any, file: str, overrides: Mapping[str, Any] | None = None, symbo
         return network
     except ArchcalcError as e:
         raise e.locate(file=file) from None
+
+
+def with_assumptions(raw: Any, assume: Mapping[str, int]) -> Any:
+    """``raw`` (a parsed spec) as if its ``symbols:`` also declared ``assume``, name -> multiple_of (the command
+    line's ``--assume H=multiple_of:32``); a copy: the spec as read is kept as it is."""
+    if not assume or not isinstance(raw, Mapping):
+        return raw
+    declared = raw.get("symbols") or {}
+    if isinstance(declared, list):
+        declared = dict.fromkeys(declared)
+    if not isinstance(declared, Mapping):
+        return raw  # refused, with its line, when the spec is built
+    merged = {**declared, **{name: {"multiple_of": m} for name, m in assume.items()}}
+    copy = type(raw)(raw)
+    for attribute in ("line", "lines"):  # a YAML mapping keeps the lines of its keys, for errors
+        if hasattr(raw, attribute):
+            setattr(copy, attribute, getattr(raw, attribute))
+    copy["symbols"] = merged
+    return copy
 
 
 def rebuild(network: Network, **values: Any) -> Network:

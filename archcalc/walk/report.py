@@ -1,9 +1,10 @@
 """The result of an analysis: one row per leaf layer, totals, and the convention used."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from ..core.metrics import METRICS, TOTALLED
+from ..core.metrics import LISTED, METRICS, TOTALLED
 from ..core.num import fmt_exact, is_concrete
 from ..core.symbolic import add_all
 from ..count.convention import Convention
@@ -161,6 +162,11 @@ class BlockResult:
                 "layers": self.layers, "children": [c.to_dict() for c in self.children]}
 
 
+# The views of a report a later stage draws: name -> view(report, depth) -> text. The package (archcalc/__init__.py)
+# plugs in the output stage's table, so that this stage imports nothing after it.
+VIEWS: dict[str, Callable[[Report, int | None], str]] = {}
+
+
 class Report:
     """The analysis of a network: leaf rows, block tree, totals, and the convention they follow."""
 
@@ -184,6 +190,38 @@ class Report:
         self.extra: dict[str, Any] = {}  # sections added after the analysis (e.g. "roofline"), by name
         self.layout = "channels_first"  # the axis order of the shapes above (channels_last: Keras')
         self.network: Any = None  # the spec.Network analysed (set by analyze)
+
+    def __repr__(self) -> str:
+        """One line: the totals, exactly, and the convention they follow."""
+        from ..core.escape import printable
+        from ..core.units import exact
+        figures = ", ".join(f"{m.title} {exact(getattr(self.totals, m.name))}" for m in LISTED)
+        return f"<Report {printable(self.name)}: {figures} (convention {printable(self.convention.name)})>"
+
+    def table(self, depth: int | None = None) -> str:
+        """The text table ``archcalc SPEC`` prints (blocks below ``depth`` collapsed)."""
+        view = VIEWS.get("table")
+        if view is None:
+            raise RuntimeError("no table view: get reports from archcalc.analyze, which provides it")
+        return view(self, depth)
+
+    def _repr_html_(self) -> str:
+        """The table in a notebook (Jupyter's rich display), escaped as HTML text."""
+        from html import escape
+        return f"<pre>{escape(self.table())}</pre>"
+
+    def to_frame(self) -> Any:
+        """One row per layer as a pandas DataFrame: name, type, output shape and every metric, exact (Python ints;
+        formulas in symbolic mode). Needs pandas."""
+        try:
+            import pandas
+        except ImportError:
+            from ..core.errors import OutputError
+            raise OutputError("to_frame needs pandas, which is not installed",
+                              hint="pip install pandas, or use report.to_dict()") from None
+        rows = [{"name": r.name, "type": r.type, "output_shape": r.output_shape,
+                 **{m.name: getattr(r, m.name) for m in METRICS}} for r in self.layers]
+        return pandas.DataFrame(rows, columns=["name", "type", "output_shape", *(m.name for m in METRICS)])
 
     def to_dict(self) -> dict[str, Any]:
         from ..core.version import __version__
