@@ -603,6 +603,13 @@ layers:
   - multihead_attention: {num_heads: 4, qkv: separate, call: explicit}
   - multihead_attention: {num_heads: 1, qkv: separate, call: module}  # one head: torch's slow path
 """,
+    "state_space": """
+input: [5, 24]
+batch: 2
+layers:
+  - mamba: {d_state: 4, d_conv: 3}
+  - mamba: {expand: 1, dt_rank: 3, conv_bias: false, bias: true, state_cache: false}
+""",
 }
 
 NOT_PEERS = frozenset({"pools_2d", "keras_channels_last", "upsample_fractional", "products_broadcast",

@@ -61,6 +61,7 @@ SIZES: dict[str, dict] = {
     "lenet5": {},
     "llama2_7b": {"T": 16, "vocab": 500, "width": 128, "depth": 2, "ffn": 344},
     "lstm_lm": {"vocab": 1000, "hidden": 128},
+    "mamba_130m": {"T": 8, "vocab": 500, "width": 64, "depth": 2},
     "mnasnet0_5": IMAGE,
     "mnasnet1_0": IMAGE,
     "mobilenet_v2": IMAGE,
