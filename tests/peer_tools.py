@@ -94,6 +94,8 @@ SIZES: dict[str, dict] = {
     "vit_b_32": {"image": 96, "depth": 2},
     "wide_resnet50_2": IMAGE,
     "wide_resnet101_2": IMAGE,
+    "wav2vec2_feature_encoder": {"T": 3200, "channels": 32},
+    "wavenet": {"T": 64, "quantization": 8, "residual": 4, "dilation_channels": 4, "skip": 8},
 }
 
 
