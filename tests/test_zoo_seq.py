@@ -50,6 +50,8 @@ def test_mamba_130m_parameters_on_the_meta_device() -> None:
     assert config.time_step_rank == 48 and config.intermediate_size == 1536 and config.vocab_size == 50280
     with torch.device("meta"):
         model = transformers.MambaForCausalLM(config)
+    # the 50,280 rows are the table as Hugging Face builds it: no further padding of the vocabulary
+    assert model.backbone.embeddings.num_embeddings == model.lm_head.out_features == 50280
     report = mamba_report()
     # parameters() yields the tied lm_head / embedding weight once
     assert report.totals.params == numel(model.parameters()) == 129_135_360
