@@ -603,6 +603,24 @@ layers:
   - multihead_attention: {num_heads: 4, qkv: separate, call: explicit}
   - multihead_attention: {num_heads: 1, qkv: separate, call: module}  # one head: torch's slow path
 """,
+    "accumulated_sum": """
+input: [3, 8]
+layers:
+  - conv1d: {name: first, out_channels: 4, kernel_size: 1, accumulate: total}
+  - sequential:
+      name: stack
+      repeat: 2
+      layers:
+        - conv1d: {name: skip, out_channels: 4, kernel_size: 3, padding: 1, accumulate: total}
+  - add: {inputs: [total, "."]}
+""",
+    "state_space": """
+input: [5, 24]
+batch: 2
+layers:
+  - mamba: {d_state: 4, d_conv: 3}
+  - mamba: {expand: 1, dt_rank: 3, conv_bias: false, bias: true, state_cache: false}
+""",
 }
 
 NOT_PEERS = frozenset({"pools_2d", "keras_channels_last", "upsample_fractional", "products_broadcast",

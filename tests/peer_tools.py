@@ -61,6 +61,7 @@ SIZES: dict[str, dict] = {
     "lenet5": {},
     "llama2_7b": {"T": 16, "vocab": 500, "width": 128, "depth": 2, "ffn": 344},
     "lstm_lm": {"vocab": 1000, "hidden": 128},
+    "mamba_130m": {"T": 8, "vocab": 500, "width": 64, "depth": 2},
     "mnasnet0_5": IMAGE,
     "mnasnet1_0": IMAGE,
     "mobilenet_v2": IMAGE,
@@ -93,6 +94,8 @@ SIZES: dict[str, dict] = {
     "vit_b_32": {"image": 96, "depth": 2},
     "wide_resnet50_2": IMAGE,
     "wide_resnet101_2": IMAGE,
+    "wav2vec2_feature_encoder": {"T": 3200, "channels": 32},
+    "wavenet": {"T": 64, "quantization": 8, "residual": 4, "dilation_channels": 4, "skip": 8},
 }
 
 

@@ -41,7 +41,8 @@ ASSUMPTIONS = (
     "fused op)",
     "KV cache = the K and V that attention layers keep between decode steps (kv_cache: by default causal "
     "attention and decode steps, cache > 0; an encoder's self-attention keeps none), at the positions each holds "
-    "x batch x bytes, held for the whole generation on top of the peak activations",
+    "x batch x bytes, and the recurrent state a mamba layer keeps (conv and SSM state, whatever the context), held "
+    "for the whole generation on top of the peak activations",
     "inference total = parameters + buffers + peak activations + KV cache",
     "training state per parameter: fp32 keeps 4-byte weights and gradients; bf16/fp16 is mixed precision as in "
     "ZeRO (Rajbhandari et al., 2020): 2-byte weights and gradients plus fp32 master weights and fp32 optimizer "

@@ -108,7 +108,7 @@ class Convention:
 
 
 def _archcalc_rules() -> dict[str, str]:
-    from ..layers import attention, norm
+    from ..layers import attention, norm, ssm
     from ..layers.activation import PER_ELEMENT
     from ..layers.recurrent import CELLS
     return {
@@ -151,6 +151,11 @@ def _archcalc_rules() -> dict[str, str]:
                                 f"{2 * cell.gates} bias adds (b_ih, b_hh) if bias; {cell.elementwise} elementwise "
                                 f"({cell.how}); activations {', '.join(f'{f} {what}' for f, what in cell.activations)}"
            for name, cell in CELLS.items()},
+        "mamba": f"projections as linear, the causal depthwise conv as conv, the readout y = h C as matmul (d_state "
+                 f"MACs per token and inner channel); per token and inner channel: silu {PER_ELEMENT['silu'][0]} "
+                 f"twice (conv output, gate), softplus {ssm.SOFTPLUS} (dt), {ssm.SKIP_AND_GATE} for y + D x and the "
+                 f"gate; per token, inner channel and state: {ssm.DISCRETISE} to discretise (exp(A dt), dt B), "
+                 f"{ssm.RECURRENCE} for h = dA h + dB x; A = -exp(A_log), per weight, not counted",
     }
 
 

@@ -29,7 +29,7 @@ from ..walk.trace import Step, Trace
 
 # importing them registers their translations, in this order: a generated file lists the helpers they define
 # (torch_base.HELPERS) in the order they were defined
-from . import torch_conv, torch_merge, torch_norm, torch_reshape, torch_sequence  # noqa: F401
+from . import torch_conv, torch_merge, torch_norm, torch_reshape, torch_sequence, torch_ssm  # noqa: F401
 from .torch_base import HELPERS, TORCH, Site
 
 # Attributes of torch.nn.Module (torch 2.x) that a layer's attribute must not shadow.

@@ -21,7 +21,7 @@ from .nodes import Group, Leaf, Node, Scope
 from .validation import MAX_NAME, MAX_REF, check_text, closest, reword
 from .yamlio import line_of
 
-ITEM_KEYS = ("name", "from", "save", "if", "repeat")  # meaningful on every item, not passed to the layer
+ITEM_KEYS = ("name", "from", "save", "if", "repeat", "accumulate")  # meaningful on every item, not passed to the layer
 STRUCTURES = ("sequential", "parallel", "residual")
 _INDEX = re.compile(r"\bi\b")  # the repeat index as a name in an expression
 # Nodes after expansion: every layer, block call, structure, copy of a repeated unit and item skipped by if:
@@ -75,7 +75,8 @@ class Expander:
         common = {k: body.pop(k) for k in ITEM_KEYS if k in body}
         given = common.get("name")
         label = given if isinstance(given, str) and given.isprintable() and len(given) <= MAX_NAME else where
-        for field_name, check in (("name", plain_name), ("save", plain_name), ("from", lambda v, _: refs(v))):
+        for field_name, check in (("name", plain_name), ("save", plain_name), ("accumulate", plain_name),
+                                  ("from", lambda v, _: refs(v))):
             try:  # checked first, to point at the key's own line
                 check(common.get(field_name), field_name)
             except SpecError as e:
@@ -102,8 +103,9 @@ class Expander:
                 else:  # a symbolic count: one generic unit, costed once and multiplied (engine)
                     from ..core.symbolic import index_symbol
                     group.children.append(self.one(key, body, {**env, "i": index_symbol()}, inner, line, "i", {}))
-                return [group]
-            return [self.one(key, body, env, scope, line, plain_name(common.get("name"), "name"), common)]
+                return [self.accumulating(group, common, env, scope)]
+            node = self.one(key, body, env, scope, line, plain_name(common.get("name"), "name"), common)
+            return [self.accumulating(node, common, env, scope)]
         except ArchcalcError as e:
             raise e.locate(line=line, path=scope.path(str(label)) if scope.prefix else str(label)) from None
 
@@ -158,6 +160,23 @@ class Expander:
             check_text(tied, "tied_to", MAX_REF)
         name, path = scope.name(given, key, line)
         return self.leaf(spec, entry.formula, name, path, line, inputs, save)
+
+    def accumulating(self, node: Node, common: Mapping[str, Any], env: dict[str, Any], scope: Scope) -> Node:
+        """``accumulate: total``: the item's output is added into the running sum ``total`` (the engine starts the
+        sum at the first item that names it). Each such item carries the ``add`` layer that may do it, named
+        ``accumulate_<total>`` beside the item."""
+        total = plain_name(common.get("accumulate"), "accumulate")
+        if total is None:
+            return node
+        if total == node.name or total == node.save:
+            raise SpecError(f"accumulate: {total!r} is also the name of this item's own output",
+                            hint="give the running sum a name of its own")
+        adder, _ = scope.fresh(f"accumulate_{total}", node.line)
+        scope.used.pop(adder)  # reserved here, taken by the add layer itself just below
+        add = self.one("add", {}, env, scope, node.line, adder, {})
+        assert isinstance(add, Leaf)
+        node.accumulate, node.adder = total, add
+        return node
 
     def leaf(self, spec: Any, fn: Formula, name: str, path: str, line: int | None,
              inputs: tuple[str, ...] | None, save: str | None, user_defined: bool = False) -> Leaf:

@@ -18,6 +18,8 @@ ITEM = {"$ref": "#/$defs/Item"}
 ITEM_KEYS = {  # meaningful on every item (graph.ITEM_KEYS), documented here for editors
     "from": {"type": "string", "description": "Take the input from this earlier layer or block."},
     "save": {"type": "string", "description": "An extra name for this output."},
+    "accumulate": {"type": "string", "description": "Add this output into the running sum of this name (the first "
+                                                    "item naming it starts the sum): a skip sum over a repeat."},
     "if": {"anyOf": [{"type": "boolean"}, {"type": "string"}], "description": "Skip the item when false."},
     "repeat": {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "string"}],
                "description": "Repeat the item; children are named name.0, name.1, ... and see the index i."},

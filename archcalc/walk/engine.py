@@ -69,6 +69,7 @@ class _Walk:
         self.rows: list[LayerResult] = []
         self.outline: list[LayerResult | BlockResult] = []  # table order: a block before its contents
         self.tensors: dict[str, Tensor] = {}  # dotted path or saved name -> output
+        self.sums: dict[str, Tensor] = {}  # running sums (``accumulate:``) by name -> the sum so far
         self.last = network.layout == "channels_last"  # Keras: tensors held as [*spatial, C]
         self.trace = Trace()
         self.life = self.trace.buffers  # per buffer: [elements with the batch, first row live, last row live]
@@ -138,10 +139,36 @@ class _Walk:
                     self.group(node, source, depth, blocks)
             except ArchcalcError as e:
                 raise e.locate(path=node.path, file=self.net.file, line=node.line) from None
+            for taken in (node.path, node.save):
+                if taken in self.sums:
+                    raise SpecError(f"{taken!r} is the name of a running sum (accumulate: {taken})",
+                                    hint="give the layer or its save: another name", path=node.path,
+                                    file=self.net.file, line=node.line)
             self.name(node.path, x)
             if node.save:
                 self.name(node.save, x)
+            if node.accumulate:
+                try:
+                    self.accumulate(node, x, prefix, depth)
+                except ArchcalcError as e:
+                    raise e.locate(path=node.path, file=self.net.file, line=node.line) from None
         return x
+
+    def accumulate(self, node: Node, x: Tensor, prefix: str, depth: int) -> None:
+        """``accumulate: total``: the first item naming ``total`` starts the sum with its output; each later one adds
+        its output to the sum so far, with its add layer (a row of its own), as ``total = total + x``."""
+        total = node.accumulate
+        assert total is not None and node.adder is not None
+        held = self.sums.get(total)
+        if held is None:
+            if total in self.tensors:
+                raise SpecError(f"accumulate: {total!r} is already the name of a layer or saved tensor",
+                                hint="give the running sum a name of its own")
+            summed = x
+        else:
+            summed = self.leaf(node.adder, x, prefix, depth, [held, x], [f"the sum {total!r}", "this output"])
+        self.sums[total] = summed
+        self.name(total, summed)
 
     def group(self, node: Group, x: Tensor, depth: int, blocks: list[BlockResult]) -> Tensor:
         block = BlockResult(node.path, node.kind, depth)
@@ -170,6 +197,12 @@ class _Walk:
 
     def symbolic_repeat(self, node: Group, x: Tensor, depth: int, block: BlockResult, start: int) -> Tensor:
         """``repeat: L`` with a symbolic L: cost one unit, multiply by L, extrapolate the RF in closed form."""
+        unstarted = sorted(set(_sums(node.children)) - set(self.sums))
+        if unstarted:
+            raise SpecError(f"accumulate: {unstarted[0]!r} starts inside a repeat with a symbolic count, whose copies "
+                            "are costed as one: the first copy would start the sum, the others add to it",
+                            hint=f"start the sum before the repeat (an item with accumulate: {unstarted[0]}), or "
+                                 "give repeat a number")
         # The unit reads a buffer of its own: in copies after the first it is the previous copy's output,
         # while x itself stays live only if a later layer reads it.
         unit = x._replace(id=self.buffer(x.shape, start, start - 1))
@@ -269,6 +302,17 @@ class _Walk:
         close = get_close_matches(ref, [k.rsplit(".", 1)[-1] for k in self.tensors] + list(self.tensors), 1)
         raise SpecError(f"unknown name {ref!r}", hint=f"did you mean {close[0]!r}? names must refer to "
                         "earlier layers or blocks" if close else "names must refer to earlier layers or blocks")
+
+
+def _sums(nodes: list[Node]) -> list[str]:
+    """The running sums (``accumulate:``) items of ``nodes`` add into, nested items included."""
+    found: list[str] = []
+    for node in nodes:
+        if node.accumulate:
+            found.append(node.accumulate)
+        if isinstance(node, Group):
+            found += _sums(node.children) + [t for _, branch in node.branches for t in _sums(branch)]
+    return found
 
 
 def _scope_of(nodes: list[Node], group: Group) -> str:
