@@ -93,6 +93,9 @@ SIZES: dict[str, dict] = {
     "vit_b_32": {"image": 96, "depth": 2},
     "wide_resnet50_2": IMAGE,
     "wide_resnet101_2": IMAGE,
+    "convnextv2_atto": IMAGE,
+    "nfnet_l0": IMAGE,
+    "poolformer_s12": IMAGE,
 }
 
 
