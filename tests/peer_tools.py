@@ -96,6 +96,7 @@ SIZES: dict[str, dict] = {
     "convnextv2_atto": IMAGE,
     "nfnet_l0": IMAGE,
     "poolformer_s12": IMAGE,
+    "deeplabv3_resnet50": IMAGE,
 }
 
 

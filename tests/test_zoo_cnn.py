@@ -65,3 +65,32 @@ def test_symbolic_in_h_and_w(name: str) -> None:
     for total, figure in zip((report.totals.params, report.totals.macs), figures(name, h, w)[::2]):
         names = {s: {"H": h, "W": w}[s.name] for s in sympy.sympify(total).free_symbols}
         assert sympy.sympify(total).subs(names) == figure
+
+
+def deeplab(device: str | None = None):
+    from torchvision_oracle import models
+    if models() is None:
+        pytest.skip("torchvision 0.28.0 is not installed (pip install --no-deps torchvision==0.28.0)")
+    from torchvision.models.segmentation import deeplabv3_resnet50
+    with torch.device(device or "meta"):
+        return deeplabv3_resnet50(weights=None, weights_backbone=None).eval()  # 21 classes, no aux classifier
+
+
+@pytest.mark.parametrize("h, w", SIZES)
+def test_deeplabv3_resnet50(h: int, w: int) -> None:
+    assert figures("deeplabv3_resnet50", h, w) == measured(deeplab(), h, w)
+
+
+def test_deeplabv3_resnet50_receptive_fields_on_the_gradient_oracle() -> None:
+    """The backbone's output (dilated layer4) along H is exact; ASPP's image pooling makes the logits' field global:
+    every output reads the whole input."""
+    from test_rf_oracle import Oracle, check, linearise, positive
+    report = archcalc.analyze(archcalc.load(ROOT / "specs" / "deeplabv3_resnet50.yaml", H=480, W=16))
+    torch.manual_seed(0)
+    model = positive(linearise(deeplab("cpu")))
+    layer4 = [row for row in report.layers if row.name.startswith("backbone.layer4.")][-1]  # its last ReLU
+    # along H: 480 rows hold the field of 427 around the centre; 16 columns are enough to measure the rows
+    assert check("DeepLabV3 layer4", Oracle(model.backbone, (3, 480, 16)), layer4.rf, pick=lambda y: y["out"],
+                 axes=(0,)) == [(427, 427)]
+    assert report.rf.axes == ("global", "global")
+    check("DeepLabV3", Oracle(model, (3, 64, 48)), report.rf, pick=lambda y: y["out"])
