@@ -639,6 +639,11 @@ layers:
   - softplus: {call: function}
   - mish: {call: function}
   - grn
+  - reshape: {shape: [3, 3, 3]}
+  - permute: {dims: [0, 2, 3, 1]}
+  - grn: {dim: -1}
+  - permute: {dims: [0, 3, 1, 2]}
+  - flatten: {start_dim: 2}
   - split: {split_size_or_sections: 2, index: 1}
   - slice: {dim: 2, start: -6, end: -1, step: 2}
   - upsample: {size_of: input, call: function}

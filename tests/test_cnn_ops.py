@@ -60,6 +60,37 @@ def test_grn_is_timms_global_response_norm() -> None:
     assert report.layers[1].rf.axes == ("global", "global")  # the L2 norm reads every position
 
 
+def test_grn_channels_last_is_timms() -> None:
+    """timm's default GlobalResponseNorm (channels_last=True) on a map permuted to [N, H, W, C], as ConvNeXt V2-T's
+    MLP runs it: grn with dim -1."""
+    timm_layers()
+    from timm.layers import grn
+
+    class Block(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc1, self.grn, self.fc2 = nn.Linear(8, 32), grn.GlobalResponseNorm(32), nn.Linear(32, 8)
+
+        def forward(self, x):
+            return self.fc2(self.grn(self.fc1(x.permute(0, 2, 3, 1)))).permute(0, 3, 1, 2)
+
+    report = analyze("  - permute: {dims: [0, 2, 3, 1]}\n  - linear: {out_features: 32}\n  - grn: {dim: -1}\n"
+                     "  - linear: {out_features: 8}\n  - permute: {dims: [0, 3, 1, 2]}\n", "[8, 5, 6]", batch=2)
+    got = measure(Block(), (2, 8, 5, 6))
+    assert (report.totals.params, report.totals.macs) == (got["params"], got["macs"])
+    assert tuple(report.output_shape) == got["output_shape"]
+    row = report.layers[2]
+    assert (row.params, row.flops) == (2 * 32, 6 * 2 * 5 * 6 * 32)  # weight and bias of the 32 channels
+    assert row.rf.axes == ("global", "global")
+    exported = exported_module("name: g\ninput: [5, 6, 32]\nlayers:\n  - grn: {dim: -1, eps: 1.0e-6}\n")
+    reference = grn.GlobalResponseNorm(32)
+    with torch.no_grad():
+        for p in (reference.weight, reference.bias, exported.grn_1.weight, exported.grn_1.bias):
+            p.fill_(0.5)
+        x = torch.randn(2, 5, 6, 32)
+        assert torch.allclose(exported(x), reference(x))
+
+
 @pytest.mark.parametrize("gain", [False, True])
 def test_std_conv2d_is_timms(gain: bool) -> None:
     layers = timm_layers()

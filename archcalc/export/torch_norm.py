@@ -1,6 +1,7 @@
 """PyTorch translations of normalisation, activations, dropout (stochastic depth too) and identity."""
 from __future__ import annotations
 
+from ..layers.base import torch_dim
 from .torch_base import Site, call, define, kw, lit, torch_code
 
 # ---- normalisation ----
@@ -184,19 +185,20 @@ def frozen_batchnorm2d(site: Site, args: list[str]) -> str:
 
 GLOBAL_RESPONSE_NORM = '''
 class GlobalResponseNorm(nn.Module):
-    """Global Response Normalization of a channels-first map (Woo et al. 2023), as timm's GlobalResponseNorm: the L2
-    norm of each channel over the positions, divided by its mean over the channels, scales x."""
+    """Global Response Normalization (Woo et al. 2023), as timm's GlobalResponseNorm, with the channels at dimension
+    dim: the L2 norm of each channel over the other dimensions, divided by its mean over the channels, scales x."""
 
-    def __init__(self, channels: int, eps: float = 1e-6) -> None:
+    def __init__(self, channels: int, dim: int = 1, eps: float = 1e-6) -> None:
         super().__init__()
-        self.eps = eps
+        self.dim, self.eps = dim, eps
         self.weight = nn.Parameter(torch.zeros(channels))
         self.bias = nn.Parameter(torch.zeros(channels))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        shape = (1, -1) + (1,) * (x.dim() - 2)
-        g = x.norm(p=2, dim=tuple(range(2, x.dim())), keepdim=True)
-        n = g / (g.mean(dim=1, keepdim=True) + self.eps)
+        dim = self.dim % x.dim()
+        shape = [-1 if d == dim else 1 for d in range(x.dim())]
+        g = x.norm(p=2, dim=tuple(d for d in range(1, x.dim()) if d != dim), keepdim=True)
+        n = g / (g.mean(dim=dim, keepdim=True) + self.eps)
         return x + torch.addcmul(self.bias.view(shape), self.weight.view(shape), x * n)
 '''
 define("GlobalResponseNorm", GLOBAL_RESPONSE_NORM)
@@ -205,8 +207,9 @@ define("GlobalResponseNorm", GLOBAL_RESPONSE_NORM)
 @torch_code("grn")
 def grn(site: Site, args: list[str]) -> str:
     s = site.spec
-    return site.module(call(site.helper("GlobalResponseNorm"), site.x[0], *kw(("eps", s.eps, 1e-6)))) + \
-        f"({args[0]})"
+    channels = site.x[torch_dim(s.dim, site.x)]
+    options = kw(("dim", s.dim, 1), ("eps", s.eps, 1e-6))
+    return site.module(call(site.helper("GlobalResponseNorm"), channels, *options)) + f"({args[0]})"
 
 
 QUICK_GELU = '''

@@ -30,7 +30,8 @@ _INDEX = re.compile(r"\bi\b")  # the repeat index as a name in an expression
 MAX_NODES = 20_000
 MAX_DEPTH = 32  # nested blocks
 MAX_NESTING = 64  # layer lists inside layer lists, blocks expanded; keeps every recursion far from Python's limit
-CHANNEL_DIM = ("concat", "chunk", "scale", "split")  # their dim defaults to the channels: 1, or -1 under channels_last
+# their dim defaults to the channels: 1, or -1 under channels_last
+CHANNEL_DIM = ("concat", "chunk", "scale", "split", "grn")
 
 
 class Expander:
