@@ -236,3 +236,21 @@ def test_errors_name_the_problem(layers: str, message: str) -> None:
     from archcalc.core.errors import ArchcalcError
     with pytest.raises(ArchcalcError, match=message):
         analyze(layers, "[3, 5, 4]")
+
+
+@pytest.mark.parametrize("mode", ["nearest", "bilinear"])
+def test_upsampling_a_single_position_reads_it_alone(mode: str) -> None:
+    """From size 1, every output reads the one input (bilinear's second tap is clamped onto it): the field of every
+    output is that of the input position, [2, 4] here (a 3x3 conv around position 3, kept by the slices)."""
+    from test_rf_oracle import spec_check
+    text = f"""name: one
+input: [2, 9, 9]
+layers:
+  - conv2d: {{out_channels: 2, kernel_size: 3, padding: 1}}
+  - slice: {{dim: 2, start: 3, length: 1}}
+  - slice: {{dim: 3, start: 3, end: 4}}
+  - upsample: {{size: [6, 5], mode: {mode}}}
+"""
+    record, report = spec_check(f"one position {mode}", text)
+    assert record == [(3, 3), (3, 3)]
+    assert report.rf.axes[0].size == 3 and report.rf.axes[0].jump == 0
