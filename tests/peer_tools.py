@@ -96,6 +96,10 @@ SIZES: dict[str, dict] = {
     "wide_resnet101_2": IMAGE,
     "wav2vec2_feature_encoder": {"T": 3200, "channels": 32},
     "wavenet": {"T": 64, "quantization": 8, "residual": 4, "dilation_channels": 4, "skip": 8},
+    "convnextv2_atto": IMAGE,
+    "nfnet_l0": IMAGE,
+    "poolformer_s12": IMAGE,
+    "deeplabv3_resnet50": IMAGE,
 }
 
 

@@ -30,7 +30,7 @@ STRUCTURE_BODIES = {
     "residual": {"body": _LIST, "shortcut": _LIST},
     "parallel": {"branches": {"anyOf": [{"type": "array", "items": _LIST},
                                         {"type": "object", "additionalProperties": _LIST}]},
-                 "merge": {"anyOf": [{"enum": ["add", "mul", "concat"]}, {"type": "object"}]}},
+                 "merge": {"anyOf": [{"enum": ["add", "mul", "sub", "concat"]}, {"type": "object"}]}},
 }
 
 
