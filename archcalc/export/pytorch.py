@@ -116,8 +116,9 @@ class _Writer:
             known.setdefault(t, []).append(key)
         names: dict[int, str] = {}
         avoid = RESERVED | keyword_set()
+        finals = {t for _, t in self.trace.outputs} or {self.trace.output}
         for t, i in sorted(made.items(), key=lambda item: item[1]):
-            final = t == self.trace.output
+            final = t in finals
             if all(r == i + 1 for r in readers.get(t, [])) and (not final or i == len(leaves) - 1):
                 names[t] = "x"
                 continue
@@ -142,7 +143,11 @@ class _Writer:
             out = names[step.out]
             if expr != out:
                 body.append(f"{out} = {expr}")
-        body.append(f"return {names[self.trace.output]}")
+        if self.trace.outputs:  # several outputs (an outputs: header): a tuple, in the header's order
+            outs = [names[t] for _, t in self.trace.outputs]
+            body.append(f"return ({outs[0]},)" if len(outs) == 1 else f"return ({', '.join(outs)})")
+        else:
+            body.append(f"return {names[self.trace.output]}")
         return self.assemble(inp, body)
 
     def translate(self, step: Step, args: list[str]) -> str:
@@ -180,7 +185,9 @@ class _Writer:
             "",
             f"archcalc's figures at batch {report.input_shape[0]}: {totals.params:,} parameters, "
             f"{totals.buffers:,} buffers,",
-            f"{totals.macs:,} MACs; output shape {tuple(int(d) for d in report.output_shape)}.",
+            f"{totals.macs:,} MACs; " + (f"output shape {tuple(int(d) for d in report.output_shape)}." if
+                                          not report.outputs else "outputs, a tuple in this order:"),
+            *(f"    {py_doc(out.name)}: {tuple(int(d) for d in out.output_shape)}" for out in report.outputs),
             "Inference (eval mode): dropout and stochastic depth are identities, batch norm uses running statistics.",
         ]
         if causal:
@@ -200,7 +207,8 @@ class _Writer:
                   f'    """{spec_name} as declared in {spec_file}; layers are named after their archcalc paths."""',
                   "", "    def __init__(self) -> None:", "        super().__init__()"]
         lines += [f"        {part}" for line in self.init for part in wrap(line, 8)]
-        lines += ["", f"    def forward(self, {inp}: torch.Tensor) -> torch.Tensor:"]
+        returns = "tuple[torch.Tensor, ...]" if self.trace.outputs else "torch.Tensor"
+        lines += ["", f"    def forward(self, {inp}: torch.Tensor) -> {returns}:"]
         lines += [f"        {part}" for line in body for part in wrap(line, 8)]
         if vocab is not None:
             make = "torch.randint(0, VOCAB, INPUT_SHAPE, device=device)"
@@ -214,7 +222,8 @@ class _Writer:
                   f"    model = {cls}().eval()",
                   "    with torch.no_grad():",
                   "        y = model(example_input())",
-                  '    print(f"output shape {tuple(y.shape)}")',
+                  *(['    print(f"output shapes {[tuple(t.shape) for t in y]}")'] if self.trace.outputs else
+                    ['    print(f"output shape {tuple(y.shape)}")']),
                   '    print(f"params {sum(p.numel() for p in model.parameters()):,}")',
                   '    print(f"buffers {sum(b.numel() for b in model.buffers()):,}")']
         return "\n".join(lines) + "\n"

@@ -155,6 +155,20 @@ class BlockResult:
                 "layers": self.layers, "children": [c.to_dict() for c in self.children]}
 
 
+class NetworkOutput:
+    """One of the tensors an ``outputs:`` header names: its output name, the tensor's name, shape (batch first)
+    and receptive fields."""
+
+    __slots__ = ("name", "ref", "output_shape", "rf", "rf_windows")
+
+    def __init__(self, name: str, ref: str, output_shape: tuple[Any, ...], rf: RF, rf_windows: RF) -> None:
+        self.name, self.ref, self.output_shape, self.rf, self.rf_windows = name, ref, output_shape, rf, rf_windows
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "from": self.ref, "output_shape": [fmt_exact(d) for d in self.output_shape],
+                "rf": self.rf.to_dict(), "rf_windows": self.rf_windows.to_dict()}
+
+
 class Report:
     """The analysis of a network: leaf rows, block tree, totals, and the convention they follow."""
 
@@ -178,6 +192,7 @@ class Report:
         self.extra: dict[str, Any] = {}  # sections added after the analysis (e.g. "roofline"), by name
         self.layout = "channels_first"  # the axis order of the shapes above (channels_last: Keras')
         self.network: Any = None  # the spec.Network analysed (set by analyze)
+        self.outputs: list[NetworkOutput] = []  # with an outputs: header, each output (output_shape: the first's)
 
     def to_dict(self) -> dict[str, Any]:
         from ..core.version import __version__
@@ -189,6 +204,7 @@ class Report:
             "totals": self.totals.to_dict(),
             "rf": self.rf.to_dict() if self.rf else None,
             "rf_windows": self.rf_windows.to_dict() if self.rf_windows else None,
+            **({"outputs": [out.to_dict() for out in self.outputs]} if self.outputs else {}),
             "layers": [row.to_dict() for row in self.layers],
             "blocks": [block.to_dict() for block in self.blocks],
             "convention": self.convention.to_dict(),
