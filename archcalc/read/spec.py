@@ -19,7 +19,7 @@ from ..core.errors import ArchcalcError, InputError, SpecError
 from ..core.fields import PositiveAxes, PositiveInt
 from ..core.num import decimal
 from ..layers import LAYER_TYPES
-from .graph import STRUCTURES, Expander
+from .graph import STRUCTURES, Expander, check_paths
 from .nodes import Node, Scope
 from .validation import MAX_NAME, MAX_REF, check_text, quoted, reword
 from .yamlio import line_of, load_yaml
@@ -221,6 +221,7 @@ def _build(raw: Any, file: str, overrides: dict[str, Any], symbolic: tuple[str, 
     blocks, custom = _definitions(raw, header)
     last = header.layout == "channels_last"
     nodes = Expander(blocks, custom, last).expand(raw["layers"], env, Scope(""), "layers")
+    check_paths(nodes)  # dotted names can meet other paths
     inp = header.input if isinstance(header.input, tuple) else (header.input,)
     network = Network(header.name, inp, header.batch, nodes, env, header.layout, file, raw, symbols)
     if header.outputs is not None:

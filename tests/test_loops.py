@@ -1,0 +1,204 @@
+"""Generated graphs: dotted names (mirroring torch's module paths), ``if:`` on a parallel branch, a branch made once
+per index (``repeat`` with ``as``), a named repeat index, and ``${expr}`` in names and references. Expected values
+are arithmetic written out in the comments, and a torch module written here for the HRNet-style fuse."""
+from __future__ import annotations
+
+import pytest
+
+import archcalc
+
+HEAD = "name: t\ninput: [4, 8, 8]\n"
+
+
+def run(text: str, **overrides):
+    return archcalc.analyze(archcalc.load(text, **overrides))
+
+
+def err(text: str) -> str:
+    with pytest.raises(archcalc.ArchcalcError) as info:
+        run(text)
+    text = info.value.format()
+    assert "\n" not in text
+    return text
+
+
+def test_dotted_names_make_torch_paths_and_are_referenced() -> None:
+    r = run(HEAD + """layers:
+  - sequential:
+      name: fpn
+      layers:
+        - conv2d: {name: inner_blocks.3.0, out_channels: 4, kernel_size: 1}
+        - conv2d: {name: layer_blocks.3.0, out_channels: 4, kernel_size: 3, padding: 1}
+        - identity: {from: inner_blocks.3.0}
+  - identity: {from: fpn.layer_blocks.3.0}
+""")
+    assert [row.name for row in r.layers] == ["fpn.inner_blocks.3.0", "fpn.layer_blocks.3.0", "fpn.identity_1",
+                                              "identity_1"]
+    assert r.layers[3].rf.axes[0].size == 3  # the 3x3 conv's output: 1 + 2
+
+
+@pytest.mark.parametrize("name", ["a..b", ".a", "a."])
+def test_a_dotted_name_needs_parts(name: str) -> None:
+    assert "its parts, if dotted, not empty" in err(HEAD + f"layers:\n  - conv2d: {{name: '{name}', out_channels: 4, "
+                                                           "kernel_size: 1}\n")
+
+
+def test_two_layers_at_one_path_are_refused() -> None:
+    text = err(HEAD + """layers:
+  - sequential: {name: a, layers: [{conv2d: {name: b, out_channels: 4, kernel_size: 1}}]}
+  - conv2d: {name: a.b, out_channels: 4, kernel_size: 1}
+""")
+    assert "two layers have the path 'a.b'" in text
+
+
+REPVGG = HEAD + """variables: {stride: 1, out: 4}
+layers:
+  - parallel:
+      name: block
+      branches:
+        - [{conv2d: {out_channels: out, kernel_size: 3, stride: stride, padding: 1, bias: false}}]
+        - [{conv2d: {out_channels: out, kernel_size: 1, stride: stride, bias: false}}]
+        - {if: "stride == 1 and out == 4", layers: [batchnorm2d]}
+      merge: add
+"""
+
+
+def test_if_on_a_branch_keeps_it_only_when_true() -> None:
+    kept = run(REPVGG)
+    # 3x3: 4*4*9 = 144; 1x1: 16; the identity's batch norm: 2*4 params, 2*4 + 1 buffers; an add of 3 inputs
+    assert kept.totals.params == 144 + 16 + 8 and kept.totals.buffers == 9
+    assert kept.layers[-1].flops == 2 * 4 * 8 * 8  # inputs - 1 = 2 adds per element
+    assert [row.name for row in kept.layers] == ["block.0.conv2d_1", "block.1.conv2d_1", "block.2.batchnorm2d_1",
+                                                 "block.add"]
+    skipped = run(REPVGG, stride=2, out=8)  # RepVGG: no identity branch when the shape changes
+    assert skipped.totals.params == 4 * 8 * 9 + 4 * 8 and skipped.totals.buffers == 0
+    assert skipped.output_shape == (1, 8, 4, 4) and skipped.layers[-1].flops == 8 * 4 * 4
+
+
+def test_a_parallel_left_with_one_branch_is_that_branch() -> None:
+    r = run(HEAD + """layers:
+  - parallel:
+      branches:
+        - [{conv2d: {out_channels: 4, kernel_size: 1}}]
+        - {if: false, layers: [identity]}
+      merge: add
+""")
+    assert r.layers[-1].type == "add" and r.layers[-1].flops == 0  # one input: no add
+
+
+def test_every_branch_skipped_is_an_error() -> None:
+    assert "every branch of the parallel is skipped" in err(HEAD + """layers:
+  - parallel: {branches: [{if: false, layers: [relu]}, {if: false, layers: [relu]}]}
+""")
+
+
+def test_unknown_branch_key_is_named() -> None:
+    assert "unknown field 'iff'" in err(HEAD + """layers:
+  - parallel: {branches: [[relu], {iff: false, layers: [relu]}]}
+""")
+
+
+def test_a_branch_per_index_with_names_and_references_made_from_it() -> None:
+    # three saved tensors of different widths; one branch per j reads t.${j} and projects it to 4 channels
+    r = run(HEAD + """variables: {nb: 3}
+layers:
+  - conv2d: {name: t, out_channels: "4 * (k + 1)", kernel_size: 1, repeat: nb, as: k, from: input}
+  - parallel:
+      name: fuse
+      branches:
+        - {repeat: nb, as: j, layers: [{conv2d: {name: "proj${j}", from: "t.${j}", out_channels: 4, kernel_size: 1}}]}
+      merge: add
+""")
+    rows = {row.name: row for row in r.layers}
+    # t.k: 4k (t.0: 4) -> 4(k+1) channels, each copy reading the one before: 4*4 + 4, 4*8 + 8, 8*12 + 12;
+    # proj j: 4(j+1)*4 + 4 params
+    assert [rows[f"t.{k}"].params for k in range(3)] == [20, 40, 108]
+    assert [rows[f"fuse.{j}.proj{j}"].params for j in range(3)] == [20, 36, 52]
+    assert rows["fuse.add"].flops == 2 * 4 * 8 * 8
+
+
+def test_named_indices_nest() -> None:
+    r = run(HEAD + """layers:
+  - sequential:
+      name: outer
+      repeat: 2
+      layers:
+        - conv2d: {name: "c${i}", out_channels: 4, kernel_size: "1 + 2 * j", padding: j, repeat: 2, as: j}
+""")
+    # outer.i.c{i}.j: a (1 + 2j)^2 kernel, 4 -> 4: 16 (1+2j)^2 + 4 params
+    assert [(row.name, row.params) for row in r.layers] == [
+        ("outer.0.c0.0", 20), ("outer.0.c0.1", 148), ("outer.1.c1.0", 20), ("outer.1.c1.1", 148)]
+
+
+@pytest.mark.parametrize("item, message", [
+    ("{relu: {name: 'a${1/2}'}}", "must be an integer"),
+    ("{relu: {name: 'a${1'}}", "unclosed ${"),
+    ("{relu: {as: j}}", "as: names the index of a repeat"),
+    ("{relu: {as: 2j, repeat: 2}}", "must be a name such as j"),
+])
+def test_loop_errors(item: str, message: str) -> None:
+    assert message in err(HEAD + f"layers:\n  - {item}\n")
+
+
+def test_hrnet_style_fuse_against_torch() -> None:
+    """Two resolutions fused both ways as timm's HighResolutionModule does: up = 1x1 conv, BN, nearest x2; down =
+    3x3 stride-2 conv, BN; identity on the diagonal; sum, ReLU. Checked against the same module in torch."""
+    torch = pytest.importorskip("torch")
+    from torch import nn
+    spec = """name: fuse
+input: [4, 8, 8]
+variables: {nb: 2}
+layers:
+  - conv2d: {name: "branches.0", out_channels: 4, kernel_size: 1, bias: false}
+  - conv2d: {name: "branches.1", out_channels: 8, kernel_size: 3, stride: 2, padding: 1, bias: false}
+  - parallel:
+      name: fuse_layers
+      repeat: nb
+      branches:
+        - repeat: nb
+          as: j
+          layers:
+            - identity: {if: "j == i", from: "branches.${j}"}
+            - sequential:
+                name: "up"
+                if: "j > i"
+                from: "branches.${j}"
+                layers:
+                  - conv2d: {out_channels: "4 * 2 ** i", kernel_size: 1, bias: false}
+                  - batchnorm2d
+                  - upsample: {scale_factor: "2 ** (j - i)", mode: nearest}
+            - sequential:
+                name: "down"
+                if: "j < i"
+                from: "branches.${j}"
+                layers:
+                  - conv2d: {out_channels: "4 * 2 ** i", kernel_size: 3, stride: 2, padding: 1, bias: false}
+                  - batchnorm2d
+      merge: add
+  - relu: {from: fuse_layers.0}
+"""
+    r = run(spec)
+
+    class Fuse(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.b0 = nn.Conv2d(4, 4, 1, bias=False)
+            self.b1 = nn.Conv2d(4, 8, 3, 2, 1, bias=False)
+            self.up = nn.Sequential(nn.Conv2d(8, 4, 1, bias=False), nn.BatchNorm2d(4), nn.Upsample(scale_factor=2))
+            self.down = nn.Sequential(nn.Conv2d(4, 8, 3, 2, 1, bias=False), nn.BatchNorm2d(8))
+
+        def forward(self, x):
+            x0, x1 = self.b0(x), self.b1(x)
+            return torch.relu(x0 + self.up(x1)), x1 + self.down(x0)
+
+    model = Fuse().eval()
+    params = sum(p.numel() for p in model.parameters())
+    buffers = sum(b.numel() for b in model.buffers())
+    assert (r.totals.params, r.totals.buffers) == (params, buffers)
+    from torch.utils.flop_counter import FlopCounterMode
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        y0, y1 = model(torch.zeros(1, 4, 8, 8))
+    assert r.totals.macs == counter.get_total_flops() // 2
+    rows = {row.name: row for row in r.layers}
+    assert rows["fuse_layers.1.add"].output_shape == (1, *y1.shape[1:])
+    assert r.output_shape == tuple(y0.shape)
