@@ -603,6 +603,14 @@ layers:
   - multihead_attention: {num_heads: 4, qkv: separate, call: explicit}
   - multihead_attention: {num_heads: 1, qkv: separate, call: module}  # one head: torch's slow path
 """,
+    "frozen_batchnorm2d": """
+input: [4, 6, 5]
+batch: 2
+layers:
+  - frozen_batchnorm2d
+  - conv2d: {out_channels: 3, kernel_size: 1, bias: false}
+  - frozen_batchnorm2d: {num_features: 3, eps: 0.0}
+""",
 }
 
 NOT_PEERS = frozenset({"pools_2d", "keras_channels_last", "upsample_fractional", "products_broadcast",

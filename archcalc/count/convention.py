@@ -145,6 +145,8 @@ def _archcalc_rules() -> dict[str, str]:
         "stochastic_depth": "0 (an identity at inference)",
         "channel_shuffle": "0 (a permutation of the channels; data movement)",
         "pixel_shuffle/pixel_unshuffle": "0 (a rearrangement of the elements; data movement)",
+        "frozen_batchnorm2d": "2 per element (x * scale + shift; the per-channel folding of the frozen statistics "
+                              "into scale and shift is scalar work, not counted)",
         "custom": "the spec's own formula",
         **{f"activation.{name}": f"{n} per element ({how})" for name, (n, how) in PER_ELEMENT.items()},
         **{f"recurrent.{name}": f"matmuls as linear; then per hidden unit, time step, layer and direction: "

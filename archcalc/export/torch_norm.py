@@ -151,3 +151,30 @@ def dropout(site: Site, args: list[str]) -> str:
 def identity(site: Site, args: list[str]) -> str:
     return args[0]
 
+
+
+# ---- frozen batch norm (torchvision's detection backbones) ----
+
+FROZEN_BATCH_NORM = '''
+class FrozenBatchNorm2d(nn.Module):
+    """Batch norm whose statistics and affine transform are buffers, as torchvision.ops.FrozenBatchNorm2d: folded per
+    channel into one scale and one shift."""
+
+    def __init__(self, num_features: int, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.eps = eps
+        for name, fill in (("weight", 1.0), ("bias", 0.0), ("running_mean", 0.0), ("running_var", 1.0)):
+            self.register_buffer(name, torch.full((num_features,), fill))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        scale = (self.weight * (self.running_var + self.eps).rsqrt()).reshape(1, -1, 1, 1)
+        shift = self.bias.reshape(1, -1, 1, 1) - self.running_mean.reshape(1, -1, 1, 1) * scale
+        return x * scale + shift
+'''
+define("FrozenBatchNorm2d", FROZEN_BATCH_NORM)
+
+
+@torch_code("frozen_batchnorm2d")
+def frozen_batchnorm2d(site: Site, args: list[str]) -> str:
+    s = site.spec
+    return site.module(call(site.helper("FrozenBatchNorm2d"), site.x[0], *kw(("eps", s.eps, 1e-5)))) + f"({args[0]})"
