@@ -73,6 +73,7 @@ SIZES: dict[str, dict] = {
     "resnet18": IMAGE,
     "resnet34": IMAGE,
     "resnet50": {},  # full size: the figures tests/test_conventions.py checks against torchvision's
+    "resnet50_fpn": IMAGE,
     "resnext50_32x4d": IMAGE,
     "resnext101_32x8d": IMAGE,
     "shufflenet_v2_x0_5": IMAGE,
