@@ -202,3 +202,21 @@ layers:
     rows = {row.name: row for row in r.layers}
     assert rows["fuse_layers.1.add"].output_shape == (1, *y1.shape[1:])
     assert r.output_shape == tuple(y0.shape)
+
+
+def test_a_repeat_whose_from_and_save_name_its_index_reads_and_saves_per_copy() -> None:
+    # x0, x1 of 2 and 6 channels; one relu per index reads x_b (not the previous copy) and saves y_b
+    r = run(HEAD + """layers:
+  - conv2d: {name: a, out_channels: 2, kernel_size: 1, save: x0}
+  - conv2d: {name: b, out_channels: 6, kernel_size: 1, from: input, save: x1}
+  - relu: {name: act, repeat: 2, as: k, from: "x${k}", save: "y${k}"}
+  - concat: {inputs: [y0, y1]}
+""")
+    assert [row.output_shape[1] for row in r.layers] == [2, 6, 2, 6, 8]
+
+
+def test_per_copy_references_need_a_numeric_count() -> None:
+    assert "cannot name tensors by its index" in err(HEAD + """symbols: [n]
+layers:
+  - relu: {repeat: n, from: "x${i}"}
+""")

@@ -77,3 +77,65 @@ def test_resnet50_fpn_receptive_field_of_every_level() -> None:
     # P2..P4 see 459 (the issue's measurement); P5: the ResNet-50 field at layer4 (427) + 2 * 32 for its 3x3;
     # pool keeps P5's field (a 1x1 window)
     assert sizes == {"0": (459, 459), "1": (459, 459), "2": (459, 459), "3": (491, 491), "pool": (491, 491)}
+
+
+HRNET_SPEC = ROOT / "specs" / "hrnet_w18_small.yaml"
+
+
+def hrnet_oracle():
+    pytest.importorskip("timm")  # tests/conftest.py registers torchvision's bare package, which timm imports
+    import timm
+    torch.manual_seed(0)
+    return timm.create_model("hrnet_w18_small", pretrained=False).eval()
+
+
+@pytest.mark.parametrize("h, w", [(224, 224), (256, 192)])
+def test_hrnet_w18_small_is_timms(h: int, w: int) -> None:
+    model = hrnet_oracle()
+    got = measure(model, (1, 3, h, w))
+    report = archcalc.analyze(archcalc.load(HRNET_SPEC, H=h, W=w))
+    assert (report.totals.params, report.totals.buffers, report.totals.macs) == (
+        got["params"], got["buffers"], got["macs"])
+    assert [("output", tuple(report.output_shape))] == got["outputs"]
+    if (h, w) == (224, 224):  # the header comment's figures
+        assert (got["params"], got["buffers"], got["macs"]) == (13_187_464, 24_123, 1_601_508_352)
+    # every weight's module is at the spec's path (timm's ReLUs are shared and unnamed here; downsample is the
+    # residual's shortcut)
+    weights = {name.rpartition(".")[0] for name, _ in [*model.named_parameters(), *model.named_buffers()]}
+    spec = {row.name.replace(".shortcut.", ".downsample.") for row in report.layers if row.params or row.buffers}
+    assert spec == weights
+
+
+def test_hrnet_w18_small_symbolic_in_h_and_w() -> None:
+    sym = archcalc.analyze(archcalc.load(HRNET_SPEC, symbolic=["H", "W"]))
+    assert str(sym.totals.macs) == "31877*H*W + 2048000"
+    assert 31877 * 224 * 224 + 2048000 == 1_601_508_352  # timm's FlopCounterMode figure above
+
+
+def test_hrnet_w18_small_receptive_fields() -> None:
+    """The four resolutions stage 4 outputs and the head's final map, against the gradient support of timm's
+    model, along H (W narrow)."""
+    from test_rf_oracle import Oracle, check, linearise, positive
+    from torch import nn
+    h, w = 768, 32
+
+    class Features(nn.Module):
+        def __init__(self, net) -> None:
+            super().__init__()
+            self.net = net
+
+        def forward(self, x):
+            n = self.net
+            x = n.act2(n.bn2(n.conv2(n.act1(n.bn1(n.conv1(x))))))
+            return {f"stage4.0.fuse_act.{i}": y for i, y in enumerate(n.stages(x))}
+
+    model = positive(linearise(hrnet_oracle()))
+    stages = Features(model)
+    report = archcalc.analyze(archcalc.load(HRNET_SPEC, H=h, W=w))
+    rows = {row.name: row for row in report.layers}
+    oracle = Oracle(stages, (3, h, w))
+    sizes = {name: check(f"HRNet-W18-Small {name}", oracle, rows[name].rf, pick=lambda y, key=name: y[key],
+                         axes=(0,))[0] for name in oracle.y}
+    assert sizes == {f"stage4.0.fuse_act.{i}": (519, 519) for i in range(4)}
+    final = Oracle(lambda x: model.forward_features(x), (3, h, w))
+    assert check("HRNet-W18-Small final_layer", final, rows["final_layer.2"].rf, axes=(0,)) == [(583, 583)]

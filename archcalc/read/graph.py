@@ -73,6 +73,9 @@ class Expander:
         key, body = split(raw, line, scope.path(where) if scope.prefix else where)
         body = copy_body(body)
         common = {k: body.pop(k) for k in ITEM_KEYS if k in body}
+        # On a repeat, a from: or save: that names the repeat's index is each copy's own (from: "x${b}")
+        per_copy = {k: common.pop(k) for k in ("from", "save") if "repeat" in common and _names_index(
+            common.get(k), common.get("as", "i"))}
         given = common.get("name")
         label = given if isinstance(given, str) and given.isprintable() and len(given) <= MAX_NAME else where
         for field_name, check in (("name", dotted_name), ("save", plain_name), ("from", lambda v, _: refs(v)),
@@ -101,11 +104,16 @@ class Expander:
                     self.count(0, planned=count)  # every copy is at least one node: refuse before building any
                     for i in range(count):
                         before = self.nodes
-                        group.children.append(self.one(key, body, {**env, index: i}, inner, line, str(i), {}))
+                        local = {**env, index: i}
+                        own = {k: interpolate(v, local, k) for k, v in per_copy.items()}
+                        group.children.append(self.one(key, body, local, inner, line, str(i), own))
                         if i == 0 and count > 1 and not self.uses_index(key, body, index):
                             # the copies are alike: n copies of a unit of s nodes cost n * s, known now
                             self.count(0, planned=(count - 1) * (self.nodes - before))
                 else:  # a symbolic count: one generic unit, costed once and multiplied (engine)
+                    if per_copy:
+                        raise SpecError("a repeat with a symbolic count cannot name tensors by its index",
+                                        hint="give the count a value, or take the index out of from: and save:")
                     from ..core.symbolic import index_symbol
                     group.children.append(self.one(key, body, {**env, index: index_symbol()}, inner, line, "i", {}))
                 return [group]
@@ -318,6 +326,14 @@ def check_paths(nodes: list[Node]) -> None:
 def _keras() -> Any:
     from . import keras  # the Keras vocabulary loads only when a name is not archcalc's own
     return keras
+
+
+def _names_index(value: Any, index: Any) -> bool:
+    """Whether a from: or save: text uses the repeat index ``index`` inside a ``${...}`` part."""
+    if not isinstance(value, str) or "${" not in value or not isinstance(index, str):
+        return False
+    word = re.compile(rf"\b{re.escape(index)}\b")
+    return any(word.search(part) for part in re.findall(r"\$\{([^{}]*)\}", value))
 
 
 def _index_name(value: Any, what: str) -> str | None:
