@@ -103,3 +103,12 @@ def test_export_returns_the_outputs_as_a_tuple() -> None:
     x = torch.randn(1, 3, 16, 16)
     with torch.no_grad():
         torch.testing.assert_close(model(x)[2], model.stem(x))
+
+
+def test_html_lists_every_output(tmp_path) -> None:
+    from archcalc.outputs.html import write_report
+    out = tmp_path / "heads.html"
+    write_report(run(HEADS), HEADS, out)
+    page = out.read_text()
+    assert "Output <code>feat</code> (stem): <code>[1, 8, 16, 16]</code>" in page
+    assert "Output <code>aux</code> (aux_fc): <code>[1, 10]</code>" in page
