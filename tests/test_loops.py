@@ -220,3 +220,19 @@ def test_per_copy_references_need_a_numeric_count() -> None:
 layers:
   - relu: {repeat: n, from: "x${i}"}
 """)
+
+
+def test_named_branches_take_if_and_repeat_too() -> None:
+    r = run(HEAD + """layers:
+  - parallel:
+      name: mix
+      branches:
+        conv: {repeat: 2, as: k, layers: [{conv2d: {out_channels: 2, kernel_size: "2 * k + 1", padding: k}}]}
+        identity: {if: false, layers: [identity]}
+        pool: [{maxpool2d: {kernel_size: 3, stride: 1, padding: 1}}]
+      merge: concat
+""")
+    # two convs of 2 channels (kernels 1 and 3) and the 4-channel pool, concatenated: 2 + 2 + 4 channels
+    assert [row.name for row in r.layers] == ["mix.conv.0.conv2d_1", "mix.conv.1.conv2d_1", "mix.pool.maxpool2d_1",
+                                              "mix.concat"]
+    assert r.output_shape == (1, 8, 8, 8)

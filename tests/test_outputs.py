@@ -65,6 +65,7 @@ def test_outputs_stay_live_to_the_end() -> None:
     stem, aux = 8 * 16 * 16, 10
     # head reads its 16 pooled values and writes 10; stem's output and aux_fc's stay live through it (outputs)
     assert live["head"] == (16 + 10 + stem + aux) * 4
+    assert any("outputs: header" in line for line in r.extra["memory"]["assumptions"])
     # without the header, stem is freed after relu reads it, aux_fc once written
     plain = annotate(run(HEADS.replace("outputs: {main: head, aux: aux_fc, feat: stem}\n", "")), "fp32", "adam")
     assert {row.name: row.extra["memory"]["live_bytes"] for row in plain.layers}["head"] == (16 + 10) * 4
