@@ -236,3 +236,13 @@ def test_named_branches_take_if_and_repeat_too() -> None:
     assert [row.name for row in r.layers] == ["mix.conv.0.conv2d_1", "mix.conv.1.conv2d_1", "mix.pool.maxpool2d_1",
                                               "mix.concat"]
     assert r.output_shape == (1, 8, 8, 8)
+
+
+def test_a_residual_names_its_shortcut() -> None:
+    r = run(HEAD + """layers:
+  - residual:
+      body: [{conv2d: {name: conv1, out_channels: 8, kernel_size: 1}}]
+      shortcut_name: downsample
+      shortcut: [{conv2d: {name: "0", out_channels: 8, kernel_size: 1}}]
+""")
+    assert [row.name for row in r.layers] == ["conv1", "downsample.0", "add"]

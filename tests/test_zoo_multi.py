@@ -47,11 +47,9 @@ def test_resnet50_fpn_is_torchvisions_backbone(h: int, w: int) -> None:
     if (h, w) == (224, 224):  # the header comment's figures
         assert (got["params"], got["buffers"], got["macs"]) == (26_799_296, 106_240, 6_929_104_896)
         assert [k for k, _ in got["outputs"]] == ["0", "1", "2", "3", "pool"]
-    # the spec's names are torchvision's module paths (state_dict keys without .weight / .bias), but for the
-    # residual's shortcut, which torchvision calls downsample
+    # the spec's names are torchvision's module paths (state_dict keys without .weight / .bias)
     torch_paths = {name for name, m in model.named_modules() if not list(m.children())}
-    spec_paths = {row.name.replace(".shortcut.", ".downsample.") for row in report.layers
-                  if row.type in ("conv2d", "frozen_batchnorm2d", "maxpool2d")}
+    spec_paths = {row.name for row in report.layers if row.type in ("conv2d", "frozen_batchnorm2d", "maxpool2d")}
     assert spec_paths == {p for p in torch_paths if not p.endswith("relu")}  # torchvision's ReLU modules are shared
 
 
@@ -99,10 +97,9 @@ def test_hrnet_w18_small_is_timms(h: int, w: int) -> None:
     assert [("output", tuple(report.output_shape))] == got["outputs"]
     if (h, w) == (224, 224):  # the header comment's figures
         assert (got["params"], got["buffers"], got["macs"]) == (13_187_464, 24_123, 1_601_508_352)
-    # every weight's module is at the spec's path (timm's ReLUs are shared and unnamed here; downsample is the
-    # residual's shortcut)
+    # every weight's module is at the spec's path (timm's parameter-free ReLUs are shared modules, named here)
     weights = {name.rpartition(".")[0] for name, _ in [*model.named_parameters(), *model.named_buffers()]}
-    spec = {row.name.replace(".shortcut.", ".downsample.") for row in report.layers if row.params or row.buffers}
+    spec = {row.name for row in report.layers if row.params or row.buffers}
     assert spec == weights
 
 

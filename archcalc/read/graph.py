@@ -219,10 +219,12 @@ class Expander:
             group.children = self.expand(need(body, "layers", key), env, inner, "layers")
             return group
         if key == "residual":
-            only(body, ("body", "shortcut"), key)
+            only(body, ("body", "shortcut", "shortcut_name"), key)
             shortcut = body.get("shortcut") or []  # empty: the identity
             main = self.expand(need(body, "body", key), env, inner, "body")
-            _, shortcut_path = inner.fresh("shortcut", group.line)
+            # the shortcut's layers are named <shortcut_name>.0, ...: torchvision's and timm's blocks say downsample
+            label = dotted_name(body.get("shortcut_name", "shortcut"), "shortcut_name")
+            _, shortcut_path = inner.fresh(label, group.line)
             side = self.expand(shortcut, env, Scope(shortcut_path), "shortcut")
             group.branches = [("body", main), ("shortcut", side)]
             merge_key, merge_body = "add", {}

@@ -30,7 +30,8 @@ _BRANCH = {"anyOf": [_LIST, {"type": "object", "additionalProperties": False, "r
                              "description": "A branch kept only when if: holds, or made repeat: n times."}]}
 STRUCTURE_BODIES = {
     "sequential": {"layers": _LIST},
-    "residual": {"body": _LIST, "shortcut": _LIST},
+    "residual": {"body": _LIST, "shortcut": _LIST,
+                 "shortcut_name": {"type": "string", "description": "The shortcut's name (default shortcut)."}},
     "parallel": {"branches": {"anyOf": [{"type": "array", "items": _BRANCH},
                                         {"type": "object", "additionalProperties": _BRANCH}]},
                  "merge": {"anyOf": [{"enum": ["add", "mul", "concat"]}, {"type": "object"}]}},
