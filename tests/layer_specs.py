@@ -611,6 +611,38 @@ layers:
   - conv2d: {out_channels: 3, kernel_size: 1, bias: false}
   - frozen_batchnorm2d: {num_features: 3, eps: 0.0}
 """,
+    "cnn_ops": """
+input: [4, 10, 8]
+batch: 2
+layers:
+  - identity: {name: x0}
+  - std_conv2d: {out_channels: 8, kernel_size: 3, padding: 1, gain: true, gamma: 1.5, eps: 1.0e-5}
+  - std_conv2d: {out_channels: 8, kernel_size: 3, stride: 2, groups: 2, bias: false}
+  - grn: {eps: 1.0e-5}
+  - quick_gelu
+  - softplus: {beta: 2, threshold: 10}
+  - mish
+  - parallel:
+      branches: {pool: [{avgpool2d: {kernel_size: 3, stride: 1, padding: 1, count_include_pad: false}}], id: []}
+      merge: sub
+  - split: {split_size_or_sections: [2, 5, 1], index: 1}
+  - slice: {dim: 2, step: 2}
+  - slice: {dim: -1, start: 1, length: 2}
+  - conv2d: {out_channels: 4, kernel_size: 1}
+  - upsample: {size_of: x0, mode: bilinear}
+  - sub: {inputs: [x0, .]}
+""",
+    "cnn_ops_functions": """
+input: [3, 9]
+layers:
+  - quick_gelu: {call: function}
+  - softplus: {call: function}
+  - mish: {call: function}
+  - grn
+  - split: {split_size_or_sections: 2, index: 1}
+  - slice: {dim: 2, start: -6, end: -1, step: 2}
+  - upsample: {size_of: input, call: function}
+""",
 }
 
 NOT_PEERS = frozenset({"pools_2d", "keras_channels_last", "upsample_fractional", "products_broadcast",

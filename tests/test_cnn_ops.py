@@ -35,3 +35,173 @@ def test_frozen_batchnorm2d_is_torchvisions() -> None:
     bn = report.layers[1]
     # 4 buffers of 8 channels, no parameters; x * scale + shift: 2 FLOPs on each of 2 * 8 * 7 * 6 elements
     assert (bn.params, bn.buffers, bn.flops) == (0, 4 * 8, 2 * 2 * 8 * 7 * 6)
+
+
+def timm_layers():
+    from torchvision_oracle import register_bare_package
+    register_bare_package()
+    return pytest.importorskip("timm.layers")
+
+
+def test_grn_is_timms_global_response_norm() -> None:
+    timm_layers()
+    from timm.layers import grn
+    model = nn.Sequential(nn.Conv2d(3, 16, 1), grn.GlobalResponseNorm(16, channels_last=False),
+                          nn.Conv2d(16, 4, 1))
+    report = analyze("  - conv2d: {out_channels: 16, kernel_size: 1}\n  - grn\n"
+                     "  - conv2d: {out_channels: 4, kernel_size: 1}\n", "[3, 5, 7]", batch=2)
+    got = measure(model, (2, 3, 5, 7))
+    assert (report.totals.params, report.totals.buffers, report.totals.macs) == \
+           (got["params"], got["buffers"], got["macs"])
+    assert tuple(report.output_shape) == got["output_shape"]
+    row = report.layers[1]
+    # weight and bias of 16; square, sum, x * n, weight, bias, + x: 6 FLOPs on each of 2 * 16 * 5 * 7 elements
+    assert (row.params, row.flops) == (2 * 16, 6 * 2 * 16 * 5 * 7)
+    assert report.layers[1].rf.axes == ("global", "global")  # the L2 norm reads every position
+
+
+@pytest.mark.parametrize("gain", [False, True])
+def test_std_conv2d_is_timms(gain: bool) -> None:
+    layers = timm_layers()
+    conv = layers.ScaledStdConv2d(4, 6, 3, stride=2, groups=2, eps=1e-5) if gain else \
+        layers.StdConv2d(4, 6, 3, stride=2, padding=1, groups=2, bias=False)
+    report = analyze(f"  - std_conv2d: {{out_channels: 6, kernel_size: 3, stride: 2, padding: 1, groups: 2, "
+                     f"{'gain: true, eps: 1.0e-5' if gain else 'bias: false'}}}\n", "[4, 9, 8]", batch=3)
+    got = measure(conv, (3, 4, 9, 8))
+    assert (report.totals.params, report.totals.buffers, report.totals.macs) == \
+           (got["params"], got["buffers"], got["macs"])
+    assert tuple(report.output_shape) == got["output_shape"]
+    # weight 6 x 2 x 3 x 3 = 108, + bias 6 + gain 6 with the gain; MACs 3 samples x 6 x 5 x 4 outputs x 18 taps
+    assert report.totals.params == (108 + 12 if gain else 108)
+    assert report.totals.macs == 3 * 6 * 5 * 4 * 18
+
+
+def exported_module(text: str):
+    import re
+
+    from archcalc.export import export
+    source = export(archcalc.load(text))
+    namespace: dict = {"__name__": "archcalc_cnn_ops"}
+    exec(compile(source, "<archcalc export>", "exec"), namespace)
+    torch.manual_seed(0)
+    return namespace[re.search(r"model = (\w+)\(\)\.eval\(\)", source).group(1)]().eval()
+
+
+@pytest.mark.parametrize("call", ["module", "function"])
+def test_smooth_activations_compute_torchs(call: str) -> None:
+    from transformers.activations import QuickGELUActivation
+    text = (f"name: a\ninput: [3, 4]\nlayers:\n  - quick_gelu: {{call: {call}}}\n  - mish: {{call: {call}}}\n"
+            f"  - softplus: {{beta: 2, threshold: 1, call: {call}}}\n  - softplus: {{call: {call}}}\n")
+    x = torch.randn(2, 3, 4)
+    with torch.no_grad():
+        want = nn.Softplus()(nn.Softplus(beta=2, threshold=1)(nn.Mish()(QuickGELUActivation()(x))))
+        assert torch.allclose(exported_module(text)(x), want)
+    report = archcalc.analyze(archcalc.load(text))
+    # per element: quick_gelu 5 (mul, exp, add, div, mul); mish 5 (exp, add, log, tanh, mul); softplus 4 (exp, add,
+    # log, the threshold's comparison), + 2 with beta != 1 (multiply by beta, divide by it)
+    assert [row.flops for row in report.layers] == [5 * 12, 5 * 12, 6 * 12, 4 * 12]
+
+
+class PieceModule(nn.Module):
+    """Written here: pool(x) - x (PoolFormer), torch.split with unequal sizes, x[:, :, ::2], narrow and a subtract."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.pool = nn.AvgPool2d(3, 1, 1, count_include_pad=False)
+        self.head = nn.Conv2d(5, 3, 1)
+
+    def forward(self, x):
+        y = self.conv(x)
+        y = self.pool(y) - y
+        y = torch.split(y, [2, 5, 1], dim=1)[1]
+        y = y[:, :, ::2].narrow(3, 1, 4)
+        return self.head(y) - x[:, :, ::2, 2:6]
+
+
+PIECES = """name: pieces
+input: [3, 9, 8]
+batch: 2
+layers:
+  - identity: {name: x0}
+  - conv2d: {out_channels: 8, kernel_size: 3, padding: 1}
+  - parallel:
+      branches: {pool: [{avgpool2d: {kernel_size: 3, stride: 1, padding: 1, count_include_pad: false}}], id: []}
+      merge: sub
+  - split: {split_size_or_sections: [2, 5, 1], index: 1}
+  - slice: {dim: 2, step: 2}
+  - slice: {dim: 3, start: 1, length: 4}
+  - conv2d: {name: head, out_channels: 3, kernel_size: 1}
+  - slice: {name: rows, dim: 2, step: 2, from: x0}
+  - slice: {name: cols, dim: -1, start: 2, end: -2}
+  - sub: {inputs: [head, cols]}
+"""
+
+
+def test_sub_split_and_slices_are_torchs() -> None:
+    report = archcalc.analyze(archcalc.load(PIECES))
+    torch.manual_seed(0)
+    model = PieceModule().eval()
+    got = measure(model, (2, 3, 9, 8))
+    assert (report.totals.params, report.totals.macs) == (got["params"], got["macs"])
+    assert tuple(report.output_shape) == got["output_shape"] == (2, 3, 5, 4)
+    shapes = {row.name: tuple(row.output_shape) for row in report.layers}
+    assert shapes["split_1"] == (2, 5, 9, 8) and shapes["slice_1"] == (2, 5, 5, 8)
+    assert shapes["slice_2"] == (2, 5, 5, 4) and shapes["rows"] == (2, 3, 5, 8) and shapes["cols"] == (2, 3, 5, 4)
+    rows = {row.name: row for row in report.layers}
+    # one subtraction per output element: 2 x 8 x 9 x 8 in the pool mixer, 2 x 3 x 5 x 4 at the end
+    assert rows["parallel_1.sub"].flops == 2 * 8 * 9 * 8 and rows["sub_1"].flops == 2 * 3 * 5 * 4
+    exported = exported_module(PIECES)  # the same weights: the export computes the module's values
+    exported.load_state_dict({k.replace("conv.", "conv2d_1."): v for k, v in model.state_dict().items()})
+    x = torch.randn(2, 3, 9, 8)
+    with torch.no_grad():
+        assert torch.allclose(exported(x), model(x))
+
+
+SIZE_OF = """name: size_of
+input: [2, 96, 88]
+layers:
+  - conv2d: {name: c1, out_channels: 3, kernel_size: 3, stride: 2, padding: 1}
+  - relu
+  - conv2d: {out_channels: 3, kernel_size: 3, stride: 2, padding: 1}
+  - slice: {dim: 2, start: 1, step: 2}
+  - split: {split_size_or_sections: [1, 20, 1], index: 1, dim: 3}
+  - conv2d: {out_channels: 2, kernel_size: 3, padding: 1}
+  - upsample: {size_of: c1, mode: MODE}
+"""
+
+
+@pytest.mark.parametrize("mode", ["nearest", "bilinear"])
+def test_receptive_fields_of_slices_and_upsample_to_a_size_on_the_gradient_oracle(mode: str) -> None:
+    from test_rf_oracle import spec_check
+    text = SIZE_OF.replace("MODE", mode)
+    report = archcalc.analyze(archcalc.load(text))
+    assert tuple(report.output_shape) == (1, 2, 48, 44)  # c1's size: 96 / 2 x 88 / 2
+    spec_check(f"size_of {mode}", text)
+
+
+def test_upsample_size_of_in_symbolic_mode() -> None:
+    text = SIZE_OF.replace("MODE", "nearest").replace("input: [2, 96, 88]",
+                                                      "variables: {H: 96, W: 88}\ninput: [2, H, W]")
+    report = archcalc.analyze(archcalc.load(text, symbolic=["H", "W"]))
+    h, w = report.output_shape[2:]  # c1's size, ceil(H / 2) x ceil(W / 2), in closed form
+    for H, W in ((96, 88), (97, 89), (160, 90)):
+        values = {s: {"H": H, "W": W}[s.name] for s in h.free_symbols | w.free_symbols}
+        assert (h.subs(values), w.subs(values)) == (-(-H // 2), -(-W // 2))
+
+
+@pytest.mark.parametrize("layers, message", [
+    ("  - upsample: {size_of: nowhere}\n", "unknown name 'nowhere'"),
+    ("  - identity: {name: a}\n  - upsample: {size_of: a, size: 4}\n", "exactly one of scale_factor, size and size_of"),
+    ("  - split: {split_size_or_sections: [1, 1]}\n", r"add up to 2, but dimension 1 has 3"),
+    ("  - split: {split_size_or_sections: [1, 2], index: 2}\n", "index 2 is out of range for 2 pieces"),
+    ("  - slice: {dim: 2, start: 6}\n", "would be empty"),
+    ("  - slice: {dim: 2, start: 2, length: 4}\n", "runs past the 5 positions"),
+    ("  - slice: {dim: 2, end: 2, length: 1}\n", "end or length, not both"),
+    ("  - identity: {name: a}\n  - sub: {inputs: [a, a, a]}\n", "sub takes two inputs"),
+    ("  - std_conv2d: {out_channels: 2, kernel_size: 1, gamma: 2}\n", "needs gain: true"),
+])
+def test_errors_name_the_problem(layers: str, message: str) -> None:
+    from archcalc.core.errors import ArchcalcError
+    with pytest.raises(ArchcalcError, match=message):
+        analyze(layers, "[3, 5, 4]")

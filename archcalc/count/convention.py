@@ -110,6 +110,7 @@ class Convention:
 def _archcalc_rules() -> dict[str, str]:
     from ..layers import attention, norm
     from ..layers.activation import PER_ELEMENT
+    from ..layers.activation_smooth import SMOOTH_PER_ELEMENT
     from ..layers.recurrent import CELLS
     return {
         "conv/linear/matmul": "2 FLOPs per MAC (one multiply, one add)",
@@ -147,6 +148,13 @@ def _archcalc_rules() -> dict[str, str]:
         "pixel_shuffle/pixel_unshuffle": "0 (a rearrangement of the elements; data movement)",
         "frozen_batchnorm2d": "2 per element (x * scale + shift; the per-channel folding of the frozen statistics "
                               "into scale and shift is scalar work, not counted)",
+        "grn": "6 per element (square and sum for the L2 norm; x times the normalised norm; weight, bias; the "
+               "residual add); the per-channel root, mean and divide are scalar work, not counted",
+        "std_conv": "std_conv2d as conv; the standardization of the weights (once per forward, whatever the input; "
+                    "foldable at inference) not counted",
+        "sub": "1 per output element",
+        "split/slice": "0 (data movement)",
+        **{f"activation.{name}": f"{n} per element ({how})" for name, (n, how) in SMOOTH_PER_ELEMENT.items()},
         "custom": "the spec's own formula",
         **{f"activation.{name}": f"{n} per element ({how})" for name, (n, how) in PER_ELEMENT.items()},
         **{f"recurrent.{name}": f"matmuls as linear; then per hidden unit, time step, layer and direction: "

@@ -178,3 +178,55 @@ define("FrozenBatchNorm2d", FROZEN_BATCH_NORM)
 def frozen_batchnorm2d(site: Site, args: list[str]) -> str:
     s = site.spec
     return site.module(call(site.helper("FrozenBatchNorm2d"), site.x[0], *kw(("eps", s.eps, 1e-5)))) + f"({args[0]})"
+
+
+# ---- Global Response Normalization (ConvNeXt V2) and smooth activations ----
+
+GLOBAL_RESPONSE_NORM = '''
+class GlobalResponseNorm(nn.Module):
+    """Global Response Normalization of a channels-first map (Woo et al. 2023), as timm's GlobalResponseNorm: the L2
+    norm of each channel over the positions, divided by its mean over the channels, scales x."""
+
+    def __init__(self, channels: int, eps: float = 1e-6) -> None:
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.zeros(channels))
+        self.bias = nn.Parameter(torch.zeros(channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shape = (1, -1) + (1,) * (x.dim() - 2)
+        g = x.norm(p=2, dim=tuple(range(2, x.dim())), keepdim=True)
+        n = g / (g.mean(dim=1, keepdim=True) + self.eps)
+        return x + torch.addcmul(self.bias.view(shape), self.weight.view(shape), x * n)
+'''
+define("GlobalResponseNorm", GLOBAL_RESPONSE_NORM)
+
+
+@torch_code("grn")
+def grn(site: Site, args: list[str]) -> str:
+    s = site.spec
+    return site.module(call(site.helper("GlobalResponseNorm"), site.x[0], *kw(("eps", s.eps, 1e-6)))) + \
+        f"({args[0]})"
+
+
+QUICK_GELU = '''
+class QuickGELU(nn.Module):
+    """x * sigmoid(1.702 x), CLIP's approximation of GELU (Hugging Face's QuickGELUActivation)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.sigmoid(1.702 * x)
+'''
+define("QuickGELU", QUICK_GELU)
+
+
+@torch_code("quick_gelu", "mish", "softplus")
+def smooth_activation(site: Site, args: list[str]) -> str:
+    s, x = site.spec, args[0]
+    options = kw(("beta", s.beta, 1.0), ("threshold", s.threshold, 20.0)) if s.type == "softplus" else []
+    if s.call == "function":
+        if s.type == "quick_gelu":
+            return f"({x} * torch.sigmoid(1.702 * {x}))"
+        return call(f"F.{s.type}", x, *options)
+    if s.type == "quick_gelu":
+        return site.module(call(site.helper("QuickGELU"))) + f"({x})"
+    return site.module(call({"mish": "nn.Mish", "softplus": "nn.Softplus"}[s.type], *options)) + f"({x})"

@@ -30,7 +30,7 @@ _INDEX = re.compile(r"\bi\b")  # the repeat index as a name in an expression
 MAX_NODES = 20_000
 MAX_DEPTH = 32  # nested blocks
 MAX_NESTING = 64  # layer lists inside layer lists, blocks expanded; keeps every recursion far from Python's limit
-CHANNEL_DIM = ("concat", "chunk", "scale")  # their dim defaults to the channels: 1, or -1 under channels_last
+CHANNEL_DIM = ("concat", "chunk", "scale", "split")  # their dim defaults to the channels: 1, or -1 under channels_last
 
 
 class Expander:
@@ -247,8 +247,8 @@ class Expander:
             group.branches = self.branches(named, env, group.path)
             merge = body.get("merge", "concat")
             merge_key, merge_body = (merge, {}) if isinstance(merge, str) else split(merge, line_of(merge), "merge")
-        if merge_key not in ("add", "mul", "concat"):
-            raise SpecError(f"merge must be add, mul or concat, not {merge_key!r}")
+        if merge_key not in ("add", "mul", "concat", "sub"):
+            raise SpecError(f"merge must be add, mul, sub or concat, not {merge_key!r}")
         merge_name, _ = inner.fresh(merge_key, group.line)
         inner.used.pop(merge_name)  # reserved here, taken by the merge layer itself just below
         node = self.one(merge_key, dict(merge_body), env, inner, group.line, merge_name, {})

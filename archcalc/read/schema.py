@@ -34,7 +34,7 @@ STRUCTURE_BODIES = {
                  "shortcut_name": {"type": "string", "description": "The shortcut's name (default shortcut)."}},
     "parallel": {"branches": {"anyOf": [{"type": "array", "items": _BRANCH},
                                         {"type": "object", "additionalProperties": _BRANCH}]},
-                 "merge": {"anyOf": [{"enum": ["add", "mul", "concat"]}, {"type": "object"}]}},
+                 "merge": {"anyOf": [{"enum": ["add", "mul", "sub", "concat"]}, {"type": "object"}]}},
 }
 
 

@@ -227,6 +227,9 @@ class _Walk:
             seen, shape, moved = [t.shape for t in given], tuple(cost.shape), False
         else:
             given = [x]
+            if getattr(spec, "size_of", None) is not None:  # upsample to another tensor's spatial size
+                node = _sized(node, self.resolve(spec.size_of, x, prefix, node).shape, self.last)
+                spec = node.spec
             cost, rf, windows, first, shape, moved = apply(node, x, self.last)
             inputs, seen = prod(x.shape), [first]
         tied = getattr(spec, "tied_to", None)
@@ -302,3 +305,10 @@ def _scope_of(nodes: list[Node], group: Group) -> str:
 
 def _branch_name(node: Group, name: str) -> str:
     return f"{node.path}.{name}" if node.kind != "residual" else name
+
+
+def _sized(node: Leaf, target: tuple[Any, ...], last: bool) -> Leaf:
+    """An upsample whose ``size_of`` names a tensor: the same layer with that tensor's spatial size as its size."""
+    from ..layers.upsample import sized_as
+    return Leaf(sized_as(node.spec, target, last), node.formula, node.name, node.path, node.line, node.inputs,
+                node.save, node.user_defined)
