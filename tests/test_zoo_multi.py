@@ -38,7 +38,7 @@ def figures(report) -> dict:
             "outputs": [(o.name, tuple(o.output_shape)) for o in report.outputs]}
 
 
-@pytest.mark.parametrize("h, w", [(224, 224), (320, 256)])
+@pytest.mark.parametrize("h, w", [(224, 224), (320, 256), (200, 272)])  # 200 x 272: levels that do not halve
 def test_resnet50_fpn_is_torchvisions_backbone(h: int, w: int) -> None:
     model = fpn_oracle()
     got = measure(model, (1, 3, h, w))
