@@ -246,3 +246,40 @@ def test_a_residual_names_its_shortcut() -> None:
       shortcut: [{conv2d: {name: "0", out_channels: 8, kernel_size: 1}}]
 """)
     assert [row.name for row in r.layers] == ["conv1", "downsample.0", "add"]
+
+
+@pytest.mark.parametrize("kernels", [1, 3])
+def test_mixnet_mixed_conv_as_a_branch_loop_against_timm(kernels: int) -> None:
+    """timm's MixedConv2d (MixNet): the channels split into one group per kernel size 3, 5, 7, ... (the first group
+    takes the remainder), a depthwise conv per group, concatenated. One branch per kernel, made by repeat."""
+    pytest.importorskip("timm")
+    from timm.layers import MixedConv2d
+    torch = pytest.importorskip("torch")
+    from torch.utils.flop_counter import FlopCounterMode
+    spec = f"""name: mixconv
+input: [26, 16, 16]
+variables: {{n: {kernels}}}
+layers:
+  - parallel:
+      name: mix
+      branches:
+        - repeat: n
+          as: j
+          layers:
+            - split: {{split_size_or_sections: "26 // n", index: j}}
+            - conv2d: {{name: "${{j}}", out_channels: "26 // n + (26 % n if j == 0 else 0)", groups:
+                        "26 // n + (26 % n if j == 0 else 0)", kernel_size: "3 + 2 * j", padding: "1 + j",
+                        bias: false}}
+      merge: concat
+"""
+    model = MixedConv2d(26, 26, kernel_size=[3 + 2 * j for j in range(kernels)], depthwise=True).eval()
+    if kernels == 3:
+        spec = spec.replace('split_size_or_sections: "26 // n"', "split_size_or_sections: [10, 8, 8]")
+    r = run(spec)
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        y = model(torch.zeros(1, 26, 16, 16))
+    assert r.totals.params == sum(p.numel() for p in model.parameters())
+    assert r.totals.macs == counter.get_total_flops() // 2
+    assert r.output_shape == tuple(y.shape)
+    assert {row.name.rpartition(".")[2] for row in r.layers if row.type == "conv2d"} == {
+        name for name, _ in model.named_children()}
