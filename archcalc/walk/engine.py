@@ -128,7 +128,7 @@ class _Walk:
             try:
                 found.append((label, self.resolve(ref, x, "", None), ref))
             except ArchcalcError as e:
-                raise e.locate(path=f"outputs.{label}", file=self.net.file, line=self.net.outputs_line,
+                raise e.locate(path=label, file=self.net.file, line=self.net.outputs_line,
                                what="output") from None
         return found
 
