@@ -207,8 +207,7 @@ class _Writer:
                   f'    """{spec_name} as declared in {spec_file}; layers are named after their archcalc paths."""',
                   "", "    def __init__(self) -> None:", "        super().__init__()"]
         lines += [f"        {part}" for line in self.init for part in wrap(line, 8)]
-        returns = "tuple[torch.Tensor, ...]" if self.trace.outputs else "torch.Tensor"
-        lines += ["", f"    def forward(self, {inp}: torch.Tensor) -> {returns}:"]
+        lines += ["", f"    def forward(self, {inp}: torch.Tensor) -> torch.Tensor:"]
         lines += [f"        {part}" for line in body for part in wrap(line, 8)]
         if vocab is not None:
             make = "torch.randint(0, VOCAB, INPUT_SHAPE, device=device)"
@@ -222,10 +221,12 @@ class _Writer:
                   f"    model = {cls}().eval()",
                   "    with torch.no_grad():",
                   "        y = model(example_input())",
-                  *(['    print(f"output shapes {[tuple(t.shape) for t in y]}")'] if self.trace.outputs else
-                    ['    print(f"output shape {tuple(y.shape)}")']),
+                  '    print(f"output shape {tuple(y.shape)}")',
                   '    print(f"params {sum(p.numel() for p in model.parameters()):,}")',
                   '    print(f"buffers {sum(b.numel() for b in model.buffers()):,}")']
+        if self.trace.outputs:  # several outputs (an outputs: header): forward returns a tuple of them
+            lines = [TUPLE_OF_OUTPUTS.get(line, line) if not line.startswith("    def forward(") else
+                     line.replace(") -> torch.Tensor:", ") -> tuple[torch.Tensor, ...]:") for line in lines]
         return "\n".join(lines) + "\n"
 
     def vocabulary(self) -> int | None:
@@ -243,6 +244,11 @@ class _Writer:
                 wanted.add(name)
                 todo.extend(HELPERS[name].requires)
         return [name for name in HELPERS if name in wanted]
+
+
+# The __main__ block's line for one output, and its form for a tuple of them.
+TUPLE_OF_OUTPUTS = {'    print(f"output shape {tuple(y.shape)}")':
+                    '    print(f"output shapes {[tuple(t.shape) for t in y]}")'}
 
 
 def wrap(line: str, indent: int, limit: int = 120) -> list[str]:
