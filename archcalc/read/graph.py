@@ -67,6 +67,8 @@ class Expander:
                 nodes.extend(self.item(item, line_of(items, index), env, scope, f"{where}[{index}]"))
         finally:
             self.depth -= 1
+        if self.depth == 0:  # the spec's own layers, all expanded: dotted names can meet other paths
+            check_paths(nodes)
         return nodes
 
     def item(self, raw: Any, line: int | None, env: dict[str, Any], scope: Scope, where: str) -> list[Node]:

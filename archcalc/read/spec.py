@@ -19,7 +19,7 @@ from ..core.errors import ArchcalcError, InputError, SpecError
 from ..core.fields import PositiveAxes, PositiveInt
 from ..core.num import decimal
 from ..layers import LAYER_TYPES
-from .graph import STRUCTURES, Expander, check_paths
+from .graph import STRUCTURES, Expander
 from .nodes import Node, Scope
 from .validation import MAX_NAME, MAX_REF, check_text, quoted, reword
 from .yamlio import line_of, load_yaml
@@ -178,6 +178,8 @@ def build(raw: Any, file: str, overrides: Mapping[str, Any] | None = None, symbo
     try:
         with metered():  # expressions over symbols spend from one budget of symbolic work (symbolic.py)
             network = _build(raw, file, dict(overrides or {}), tuple(symbolic))
+            if raw.get("outputs") is not None:  # validated by Header as any value: read here
+                network.outputs, network.outputs_line = _outputs(raw["outputs"], raw), line_of(raw, "outputs")
         network.overrides = dict(overrides or {})
         return network
     except ArchcalcError as e:
@@ -221,42 +223,8 @@ def _build(raw: Any, file: str, overrides: dict[str, Any], symbolic: tuple[str, 
     blocks, custom = _definitions(raw, header)
     last = header.layout == "channels_last"
     nodes = Expander(blocks, custom, last).expand(raw["layers"], env, Scope(""), "layers")
-    check_paths(nodes)  # dotted names can meet other paths
     inp = header.input if isinstance(header.input, tuple) else (header.input,)
-    network = Network(header.name, inp, header.batch, nodes, env, header.layout, file, raw, symbols)
-    if header.outputs is not None:
-        network.outputs, network.outputs_line = _outputs(header.outputs, raw), line_of(raw, "outputs")
-    return network
-
-
-def _outputs(declared: Any, raw: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """``outputs:`` as (output name, tensor name) pairs: a list names tensors that name themselves; a mapping gives
-    each output a name of its own (torchvision's FPN returns levels '0', '1', ..., 'pool')."""
-    line = line_of(raw, "outputs")
-    if isinstance(declared, list):
-        pairs = [(ref, ref) for ref in declared]
-    elif isinstance(declared, Mapping):
-        pairs = [(str(label) if isinstance(label, int) and not isinstance(label, bool) else label, ref)
-                 for label, ref in declared.items()]
-    else:
-        raise SpecError(f"outputs must be a list of tensor names or a mapping of output names to them, got "
-                        f"{quoted(declared)}", line=line, hint="for example outputs: [p2, p3, pool]")
-    if not pairs:
-        raise SpecError("outputs is empty", line=line, hint="name at least one tensor, or leave outputs out")
-    seen: set[str] = set()
-    for label, ref in pairs:
-        for value, what in ((label, "an output name"), (ref, "an output's tensor name")):
-            if not isinstance(value, str) or not value:
-                raise SpecError(f"{what} must be text, got {quoted(value)}", line=line,
-                                hint="name an earlier layer, block or save: alias")
-            try:
-                check_text(value, what, MAX_REF)
-            except SpecError as e:
-                raise e.locate(line=line) from None
-        if label in seen:
-            raise SpecError(f"output {label!r} is named twice", line=line, hint="give each output its own name")
-        seen.add(label)
-    return pairs
+    return Network(header.name, inp, header.batch, nodes, env, header.layout, file, raw, symbols)
 
 
 def _definitions(raw: Mapping[str, Any], header: Header) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -365,3 +333,33 @@ def _exact(value: Any, name: str, line: int | None) -> Any:
     if not math.isfinite(value):
         raise SpecError(f"variable {name} is {value!r}, not a finite number", line=line)
     return decimal(value)
+
+
+def _outputs(declared: Any, raw: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """``outputs:`` as (output name, tensor name) pairs: a list names tensors that name themselves; a mapping gives
+    each output a name of its own (torchvision's FPN returns levels '0', '1', ..., 'pool')."""
+    line = line_of(raw, "outputs")
+    if isinstance(declared, list):
+        pairs = [(ref, ref) for ref in declared]
+    elif isinstance(declared, Mapping):
+        pairs = [(str(label) if isinstance(label, int) and not isinstance(label, bool) else label, ref)
+                 for label, ref in declared.items()]
+    else:
+        raise SpecError(f"outputs must be a list of tensor names or a mapping of output names to them, got "
+                        f"{quoted(declared)}", line=line, hint="for example outputs: [p2, p3, pool]")
+    if not pairs:
+        raise SpecError("outputs is empty", line=line, hint="name at least one tensor, or leave outputs out")
+    seen: set[str] = set()
+    for label, ref in pairs:
+        for value, what in ((label, "an output name"), (ref, "an output's tensor name")):
+            if not isinstance(value, str) or not value:
+                raise SpecError(f"{what} must be text, got {quoted(value)}", line=line,
+                                hint="name an earlier layer, block or save: alias")
+            try:
+                check_text(value, what, MAX_REF)
+            except SpecError as e:
+                raise e.locate(line=line) from None
+        if label in seen:
+            raise SpecError(f"output {label!r} is named twice", line=line, hint="give each output its own name")
+        seen.add(label)
+    return pairs
