@@ -182,6 +182,7 @@ class Report:
         self.totals = totals
         self.convention = convention
         self.output_shape = output_shape
+        self.outputs: list[NetworkOutput] = []  # with an outputs: header, each output (output_shape: the first's)
         self.rf = rf
         self.rf_windows = rf  # the field of the windows alone; set by the engine
         self.rf_view = "field"  # which of the two the table, markdown and CSV show ("field" or "windows")
@@ -192,7 +193,6 @@ class Report:
         self.extra: dict[str, Any] = {}  # sections added after the analysis (e.g. "roofline"), by name
         self.layout = "channels_first"  # the axis order of the shapes above (channels_last: Keras')
         self.network: Any = None  # the spec.Network analysed (set by analyze)
-        self.outputs: list[NetworkOutput] = []  # with an outputs: header, each output (output_shape: the first's)
 
     def to_dict(self) -> dict[str, Any]:
         from ..core.version import __version__
