@@ -116,15 +116,18 @@ class _Writer:
             known.setdefault(t, []).append(key)
         names: dict[int, str] = {}
         avoid = RESERVED | keyword_set()
-        finals = {t for _, t in self.trace.outputs} or {self.trace.output}
         for t, i in sorted(made.items(), key=lambda item: item[1]):
-            final = t in finals
+            final = t == self.trace.output
             if all(r == i + 1 for r in readers.get(t, [])) and (not final or i == len(leaves) - 1):
                 names[t] = "x"
                 continue
             keys = sorted(known.get(t, []), key=lambda k: (k.count("."), len(k)))
             base = "inp" if t == self.trace.input else identifier(keys[0], "t") if keys else f"t{t}"
             names[t] = self.unique(base, "var", avoid)
+        for t in [t for _, t in self.trace.outputs if names[t] == "x" and made[t] != len(leaves) - 1]:
+            # an output (outputs: header) is read by the return as well: a name of its own, unless made last
+            keys = sorted(known.get(t, []), key=lambda k: (k.count("."), len(k)))
+            names[t] = self.unique(identifier(keys[0], "t") if keys else f"t{t}", "var", avoid)
         return names
 
     # ---- the file ----
