@@ -57,6 +57,7 @@ SIZES: dict[str, dict] = {
     "googlenet": IMAGE,
     "gpt2": {"T": 32, "vocab": 500, "n_ctx": 64, "width": 96, "depth": 2},
     "gpt_kaplan": {"n_layer": 2, "d_model": 96, "d_attn": 96, "d_ff": 384, "n_ctx": 32, "n_vocab": 500},
+    "hrnet_w18_small": IMAGE,
     "inception_v3": {"H": 107, "W": 107},
     "lenet5": {},
     "llama2_7b": {"T": 16, "vocab": 500, "width": 128, "depth": 2, "ffn": 344},
@@ -74,6 +75,7 @@ SIZES: dict[str, dict] = {
     "resnet18": IMAGE,
     "resnet34": IMAGE,
     "resnet50": {},  # full size: the figures tests/test_conventions.py checks against torchvision's
+    "resnet50_fpn": IMAGE,
     "resnext50_32x4d": IMAGE,
     "resnext101_32x8d": IMAGE,
     "shufflenet_v2_x0_5": IMAGE,

@@ -111,14 +111,17 @@ def measure(source: str, device: str = "cpu", onednn: bool = True) -> dict:
     assert flops % 2 == 0
     return {"params": sum(p.numel() for p in model.parameters()),
             "buffers": sum(b.numel() for b in model.buffers()),
-            "macs": flops // 2, "output_shape": tuple(y.shape)}
+            "macs": flops // 2, "output_shape": tuple(map(tuple, (t.shape for t in y))) if isinstance(y, tuple)
+            else tuple(y.shape)}  # several outputs (an outputs: header): a tuple of them
 
 
 def expected(network: archcalc.Network) -> dict:
     """archcalc's figures, the MACs plus what torch computes under a causal mask (masked_macs)."""
     report = archcalc.analyze(network)
     return {"params": report.totals.params, "buffers": report.totals.buffers,
-            "macs": report.totals.macs + masked_macs(network, report), "output_shape": tuple(report.output_shape)}
+            "macs": report.totals.macs + masked_macs(network, report),
+            "output_shape": tuple(tuple(out.output_shape) for out in report.outputs) if report.outputs
+            else tuple(report.output_shape)}
 
 
 def check(spec: str | Path, device: str | None = None, **overrides) -> dict:

@@ -55,6 +55,7 @@ ASSUMPTIONS = (
     "held at once (an upper bound: activations are freed as backward produces gradients); no gradient buckets, "
     "allocator fragmentation, framework or runtime overhead",
 )
+OUTPUTS = "the network's outputs (its outputs: header) all stay to the end, each from the layer that writes it"
 SYMBOLIC_REPEAT = ("a repeat with a symbolic count is one unit standing for all its copies: its layers' live "
                    "memory is that of a copy after the first (which reads the previous copy's output)")
 
@@ -182,7 +183,8 @@ def annotate(report: Any, dtype: str = "fp32", optimizer: str = "adam") -> Any:
         "inference": inference, "training": training,
         "formulas": dict(FORMULAS),
         "units": "bytes, exact integers (formulas in symbolic mode)",
-        "assumptions": [*ASSUMPTIONS, *((SYMBOLIC_REPEAT,) if report.symbols else ())],
+        "assumptions": [*ASSUMPTIONS, *((SYMBOLIC_REPEAT,) if report.symbols else ()),
+                        *((OUTPUTS,) if report.outputs else ())],
     }
     return report
 

@@ -124,6 +124,10 @@ class _Writer:
             keys = sorted(known.get(t, []), key=lambda k: (k.count("."), len(k)))
             base = "inp" if t == self.trace.input else identifier(keys[0], "t") if keys else f"t{t}"
             names[t] = self.unique(base, "var", avoid)
+        for t in [t for _, t in self.trace.outputs if names[t] == "x" and made[t] != len(leaves) - 1]:
+            # an output (outputs: header) is read by the return as well: a name of its own, unless made last
+            keys = sorted(known.get(t, []), key=lambda k: (k.count("."), len(k)))
+            names[t] = self.unique(identifier(keys[0], "t") if keys else f"t{t}", "var", avoid)
         return names
 
     # ---- the file ----
@@ -142,7 +146,11 @@ class _Writer:
             out = names[step.out]
             if expr != out:
                 body.append(f"{out} = {expr}")
-        body.append(f"return {names[self.trace.output]}")
+        if self.trace.outputs:  # several outputs (an outputs: header): a tuple, in the header's order
+            outs = [names[t] for _, t in self.trace.outputs]
+            body.append(f"return ({outs[0]},)" if len(outs) == 1 else f"return ({', '.join(outs)})")
+        else:
+            body.append(f"return {names[self.trace.output]}")
         return self.assemble(inp, body)
 
     def translate(self, step: Step, args: list[str]) -> str:
@@ -180,7 +188,9 @@ class _Writer:
             "",
             f"archcalc's figures at batch {report.input_shape[0]}: {totals.params:,} parameters, "
             f"{totals.buffers:,} buffers,",
-            f"{totals.macs:,} MACs; output shape {tuple(int(d) for d in report.output_shape)}.",
+            f"{totals.macs:,} MACs; " + (f"output shape {tuple(int(d) for d in report.output_shape)}." if
+                                          not report.outputs else "outputs, a tuple in this order:"),
+            *(f"    {py_doc(out.name)}: {tuple(int(d) for d in out.output_shape)}" for out in report.outputs),
             "Inference (eval mode): dropout and stochastic depth are identities, batch norm uses running statistics.",
         ]
         if causal:
@@ -217,6 +227,9 @@ class _Writer:
                   '    print(f"output shape {tuple(y.shape)}")',
                   '    print(f"params {sum(p.numel() for p in model.parameters()):,}")',
                   '    print(f"buffers {sum(b.numel() for b in model.buffers()):,}")']
+        if self.trace.outputs:  # several outputs (an outputs: header): forward returns a tuple of them
+            lines = [TUPLE_OF_OUTPUTS.get(line, line) if not line.startswith("    def forward(") else
+                     line.replace(") -> torch.Tensor:", ") -> tuple[torch.Tensor, ...]:") for line in lines]
         return "\n".join(lines) + "\n"
 
     def vocabulary(self) -> int | None:
@@ -234,6 +247,11 @@ class _Writer:
                 wanted.add(name)
                 todo.extend(HELPERS[name].requires)
         return [name for name in HELPERS if name in wanted]
+
+
+# The __main__ block's line for one output, and its form for a tuple of them.
+TUPLE_OF_OUTPUTS = {'    print(f"output shape {tuple(y.shape)}")':
+                    '    print(f"output shapes {[tuple(t.shape) for t in y]}")'}
 
 
 def wrap(line: str, indent: int, limit: int = 120) -> list[str]:

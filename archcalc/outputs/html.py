@@ -90,7 +90,12 @@ def _summary(report: Report) -> str:
                     f'{escape(exact(value))}</td><td class="unit">{escape(unit)}</td></tr>')
     rows += _memory_totals(report)
     notes = []
-    if report.rf is not None and report.rf.axes:
+    if report.outputs:  # an outputs: header: each output's shape and field
+        notes += [f"Output <code>{escape(o.name)}</code> ({escape(o.ref)}): <code>{escape(shape_text(o.output_shape))}"
+                  f"</code>, receptive field size {escape(rf_text(o.rf, 'size'))}, "
+                  f"jump {escape(rf_text(o.rf, 'jump'))}."
+                  for o in report.outputs]
+    elif report.rf is not None and report.rf.axes:
         notes.append(f"Receptive field at the output: size {escape(rf_text(report.rf, 'size'))}, "
                      f"jump {escape(rf_text(report.rf, 'jump'))}.")
     if report.symbols:

@@ -51,6 +51,12 @@ def _totals_lines(report: Report, num: Callable[[Any], str]) -> list[str]:
     return lines
 
 
+def _outputs_lines(report: Report, name: Callable[[str], str] = str) -> list[str]:
+    """One line per output of an ``outputs:`` header: its name, shape, the tensor it is, its receptive field."""
+    return [f"output {name(out.name)}: {shape_text(out.output_shape)} from {name(out.ref)}, RF size "
+            f"{rf_text(out.rf, 'size', mark=True)}, jump {rf_text(out.rf, 'jump')}" for out in report.outputs]
+
+
 def _outline(report: Report, depth: int | None) -> list[LayerResult | BlockResult]:
     """Rows to show: blocks and layers above ``depth`` (a collapsed block keeps its subtotal)."""
     return [r for r in report.outline if depth is None or r.depth < depth]
@@ -124,6 +130,7 @@ def table(report: Report, depth: int | None = None) -> str:
             lines.append("  ".join("-" * w for w in widths))
     lines.append("")
     lines += _totals_lines(report, lambda n: f"{exact(n):>20}  ({human(n)})" if is_concrete(n) else str(n))
+    lines += _outputs_lines(report)
     if report.symbols:
         lines.append("symbols: " + ", ".join(report.symbols) + " (positive integers"
                      + "".join(f"; {n} a multiple of {m}" for n, m in (report.assumptions or {}).items()) + ")")
@@ -184,6 +191,7 @@ def csv(report: Report, depth: int | None = None) -> str:
     row(["total", "", "x".join(str(fmt_exact(d)) for d in report.output_shape),
          *(str(fmt_exact(getattr(t, m.name))) for m in LISTED),
          "", "", "", *(csv_values(roof["totals"]) if roof else ()), *(memory_text.csv_totals(report) if mem else ())])
+    buf.write("".join(f"# {escape.printable(line)}\n" for line in _outputs_lines(report)))
     buf.write(f"# {escape.printable(report.convention.summary())}\n")
     if report.rf_view == "windows":
         buf.write("# rf_*: the field of the convolution and pooling windows alone\n")
@@ -224,6 +232,7 @@ def markdown(report: Report, depth: int | None = None) -> str:
     if report.layout == "channels_last":
         lines[-1] += (f" Keras: {num(t.trainable)} trainable, {num(t.non_trainable)} non-trainable params (the "
                       "moving statistics, also in buffers).")
+    lines += [f"{line}." for line in _outputs_lines(report, escape.markdown)]
     lines += [f"{note}." for note in _rf_notes(report, _outline(report, depth))]
     if roof:
         lines += ["", *summary(report, markdown=True)]

@@ -2,6 +2,7 @@
 keys any item may carry, checked before the item is expanded (``graph``)."""
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -100,6 +101,39 @@ def plain_name(value: Any, what: str) -> str | None:
     if not isinstance(value, str) or not value or "." in value:
         raise SpecError(f"{what} must be a plain name without dots, got {quoted(value)}")
     return check_text(value, what)
+
+
+def dotted_name(value: Any, what: str) -> str | None:
+    """``name:``: a name, or a dotted one (``inner_blocks.3.0``, to mirror a torch module's path) whose parts are
+    not empty."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value or "" in value.split("."):
+        raise SpecError(f"{what} must be a name (its parts, if dotted, not empty), got {quoted(value)}")
+    return check_text(value, what)
+
+
+_FIELD = re.compile(r"\$\{([^{}]*)\}")
+
+
+def interpolate(value: Any, env: Mapping[str, Any], what: str) -> Any:
+    """A name or reference with ``${expr}`` parts replaced by their integer values (``branches.${j}``, inside a loop
+    over ``j``); other text, braces and dollars included, unchanged. The expressions go to the whitelisting
+    evaluator only."""
+    if not isinstance(value, str) or "${" not in value:
+        return value
+    from ..core.expr import evaluate
+
+    def one(match: re.Match[str]) -> str:
+        result = evaluate(match.group(1), env)
+        if isinstance(result, bool) or not isinstance(result, int):
+            raise SpecError(f"{what} {quoted(value)}: ${{{match.group(1)}}} must be an integer, got {quoted(result)}",
+                            hint="a name can hold integers of the variables and repeat indices, not symbols")
+        return str(result)
+    out = _FIELD.sub(one, value)
+    if "${" in out:
+        raise SpecError(f"{what} {quoted(value)} has an unclosed ${{", hint="write ${expression} in a name")
+    return out
 
 
 def need(body: Mapping[str, Any], key: str, owner: str) -> Any:

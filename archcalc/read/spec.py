@@ -21,7 +21,7 @@ from ..core.num import decimal
 from ..layers import LAYER_TYPES
 from .graph import STRUCTURES, Expander
 from .nodes import Node, Scope
-from .validation import MAX_NAME, check_text, quoted, reword
+from .validation import MAX_NAME, MAX_REF, check_text, quoted, reword
 from .yamlio import line_of, load_yaml
 
 
@@ -48,6 +48,10 @@ class Header(Model):
                                "{multiple_of: 32}, so strided floors simplify). A symbol without a value in "
                                "variables makes the analysis symbolic.")
     layers = field(list_of(ANY), description="The layers, applied in order.")
+    outputs = field(ANY, None, "The network's outputs, when it has several (an FPN's levels, auxiliary heads): a list "
+                               "of earlier layer or saved names, or a mapping of output names to them. Each is "
+                               "reported, kept alive to the end in --memory, and returned by the export (a tuple). "
+                               "Default: the last layer's output.")
 
 
 class Network:
@@ -65,6 +69,8 @@ class Network:
         self.raw = raw  # the parsed YAML, kept so that analyze(**overrides) can rebuild
         self.symbols = symbols  # symbolic.Symbols when any name is a symbol
         self.overrides: dict[str, Any] = {}  # the values it was built with (build sets them): runs at other values
+        self.outputs: list[tuple[str, str]] | None = None  # the outputs: header, (output name, tensor name) each
+        self.outputs_line: int | None = None
 
     def __repr__(self) -> str:
         return f"Network({self.name!r}, input={list(self.input)}, batch={self.batch}, {len(self.nodes)} nodes)"
@@ -175,6 +181,8 @@ def build(raw: Any, file: str, overrides: Mapping[str, Any] | None = None, symbo
     try:
         with metered():  # expressions over symbols spend from one budget of symbolic work (symbolic.py)
             network = _build(raw, file, dict(overrides or {}), tuple(symbolic))
+            if raw.get("outputs") is not None:  # validated by Header as any value: read here
+                network.outputs, network.outputs_line = _outputs(raw["outputs"], raw), line_of(raw, "outputs")
         network.overrides = dict(overrides or {})
         return network
     except ArchcalcError as e:
@@ -347,3 +355,33 @@ def _exact(value: Any, name: str, line: int | None) -> Any:
     if not math.isfinite(value):
         raise SpecError(f"variable {name} is {value!r}, not a finite number", line=line)
     return decimal(value)
+
+
+def _outputs(declared: Any, raw: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """``outputs:`` as (output name, tensor name) pairs: a list names tensors that name themselves; a mapping gives
+    each output a name of its own (torchvision's FPN returns levels '0', '1', ..., 'pool')."""
+    line = line_of(raw, "outputs")
+    if isinstance(declared, list):
+        pairs = [(ref, ref) for ref in declared]
+    elif isinstance(declared, Mapping):
+        pairs = [(str(label) if isinstance(label, int) and not isinstance(label, bool) else label, ref)
+                 for label, ref in declared.items()]
+    else:
+        raise SpecError(f"outputs must be a list of tensor names or a mapping of output names to them, got "
+                        f"{quoted(declared)}", line=line, hint="for example outputs: [p2, p3, pool]")
+    if not pairs:
+        raise SpecError("outputs is empty", line=line, hint="name at least one tensor, or leave outputs out")
+    seen: set[str] = set()
+    for label, ref in pairs:
+        for value, what in ((label, "an output name"), (ref, "an output's tensor name")):
+            if not isinstance(value, str) or not value:
+                raise SpecError(f"{what} must be text, got {quoted(value)}", line=line,
+                                hint="name an earlier layer, block or save: alias")
+            try:
+                check_text(value, what, MAX_REF)
+            except SpecError as e:
+                raise e.locate(line=line) from None
+        if label in seen:
+            raise SpecError(f"output {label!r} is named twice", line=line, hint="give each output its own name")
+        seen.add(label)
+    return pairs

@@ -19,7 +19,7 @@ from ..count.convention import ARCHCALC, Convention
 from ..read.nodes import Group, Leaf, Node
 from .bounds import Bounds
 from .held import apply, broadcast, held_step, last_order
-from .report import BlockResult, LayerResult, Report, Totals
+from .report import BlockResult, LayerResult, NetworkOutput, Report, Totals
 from .rf import RF, merge, repeat_rf
 from .trace import Step, Tensor, Trace
 
@@ -90,8 +90,10 @@ class _Walk:
         self.name("input", x)  # `from: input` reads the network input (a layer named input replaces it)
         blocks: list[BlockResult] = []
         x = self.run(self.net.nodes, x, "", 0, blocks)
-        self.trace.input, self.trace.output = 0, x.id
-        self.live(x.id)
+        outputs = self.outputs(x)
+        self.trace.input, self.trace.output = 0, outputs[0][1].id
+        self.trace.outputs = [(label, t.id) for label, t, _ in outputs] if self.net.outputs else []
+        self.live([t.id for _, t, _ in outputs])
         for row in self.rows:
             try:
                 check([("its live elements", row.live)], row.rf)
@@ -99,9 +101,13 @@ class _Walk:
                 raise e.locate(path=row.name, file=self.net.file, line=row.line) from None
         totals = Totals.of(self.rows, self.numeric)
         check([(f"the total {m.name}", getattr(totals, m.name)) for m in TOTALLED], fixed=None)
+        x = outputs[0][1]  # with several outputs, the report's output_shape and rf are the first one's
         report = Report(self.net.name, (self.batch, *self.net.input), self.rows, totals, self.convention,
                         (self.batch, *x.shape), x.rf, blocks, self.outline)
         report.rf_windows = x.windows
+        if self.net.outputs:
+            report.outputs = [NetworkOutput(label, ref, (self.batch, *t.shape), t.rf, t.windows)
+                              for label, t, ref in outputs]
         report.layout = self.net.layout
         return report
 
@@ -114,12 +120,27 @@ class _Walk:
         self.tensors[key] = x
         self.trace.names[key] = x.id
 
-    def live(self, output: int) -> None:
+    def outputs(self, x: Tensor) -> list[tuple[str, Tensor, str]]:
+        """The network's outputs, (output name, tensor, tensor name) each: the ``outputs:`` header's tensors,
+        resolved as a top-level ``from:`` is, else the last output."""
+        if not self.net.outputs:
+            return [("output", x, ".")]
+        found = []
+        for label, ref in self.net.outputs:
+            try:
+                found.append((label, self.resolve(ref, x, "", None), ref))
+            except ArchcalcError as e:
+                raise e.locate(path=label, file=self.net.file, line=self.net.outputs_line,
+                               what="output") from None
+        return found
+
+    def live(self, outputs: list[int]) -> None:
         """Each row's ``live``: the elements of every buffer live while it runs (its inputs, its output, and
-        what later rows still read); the network output stays to the end."""
+        what later rows still read); the network's outputs stay to the end."""
         if not self.rows:
             return
-        self.life[output][2] = len(self.rows) - 1
+        for output in outputs:
+            self.life[output][2] = len(self.rows) - 1
         delta: list[Any] = [0] * (len(self.rows) + 1)
         for size, first, last in self.life:
             if last >= first:
@@ -291,11 +312,11 @@ class _Walk:
                              f"weight {node.name} shares", hint="tie layers whose weights have the same shape")
         return paths[-1]
 
-    def resolve(self, ref: str, x: Tensor, prefix: str, node: Node) -> Tensor:
+    def resolve(self, ref: str, x: Tensor, prefix: str, node: Node | None) -> Tensor:
         """A name seen from ``prefix``: the innermost enclosing scope first, then saved names."""
         if ref == ".":
             return x
-        if ref in (node.name, node.path):
+        if node is not None and ref in (node.name, node.path):
             raise SpecError(f"{ref!r} refers to the layer itself (a cycle)", hint="name an earlier layer")
         parts = prefix.split(".") if prefix else []
         for cut in range(len(parts), -1, -1):

@@ -167,6 +167,20 @@ class BlockResult:
 VIEWS: dict[str, Callable[[Report, int | None], str]] = {}
 
 
+class NetworkOutput:
+    """One of the tensors an ``outputs:`` header names: its output name, the tensor's name, shape (batch first)
+    and receptive fields."""
+
+    __slots__ = ("name", "ref", "output_shape", "rf", "rf_windows")
+
+    def __init__(self, name: str, ref: str, output_shape: tuple[Any, ...], rf: RF, rf_windows: RF) -> None:
+        self.name, self.ref, self.output_shape, self.rf, self.rf_windows = name, ref, output_shape, rf, rf_windows
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "from": self.ref, "output_shape": [fmt_exact(d) for d in self.output_shape],
+                "rf": self.rf.to_dict(), "rf_windows": self.rf_windows.to_dict()}
+
+
 class Report:
     """The analysis of a network: leaf rows, block tree, totals, and the convention they follow."""
 
@@ -180,6 +194,7 @@ class Report:
         self.totals = totals
         self.convention = convention
         self.output_shape = output_shape
+        self.outputs: list[NetworkOutput] = []  # with an outputs: header, each output (output_shape: the first's)
         self.rf = rf
         self.rf_windows = rf  # the field of the windows alone; set by the engine
         self.rf_view = "field"  # which of the two the table, markdown and CSV show ("field" or "windows")
@@ -233,6 +248,7 @@ class Report:
             "totals": self.totals.to_dict(),
             "rf": self.rf.to_dict() if self.rf else None,
             "rf_windows": self.rf_windows.to_dict() if self.rf_windows else None,
+            **({"outputs": [out.to_dict() for out in self.outputs]} if self.outputs else {}),
             "layers": [row.to_dict() for row in self.layers],
             "blocks": [block.to_dict() for block in self.blocks],
             "convention": self.convention.to_dict(),

@@ -54,6 +54,8 @@ class Trace:
         self.names: dict[str, int] = {}  # dotted path or saved name -> buffer id
         self.input = 0
         self.output = 0
+        # the network output; with an outputs: header the first of them, and each here:
+        self.outputs: list[tuple[str, int]] = []  # with an outputs: header, (output name, buffer id) each
 
     def layers(self) -> list[Step]:
         return [s for s in self.steps if s.cost is not None]
