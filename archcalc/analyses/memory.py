@@ -157,9 +157,12 @@ def annotate(report: Any, dtype: str = "fp32", optimizer: str = "adam") -> Any:
             "kv_cache_bytes": fmt_exact(row.cache * size),
             **{f"{m.name}_bytes": fmt_exact(getattr(row, m.name) * size) for m in IN_BYTES}}
     t = report.totals
-    input_elements = 1
-    for d in report.input_shape:  # batch first
-        input_elements = input_elements * d
+    input_elements = 0
+    for shape in report.inputs.values():  # batch first; every network input
+        elements = 1
+        for d in shape:
+            elements = elements * d
+        input_elements = input_elements + elements
     top, where = peak([row.live for row in rows], report.assumptions)
     params, buffers, cache = t.params * size, t.buffers * size, t.cache * size
     inference = {"input_bytes": fmt_exact(input_elements * size), "peak_activation_bytes": fmt_exact(top * size),

@@ -16,6 +16,7 @@ from ..core.metrics import TOTALLED
 from ..core.num import free_names, is_concrete, prod
 from ..core.symbolic import LAYER_WORK, metered, spend
 from ..count.convention import ARCHCALC, Convention
+from ..layers.base import GLOBAL
 from ..read.nodes import Group, Leaf, Node
 from .bounds import Bounds, figures
 from .held import apply, broadcast, held_step, last_order
@@ -86,6 +87,7 @@ class _Walk:
         except ShapeError as e:  # the product of its dimensions
             raise ShapeError(f"the input shape: {e.message}", hint=e.hint, file=self.net.file) from None
         self.name("input", x)  # `from: input` reads the network input (a layer named input replaces it)
+        self.more_inputs(x)
         blocks: list[BlockResult] = []
         x = self.run(self.net.nodes, x, "", 0, blocks)
         self.trace.input, self.trace.output = 0, x.id
@@ -101,7 +103,21 @@ class _Walk:
                         (self.batch, *x.shape), x.rf, blocks, self.outline)
         report.rf_windows = x.windows
         report.layout = self.net.layout
+        report.inputs = {name: (self.batch, *shape) for name, shape in self.net.inputs.items()}
         return report
+
+    def more_inputs(self, first: Tensor) -> None:
+        """Name every network input (``inputs:``); the walk starts from the first. Receptive fields are in the first
+        input's positions: a tensor made from another input is reported global on every axis (conservative)."""
+        for i, (key, shape) in enumerate(self.net.inputs.items()):
+            x = first
+            if i:
+                self.bounds.check([(f"the shape of input {key}", d) for d in shape])
+                every = tuple(range(len(first.rf.axes)))
+                rf = RF((GLOBAL,) * len(every), (every,) * len(shape))
+                x = Tensor(tuple(shape), rf, self.buffer(shape, 0, -1), rf)
+            self.name(key, x)
+            self.trace.inputs[key] = x.id
 
     def buffer(self, shape: tuple[Any, ...], first: int, last: int) -> int:
         """A new buffer for a tensor of ``shape`` (per sample), live over rows first..last (none if last < first)."""

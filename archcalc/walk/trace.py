@@ -54,6 +54,7 @@ class Trace:
         self.buffers: list[list[Any]] = []
         self.names: dict[str, int] = {}  # dotted path or saved name -> buffer id
         self.input = 0
+        self.inputs: dict[str, int] = {}  # every network input by name -> buffer id (the first is ``input``)
         self.output = 0
 
     def layers(self) -> list[Step]:
