@@ -9,7 +9,8 @@ Left out, and why:
 - pools_2d, keras_channels_last: Keras' "same" pooling (exported with F.pad or a helper function);
 - upsample_fractional: fractional upsampling factors, under ptflops;
 - products_broadcast: broadcast matmuls and non-bmm einsums, under fvcore, and outputs that reach nothing;
-- merges_from_saved, tied_embedding: tensors saved or read back (`save:`, `from:`) whose layers reach nothing.
+- merges_from_saved, tied_embedding: tensors saved or read back (`save:`, `from:`) whose layers reach nothing;
+- cross_attention: two network inputs (`inputs:`), where the tool harness feeds one.
 merges_from_saved and upsample_fractional hold only what merges and upsample (which they would repeat) do not.
 """
 from __future__ import annotations
@@ -603,10 +604,29 @@ layers:
   - multihead_attention: {num_heads: 4, qkv: separate, call: explicit}
   - multihead_attention: {num_heads: 1, qkv: separate, call: module}  # one head: torch's slow path
 """,
+    "bias_add": """
+input: [5, 12]
+batch: 2
+layers:
+  - linear: {out_features: 10, bias: false}
+  - bias_add: {buffer: true}
+  - bias_add
+""",
+    "cross_attention": """
+variables: {S: 7, T: 5}
+inputs: {memory: [S, 16], tokens: [T]}
+batch: 2
+layers:
+  - linear: {name: encoded, out_features: 24}
+  - embedding: {num_embeddings: 30, embedding_dim: 12, from: tokens}
+  - multihead_attention: {num_heads: 4, scaling: false}
+  - multihead_attention: {num_heads: 4, kv_from: encoded}
+  - multihead_attention: {num_heads: 2, kv_heads: 1, head_dim: 5, bias: false, kv_from: memory, cache: 3}
+""",
 }
 
 NOT_PEERS = frozenset({"pools_2d", "keras_channels_last", "upsample_fractional", "products_broadcast",
-                       "merges_from_saved", "tied_embedding"})
+                       "merges_from_saved", "tied_embedding", "cross_attention"})
 PEERS = tuple(name for name in SPECS if name not in NOT_PEERS)
 
 

@@ -126,3 +126,12 @@ def upsample(site: Site, args: list[str]) -> str:
         return call("F.interpolate", args[0], *options)
     return site.module(call("nn.Upsample", *options)) + f"({args[0]})"
 
+
+@torch_code("bias_add")
+def bias_add(site: Site, args: list[str]) -> str:
+    """A tensor of the network module itself, added: a buffer (BART's final_logits_bias) or a parameter."""
+    n = site.x[-1]
+    if site.spec.buffer:
+        site.init(f'self.register_buffer("{site.attr}", torch.zeros({n}))')
+        return f"{args[0]} + self.{site.attr}"
+    return f"{args[0]} + {site.module(f'nn.Parameter(torch.zeros({n}))')}"

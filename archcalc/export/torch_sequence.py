@@ -165,6 +165,8 @@ def multihead_attention(site: Site, args: list[str]) -> str:
     """nn.MultiheadAttention (``call: module``, the default where it computes the layer exactly), called as
     torchvision's ViT calls it; otherwise attention written out (Attention, attend)."""
     s, d = site.spec, site.x[-1]
+    if s.kv_from is not None or s.relative_buckets or not s.scaling:
+        return cross_attention(site, args)
     if s.torch_native:
         module = site.module(call("nn.MultiheadAttention", d, s.num_heads, "batch_first=True"))
         x = args[0]
@@ -175,6 +177,62 @@ def multihead_attention(site: Site, args: list[str]) -> str:
         ("out_proj", s.out_proj, True), ("causal", s.causal, False), ("window", s.window, None),
         ("cache", s.cache, 0), ("rotary", s.rotary, False))))
     return f"{module}({args[0]})"
+
+
+CROSS_ATTENTION = '''
+class CrossAttention(nn.Module):
+    """Queries from x [B, T, embed_dim], keys and values from memory [B, S, kv_dim] (an encoder's output), each
+    with its own projection; every query meets every key. cached: a decode step, whose K and V were projected at
+    the first step and are read from a cache (zeros here stand in for it; memory only gives S). scaling: False
+    leaves the scores unscaled (T5)."""
+
+    def __init__(self, embed_dim: int, num_heads: int, kv_dim: int, kv_heads: int | None = None,
+                 head_dim: int | None = None, bias: bool = True, out_proj: bool = True, cached: bool = False,
+                 scaling: bool = True) -> None:
+        super().__init__()
+        self.heads, self.kv_heads = num_heads, kv_heads or num_heads
+        self.head_dim = head_dim or embed_dim // num_heads
+        self.cached, self.scale = cached, 1.0 / math.sqrt(self.head_dim) if scaling else None
+        self.q_proj = nn.Linear(embed_dim, self.heads * self.head_dim, bias=bias)
+        self.k_proj = nn.Linear(kv_dim, self.kv_heads * self.head_dim, bias=bias)
+        self.v_proj = nn.Linear(kv_dim, self.kv_heads * self.head_dim, bias=bias)
+        self.out_proj = nn.Linear(self.heads * self.head_dim, embed_dim, bias=bias) if out_proj else None
+
+    def forward(self, x: torch.Tensor, memory: torch.Tensor) -> torch.Tensor:
+        (b, t), s, h, g, dh = x.shape[:2], memory.shape[1], self.heads, self.kv_heads, self.head_dim
+        q = self.q_proj(x).reshape(b, t, h, dh).transpose(1, 2)  # [B, h, T, dh]
+        if self.cached:
+            k = v = torch.zeros(b, g, s, dh, dtype=x.dtype, device=x.device)
+        else:
+            k = self.k_proj(memory).reshape(b, s, g, dh).transpose(1, 2)  # [B, g, S, dh]
+            v = self.v_proj(memory).reshape(b, s, g, dh).transpose(1, 2)
+        if g != h:
+            k, v = k.repeat_interleave(h // g, dim=1), v.repeat_interleave(h // g, dim=1)
+        scores = torch.matmul(q, k.transpose(-2, -1))  # [B, h, T, S]
+        if self.scale is not None:
+            scores = scores * self.scale
+        y = torch.matmul(F.softmax(scores, dim=-1), v).transpose(1, 2).reshape(b, t, h * dh)
+        return y if self.out_proj is None else self.out_proj(y)
+'''
+define("CrossAttention", CROSS_ATTENTION)
+
+
+def cross_attention(site: Site, args: list[str]) -> str:
+    """Cross-attention (kv_from) or unscaled self-attention, written out (CrossAttention); a relative position bias
+    has no translation yet, and is refused rather than dropped."""
+    s, d = site.spec, site.x[-1]
+    if s.relative_buckets:
+        raise SpecError("a relative position bias (relative_buckets) cannot be exported to PyTorch yet",
+                        hint="export without relative_buckets; archcalc's counts include it")
+    if s.kv_from is None and (s.causal or s.cache or s.rotary or s.window is not None):
+        raise SpecError("scaling: false on causal, cached, rotary or windowed self-attention cannot be exported yet",
+                        hint="export with scaling: true; archcalc's counts follow the spec")
+    h, g, dh = _heads(site, d)
+    kv_dim = site.inputs[1][-1] if s.kv_from is not None else d
+    module = site.module(call(site.helper("CrossAttention"), d, f"num_heads={h}", f"kv_dim={kv_dim}", *kw(
+        ("kv_heads", g, h), ("head_dim", dh, d // h), ("bias", s.bias, True), ("out_proj", s.out_proj, True),
+        ("cached", bool(s.kv_from is not None and s.cache), False), ("scaling", s.scaling, True))))
+    return f"{module}({args[0]}, {args[1] if s.kv_from is not None else args[0]})"
 
 
 @torch_code("scaled_dot_product_attention")

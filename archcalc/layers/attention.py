@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..core.declare import choice, field, maybe
+from ..core.declare import TEXT, choice, field, maybe
 from ..core.errors import ShapeError, SpecError
 from ..core.fields import Flag, NonNegInt, PositiveInt
 from ..core.num import is_concrete, ratio
@@ -49,6 +49,7 @@ from .base import (
     expect_rank,
     formula,
 )
+from .cross_attention import cross_attention, position_bias, why_not_cross
 
 SOFTMAX, SCALE = 3, 1  # FLOPs per score
 ROTARY = 3  # FLOPs per element of Q and K: x * cos + rotate_half(x) * sin
@@ -106,9 +107,24 @@ class MultiheadAttentionSpec(_AttentionBase):
                              "cache or rotary",
                       explicit="explicit projections and matmuls, as Hugging Face's eager attention writes them "
                                "(nn.Linear projections, torch.matmul for QK^T and AV, F.softmax)")
+    # Encoder-decoders (cross_attention.py): cross-attention, T5's relative position bias and unscaled scores.
+    kv_from = field(maybe(TEXT), None, "Cross-attention: keys and values from this earlier tensor [S, e] (the "
+                    "encoder's output), queries from the input; S*T pairs, no mask. Its K/V cache holds the S "
+                    "positions' K and V once (kept by default); a decode step (cache > 0) reads them from it, "
+                    "projecting no K or V.")
+    relative_buckets = field(NonNegInt, 0, "A learned relative position bias added to every score (T5): a table of "
+                             "relative_buckets x num_heads, one add per score. 0: none.")
+    relative_table = field(Flag, True, "The layer owns the relative bias table (T5's first layer); false: it adds "
+                           "the bias an earlier layer computed (T5's later layers), owning no parameters.")
+    scaling = field(Flag, True, "Scores scaled by 1/sqrt(head_dim), 1 FLOP each; false: unscaled (T5).")
+
+    def reads(self) -> tuple[str, ...]:
+        return (self.kv_from,) if self.kv_from is not None else ()
 
     def why_not_module(self) -> str | None:
         """What keeps torch.nn.MultiheadAttention from computing exactly this layer; None when it can."""
+        if why_not_cross(self) is not None:
+            return why_not_cross(self)
         for reason, holds in (("bias: false", not self.bias), ("out_proj: false", not self.out_proj),
                               ("rotary: true", self.rotary), ("causal: true", self.causal),
                               ("a window", self.window is not None),
@@ -135,14 +151,14 @@ class SDPASpec(_AttentionBase):
     TYPES = ("scaled_dot_product_attention",)
 
 
-def dense_scores(spec: _AttentionBase, x: Shape) -> dict[str, Any]:
+def dense_scores(spec: _AttentionBase, x: Shape, kv: Shape | None = None) -> dict[str, Any]:
     """Per sample, what an implementation that computes every (query, key) score and then masks does:
-    ``dense_scores`` h x T x (cache + T) and ``dense_score_macs`` (QK^T and AV over them). Counters that
-    see the dense matmuls (torch's FlopCounterMode) count these, whatever the mask."""
+    ``dense_scores`` h x T x (cache + T) (cross-attention: h x T x S) and ``dense_score_macs`` (QK^T and AV over
+    them). Counters that see the dense matmuls (torch's FlopCounterMode) count these, whatever the mask."""
     t, width = x
     h = spec.num_heads
     dh = spec.head_dim or width // h
-    scores = h * t * (spec.cache + t)
+    scores = h * t * (spec.cache + t if kv is None else kv[0])
     return {"dense_scores": scores, "dense_score_macs": 2 * scores * dh}
 
 
@@ -209,7 +225,7 @@ def _min(a: Any, b: Any) -> Any:
 
 
 @formula(MultiheadAttentionSpec)
-def multihead_attention(spec: MultiheadAttentionSpec, x: Shape) -> Cost:
+def multihead_attention(spec: MultiheadAttentionSpec, x: Shape, kv: Shape | None = None) -> Cost:
     expect_rank(x, 2, "[positions, features]")
     t, d = x
     check_equal(spec.embed_dim, d, "embed_dim", "features in its last dimension")
@@ -218,6 +234,8 @@ def multihead_attention(spec: MultiheadAttentionSpec, x: Shape) -> Cost:
         raise SpecError(f"call: module, but torch.nn.MultiheadAttention cannot compute this layer ({why})",
                         hint="call: explicit writes it out with projections and matmuls")
     h, g, dh = _heads(spec, d)
+    if kv is not None:  # kv_from: cross-attention
+        return cross_attention(spec, x, kv, h, g, dh)
     q, kv, out = d * h * dh, 2 * d * g * dh, (h * dh * d if spec.out_proj else 0)
     proj_macs = t * (q + kv + out)
     bias = (h * dh + 2 * g * dh + (d if spec.out_proj else 0)) if spec.bias else 0
@@ -225,9 +243,9 @@ def multihead_attention(spec: MultiheadAttentionSpec, x: Shape) -> Cost:
     if spec.rotary:
         flops["elementwise"] += ROTARY * t * (h + g) * dh
     width = d if spec.out_proj else h * dh
-    return Cost(shape=(t, width), params=q + kv + out + bias, macs=proj_macs + macs,
-                flops={"linear": 2 * proj_macs, "bias": t * bias, **flops}, rf=_rf(spec),
-                cache=cache, bias=bias, workspace=_workspace(spec, t), pairs=scored)
+    return position_bias(spec, Cost(shape=(t, width), params=q + kv + out + bias, macs=proj_macs + macs,
+                                    flops={"linear": 2 * proj_macs, "bias": t * bias, **flops}, rf=_rf(spec),
+                                    cache=cache, bias=bias, workspace=_workspace(spec, t), pairs=scored), h)
 
 
 @formula(SDPASpec)

@@ -221,9 +221,9 @@ class _Walk:
             inputs = sum(prod(t.shape) for t in given)
             seen, shape, moved = [t.shape for t in given], tuple(cost.shape), False
         else:
-            given = [x]
-            cost, rf, windows, first, shape, moved = apply(node, x, self.last)
-            inputs, seen = prod(x.shape), [first]
+            given = [x, *(self.resolve(r, x, prefix, node) for r in spec.reads())]  # cross-attention's kv_from
+            cost, rf, windows, first, shape, moved = apply(node, x, self.last, tuple(t.shape for t in given[1:]))
+            inputs, seen = sum(prod(t.shape) for t in given), [first, *(t.shape for t in given[1:])]
         tied = getattr(spec, "tied_to", None)
         owner = self.check_tie(node, tied, cost.shared) if tied else None
         self.owned[node.path] = cost.params
