@@ -42,12 +42,21 @@ def t5_small() -> Any:
     return transformers.T5ForConditionalGeneration(config)
 
 
+def bart_base() -> Any:
+    config = transformers.BartConfig(vocab_size=50265, d_model=768, encoder_layers=6, decoder_layers=6,
+                                     encoder_attention_heads=12, decoder_attention_heads=12, encoder_ffn_dim=3072,
+                                     decoder_ffn_dim=3072, max_position_embeddings=1024, activation_function="gelu",
+                                     scale_embedding=False, attn_implementation="eager")
+    return transformers.BartForConditionalGeneration(config)
+
+
 def token_ids(s: int) -> dict[str, Any]:
     return {"input_ids": torch.zeros(1, s, dtype=torch.long)}
 
 
 CASES = {
     "t5_small": Case("t5_small", t5_small, token_ids, 6, 8, 64, ("lm_head",), {"S": S}),
+    "bart_base": Case("bart_base", bart_base, token_ids, 6, 12, 64, ("lm_head", "final_logits_bias"), {"S": S}),
 }
 
 
