@@ -619,7 +619,8 @@ batch: 2
 layers:
   - linear: {name: encoded, out_features: 24}
   - embedding: {num_embeddings: 30, embedding_dim: 12, from: tokens}
-  - multihead_attention: {num_heads: 4, scaling: false}
+  - multihead_attention: {num_heads: 4, relative_buckets: 8, scaling: false}
+  - multihead_attention: {num_heads: 4, causal: true, cache: 2, relative_buckets: 8, relative_table: false}
   - multihead_attention: {num_heads: 4, kv_from: encoded}
   - multihead_attention: {num_heads: 2, kv_heads: 1, head_dim: 5, bias: false, kv_from: memory, cache: 3}
 """,

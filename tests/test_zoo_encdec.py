@@ -9,8 +9,9 @@ FlopCounterMode counts the full score square of the decoder's causal self-attent
 the lower triangle, so the test adds the hidden pairs: per layer 2 x heads x head_dim x (T^2 - T(T+1)/2)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 import pytest
 

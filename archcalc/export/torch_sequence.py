@@ -166,7 +166,7 @@ def multihead_attention(site: Site, args: list[str]) -> str:
     torchvision's ViT calls it; otherwise attention written out (Attention, attend)."""
     s, d = site.spec, site.x[-1]
     if s.kv_from is not None or s.relative_buckets or not s.scaling:
-        return cross_attention(site, args)
+        return encoder_decoder_attention(site, args)
     if s.torch_native:
         module = site.module(call("nn.MultiheadAttention", d, s.num_heads, "batch_first=True"))
         x = args[0]
@@ -179,60 +179,98 @@ def multihead_attention(site: Site, args: list[str]) -> str:
     return f"{module}({args[0]})"
 
 
-CROSS_ATTENTION = '''
-class CrossAttention(nn.Module):
-    """Queries from x [B, T, embed_dim], keys and values from memory [B, S, kv_dim] (an encoder's output), each
-    with its own projection; every query meets every key. cached: a decode step, whose K and V were projected at
-    the first step and are read from a cache (zeros here stand in for it; memory only gives S). scaling: False
-    leaves the scores unscaled (T5)."""
+RELATIVE_BUCKET = '''
+def relative_bucket(query: torch.Tensor, key: torch.Tensor, buckets: int, bidirectional: bool,
+                    max_distance: int = 128) -> torch.Tensor:
+    """T5's bucket of each (query, key) offset: half the buckets exact offsets, the rest logarithmic up to
+    max_distance; a bidirectional bias splits them between keys before and after the query."""
+    offset = key[None, :] - query[:, None]
+    out = torch.zeros_like(offset)
+    if bidirectional:
+        buckets //= 2
+        out = (offset > 0).long() * buckets
+        offset = offset.abs()
+    else:
+        offset = -offset.clamp(max=0)
+    exact = buckets // 2
+    far = exact + (torch.log(offset.float().clamp(min=1) / exact) / math.log(max_distance / exact)
+                   * (buckets - exact)).long()
+    return out + torch.where(offset < exact, offset, far.clamp(max=buckets - 1))
+'''
+define("relative_bucket", RELATIVE_BUCKET)
 
-    def __init__(self, embed_dim: int, num_heads: int, kv_dim: int, kv_heads: int | None = None,
-                 head_dim: int | None = None, bias: bool = True, out_proj: bool = True, cached: bool = False,
-                 scaling: bool = True) -> None:
+ENCODER_DECODER_ATTENTION = '''
+class EncoderDecoderAttention(nn.Module):
+    """Attention as encoder-decoders write it (T5, BART, Whisper), projections q_proj, k_proj, v_proj and out_proj:
+    self-attention on x [B, T, embed_dim], or cross-attention with keys and values from memory [B, S, kv_dim] (an
+    encoder's output). cache: a decode step; self-attention also attends to `cache` earlier positions, and
+    cross-attention reads K and V projected at the first step; zeros stand in for both caches. relative_buckets: T5's
+    relative position bias, a table of buckets x heads (without relative_table the bias comes from an earlier layer;
+    zeros stand in for it). scaling: False leaves the scores unscaled (T5)."""
+
+    def __init__(self, embed_dim: int, num_heads: int, kv_dim: int | None = None, kv_heads: int | None = None,
+                 head_dim: int | None = None, bias: bool = True, out_proj: bool = True, causal: bool = False,
+                 cache: int = 0, scaling: bool = True, relative_buckets: int = 0, relative_table: bool = True) -> None:
         super().__init__()
         self.heads, self.kv_heads = num_heads, kv_heads or num_heads
         self.head_dim = head_dim or embed_dim // num_heads
-        self.cached, self.scale = cached, 1.0 / math.sqrt(self.head_dim) if scaling else None
+        self.causal, self.cache, self.buckets = causal, cache, relative_buckets
+        self.scale = 1.0 / math.sqrt(self.head_dim) if scaling else None
+        kv_dim = kv_dim or embed_dim
         self.q_proj = nn.Linear(embed_dim, self.heads * self.head_dim, bias=bias)
         self.k_proj = nn.Linear(kv_dim, self.kv_heads * self.head_dim, bias=bias)
         self.v_proj = nn.Linear(kv_dim, self.kv_heads * self.head_dim, bias=bias)
         self.out_proj = nn.Linear(self.heads * self.head_dim, embed_dim, bias=bias) if out_proj else None
+        self.relative_bias = nn.Embedding(relative_buckets, num_heads) if relative_buckets and relative_table else None
 
-    def forward(self, x: torch.Tensor, memory: torch.Tensor) -> torch.Tensor:
-        (b, t), s, h, g, dh = x.shape[:2], memory.shape[1], self.heads, self.kv_heads, self.head_dim
+    def forward(self, x: torch.Tensor, memory: torch.Tensor | None = None) -> torch.Tensor:
+        (b, t), h, g, dh = x.shape[:2], self.heads, self.kv_heads, self.head_dim
         q = self.q_proj(x).reshape(b, t, h, dh).transpose(1, 2)  # [B, h, T, dh]
-        if self.cached:
-            k = v = torch.zeros(b, g, s, dh, dtype=x.dtype, device=x.device)
+        if memory is not None and self.cache:  # cross-attention in a decode step: K and V from the cache
+            k = v = torch.zeros(b, g, memory.shape[1], dh, dtype=x.dtype, device=x.device)
         else:
-            k = self.k_proj(memory).reshape(b, s, g, dh).transpose(1, 2)  # [B, g, S, dh]
-            v = self.v_proj(memory).reshape(b, s, g, dh).transpose(1, 2)
+            source = x if memory is None else memory
+            k = self.k_proj(source).reshape(b, source.shape[1], g, dh).transpose(1, 2)  # [B, g, keys, dh]
+            v = self.v_proj(source).reshape(b, source.shape[1], g, dh).transpose(1, 2)
+            if memory is None and self.cache:
+                past = torch.zeros(b, g, self.cache, dh, dtype=k.dtype, device=k.device)
+                k, v = torch.cat([past, k], dim=2), torch.cat([past, v], dim=2)
         if g != h:
             k, v = k.repeat_interleave(h // g, dim=1), v.repeat_interleave(h // g, dim=1)
-        scores = torch.matmul(q, k.transpose(-2, -1))  # [B, h, T, S]
+        scores = torch.matmul(q, k.transpose(-2, -1))  # [B, h, T, keys]
         if self.scale is not None:
             scores = scores * self.scale
+        first = self.cache if memory is None else 0
+        query = torch.arange(first, first + t, device=x.device)
+        key = torch.arange(k.shape[2], device=x.device)
+        if self.buckets:
+            if self.relative_bias is None:
+                scores = scores + torch.zeros(h, t, k.shape[2], dtype=scores.dtype, device=scores.device)
+            else:
+                bucket = relative_bucket(query, key, self.buckets, bidirectional=not self.causal)
+                scores = scores + self.relative_bias(bucket).permute(2, 0, 1)  # [h, T, keys]
+        if self.causal:
+            scores = scores.masked_fill(key[None, :] > query[:, None], float("-inf"))
         y = torch.matmul(F.softmax(scores, dim=-1), v).transpose(1, 2).reshape(b, t, h * dh)
         return y if self.out_proj is None else self.out_proj(y)
 '''
-define("CrossAttention", CROSS_ATTENTION)
+define("EncoderDecoderAttention", ENCODER_DECODER_ATTENTION, "relative_bucket")
 
 
-def cross_attention(site: Site, args: list[str]) -> str:
-    """Cross-attention (kv_from) or unscaled self-attention, written out (CrossAttention); a relative position bias
-    has no translation yet, and is refused rather than dropped."""
+def encoder_decoder_attention(site: Site, args: list[str]) -> str:
+    """Cross-attention (kv_from), a relative position bias or unscaled scores: EncoderDecoderAttention."""
     s, d = site.spec, site.x[-1]
-    if s.relative_buckets:
-        raise SpecError("a relative position bias (relative_buckets) cannot be exported to PyTorch yet",
-                        hint="export without relative_buckets; archcalc's counts include it")
-    if s.kv_from is None and (s.causal or s.cache or s.rotary or s.window is not None):
-        raise SpecError("scaling: false on causal, cached, rotary or windowed self-attention cannot be exported yet",
-                        hint="export with scaling: true; archcalc's counts follow the spec")
+    if s.rotary or s.window is not None:
+        raise SpecError("rotary or a window with kv_from, relative_buckets or scaling: false cannot be exported yet",
+                        hint="export without them; archcalc's counts follow the spec")
     h, g, dh = _heads(site, d)
-    kv_dim = site.inputs[1][-1] if s.kv_from is not None else d
-    module = site.module(call(site.helper("CrossAttention"), d, f"num_heads={h}", f"kv_dim={kv_dim}", *kw(
-        ("kv_heads", g, h), ("head_dim", dh, d // h), ("bias", s.bias, True), ("out_proj", s.out_proj, True),
-        ("cached", bool(s.kv_from is not None and s.cache), False), ("scaling", s.scaling, True))))
-    return f"{module}({args[0]}, {args[1] if s.kv_from is not None else args[0]})"
+    cross = s.kv_from is not None
+    module = site.module(call(site.helper("EncoderDecoderAttention"), d, f"num_heads={h}", *kw(
+        ("kv_dim", site.inputs[1][-1] if cross else d, d), ("kv_heads", g, h), ("head_dim", dh, d // h),
+        ("bias", s.bias, True), ("out_proj", s.out_proj, True), ("causal", s.causal, False), ("cache", s.cache, 0),
+        ("scaling", s.scaling, True), ("relative_buckets", s.relative_buckets, 0),
+        ("relative_table", s.relative_table, True))))
+    return f"{module}({args[0]}, {args[1]})" if cross else f"{module}({args[0]})"
 
 
 @torch_code("scaled_dot_product_attention")
