@@ -65,6 +65,11 @@ def test_inputs_header_errors_are_one_line(header: str, message: str) -> None:
     assert message in str(e.value) and "\n" not in str(e.value)
 
 
+def test_set_input_on_several_inputs_names_the_variables() -> None:
+    with pytest.raises(ArchcalcError, match="declares several inputs"):
+        archcalc.load(CROSS, input=[3, 4])
+
+
 def test_cross_attention_is_nn_multihead_attention_with_kdim() -> None:
     """Queries [T, 12] from one input, keys and values from [S, 16]: nn.MultiheadAttention(kdim=vdim=16)."""
     torch = pytest.importorskip("torch")

@@ -201,6 +201,9 @@ def _build(raw: Any, file: str, overrides: dict[str, Any], symbolic: tuple[str, 
     symbols = _symbols(raw, symbolic, overrides)
     env = _variables(raw, overrides, symbols.env if symbols else {})
     header_data = {k: v for k, v in raw.items()}
+    if "input" in overrides and "inputs" in raw:
+        raise SpecError("--set input: this spec declares several inputs (inputs:)", line=line_of(raw, "inputs"),
+                        hint="set the variables their shapes use instead, e.g. --set T=128")
     for key in ("batch", "input"):
         if key in overrides:
             header_data[key] = overrides.pop(key)
