@@ -603,6 +603,15 @@ layers:
   - multihead_attention: {num_heads: 4, qkv: separate, call: explicit}
   - multihead_attention: {num_heads: 1, qkv: separate, call: module}  # one head: torch's slow path
 """,
+    "attention_projection_bias": """
+input: [6, 32]
+batch: 2
+layers:
+  - multihead_attention: {num_heads: 4, kv_heads: 2, qkv: separate, causal: true,
+                          bias: {q: true, k: true, v: true, out: false}}  # Qwen2
+  - multihead_attention: {num_heads: 4, qkv: separate, bias: {q: true, k: false, v: true, out: true}}  # Whisper
+  - multihead_attention: {num_heads: 4, bias: {q: false, k: false, v: false, out: true}}  # fused, out only
+""",
 }
 
 NOT_PEERS = frozenset({"pools_2d", "keras_channels_last", "upsample_fractional", "products_broadcast",
