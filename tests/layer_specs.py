@@ -604,6 +604,15 @@ layers:
   - multihead_attention: {num_heads: 4, qkv: separate, call: explicit}
   - multihead_attention: {num_heads: 1, qkv: separate, call: module}  # one head: torch's slow path
 """,
+    "attention_projection_bias": """
+input: [6, 32]
+batch: 2
+layers:
+  - multihead_attention: {num_heads: 4, kv_heads: 2, qkv: separate, causal: true,
+                          bias: {q: true, k: true, v: true, out: false}}  # Qwen2
+  - multihead_attention: {num_heads: 4, qkv: separate, bias: {q: true, k: false, v: true, out: true}}  # Whisper
+  - multihead_attention: {num_heads: 4, bias: {q: false, k: false, v: false, out: true}}  # fused, out only
+""",
     "bias_add": """
 input: [5, 12]
 batch: 2
@@ -622,6 +631,7 @@ layers:
   - multihead_attention: {num_heads: 4, relative_buckets: 8, scaling: false}
   - multihead_attention: {num_heads: 4, causal: true, cache: 2, relative_buckets: 8, relative_table: false}
   - multihead_attention: {num_heads: 4, kv_from: encoded}
+  - multihead_attention: {num_heads: 4, kv_from: encoded, qkv: separate, bias: {q: true, k: false, v: true, out: true}}
   - multihead_attention: {num_heads: 2, kv_heads: 1, head_dim: 5, bias: false, kv_from: memory, cache: 3}
 """,
 }

@@ -118,24 +118,26 @@ define("attend", ATTEND, "rotary_embedding")
 ATTENTION = '''
 class Attention(nn.Module):
     """Self-attention on [B, T, embed_dim] with its projections: one fused Q/K/V projection (as
-    nn.MultiheadAttention's in_proj) or q_proj, k_proj and v_proj; then attend(); then out_proj."""
+    nn.MultiheadAttention's in_proj) or q_proj, k_proj and v_proj; then attend(); then out_proj. bias: one flag
+    for every projection, or one per projection ({"q": .., "k": .., "v": .., "out": ..})."""
 
     def __init__(self, embed_dim: int, num_heads: int, kv_heads: int | None = None, head_dim: int | None = None,
-                 bias: bool = True, fused: bool = True, out_proj: bool = True, causal: bool = False,
+                 bias: bool | dict = True, fused: bool = True, out_proj: bool = True, causal: bool = False,
                  window: int | None = None, cache: int = 0, rotary: bool = False) -> None:
         super().__init__()
+        has = bias if isinstance(bias, dict) else dict.fromkeys(("q", "k", "v", "out"), bias)  # per projection
         self.heads, self.kv_heads = num_heads, kv_heads or num_heads
         self.head_dim = head_dim or embed_dim // num_heads
         self.causal, self.window, self.cache, self.rotary = causal, window, cache, rotary
         q, kv = self.heads * self.head_dim, self.kv_heads * self.head_dim
         self.sizes = [q, kv, kv]
         if fused:
-            self.qkv = nn.Linear(embed_dim, q + 2 * kv, bias=bias)
+            self.qkv = nn.Linear(embed_dim, q + 2 * kv, bias=has["q"])
         else:
-            self.q_proj = nn.Linear(embed_dim, q, bias=bias)
-            self.k_proj = nn.Linear(embed_dim, kv, bias=bias)
-            self.v_proj = nn.Linear(embed_dim, kv, bias=bias)
-        self.out_proj = nn.Linear(q, embed_dim, bias=bias) if out_proj else None
+            self.q_proj = nn.Linear(embed_dim, q, bias=has["q"])
+            self.k_proj = nn.Linear(embed_dim, kv, bias=has["k"])
+            self.v_proj = nn.Linear(embed_dim, kv, bias=has["v"])
+        self.out_proj = nn.Linear(q, embed_dim, bias=has["out"]) if out_proj else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if hasattr(self, "qkv"):
@@ -172,10 +174,12 @@ def multihead_attention(site: Site, args: list[str]) -> str:
         x = args[0]
         return f"{module}({x}, {x}, {x}, need_weights=False)[0]"
     h, g, dh = _heads(site, d)
+    per_projection = isinstance(s.bias, dict)
+    bias = ["bias={" + ", ".join(f'"{k}": {v!r}' for k, v in s.bias.items()) + "}"] if per_projection else []
     module = site.module(call(site.helper("Attention"), d, f"num_heads={h}", *kw(
-        ("kv_heads", g, h), ("head_dim", dh, d // h), ("bias", s.bias, True), ("fused", s.qkv == "fused", True),
-        ("out_proj", s.out_proj, True), ("causal", s.causal, False), ("window", s.window, None),
-        ("cache", s.cache, 0), ("rotary", s.rotary, False))))
+        ("kv_heads", g, h), ("head_dim", dh, d // h)), *bias, *kw(("bias", per_projection or s.bias, True),
+        ("fused", s.qkv == "fused", True), ("out_proj", s.out_proj, True), ("causal", s.causal, False),
+        ("window", s.window, None), ("cache", s.cache, 0), ("rotary", s.rotary, False))))
     return f"{module}({args[0]})"
 
 
@@ -209,18 +213,19 @@ class EncoderDecoderAttention(nn.Module):
     zeros stand in for it). scaling: False leaves the scores unscaled (T5)."""
 
     def __init__(self, embed_dim: int, num_heads: int, kv_dim: int | None = None, kv_heads: int | None = None,
-                 head_dim: int | None = None, bias: bool = True, out_proj: bool = True, causal: bool = False,
+                 head_dim: int | None = None, bias: bool | dict = True, out_proj: bool = True, causal: bool = False,
                  cache: int = 0, scaling: bool = True, relative_buckets: int = 0, relative_table: bool = True) -> None:
         super().__init__()
+        has = bias if isinstance(bias, dict) else dict.fromkeys(("q", "k", "v", "out"), bias)  # per projection
         self.heads, self.kv_heads = num_heads, kv_heads or num_heads
         self.head_dim = head_dim or embed_dim // num_heads
         self.causal, self.cache, self.buckets = causal, cache, relative_buckets
         self.scale = 1.0 / math.sqrt(self.head_dim) if scaling else None
         kv_dim = kv_dim or embed_dim
-        self.q_proj = nn.Linear(embed_dim, self.heads * self.head_dim, bias=bias)
-        self.k_proj = nn.Linear(kv_dim, self.kv_heads * self.head_dim, bias=bias)
-        self.v_proj = nn.Linear(kv_dim, self.kv_heads * self.head_dim, bias=bias)
-        self.out_proj = nn.Linear(self.heads * self.head_dim, embed_dim, bias=bias) if out_proj else None
+        self.q_proj = nn.Linear(embed_dim, self.heads * self.head_dim, bias=has["q"])
+        self.k_proj = nn.Linear(kv_dim, self.kv_heads * self.head_dim, bias=has["k"])
+        self.v_proj = nn.Linear(kv_dim, self.kv_heads * self.head_dim, bias=has["v"])
+        self.out_proj = nn.Linear(self.heads * self.head_dim, embed_dim, bias=has["out"]) if out_proj else None
         self.relative_bias = nn.Embedding(relative_buckets, num_heads) if relative_buckets and relative_table else None
 
     def forward(self, x: torch.Tensor, memory: torch.Tensor | None = None) -> torch.Tensor:
@@ -265,9 +270,12 @@ def encoder_decoder_attention(site: Site, args: list[str]) -> str:
                         hint="export without them; archcalc's counts follow the spec")
     h, g, dh = _heads(site, d)
     cross = s.kv_from is not None
+    per_projection = isinstance(s.bias, dict)
+    bias = ["bias={" + ", ".join(f'"{k}": {v!r}' for k, v in s.bias.items()) + "}"] if per_projection else []
     module = site.module(call(site.helper("EncoderDecoderAttention"), d, f"num_heads={h}", *kw(
-        ("kv_dim", site.inputs[1][-1] if cross else d, d), ("kv_heads", g, h), ("head_dim", dh, d // h),
-        ("bias", s.bias, True), ("out_proj", s.out_proj, True), ("causal", s.causal, False), ("cache", s.cache, 0),
+        ("kv_dim", site.inputs[1][-1] if cross else d, d), ("kv_heads", g, h), ("head_dim", dh, d // h)), *bias, *kw(
+        ("bias", per_projection or s.bias, True), ("out_proj", s.out_proj, True), ("causal", s.causal, False),
+        ("cache", s.cache, 0),
         ("scaling", s.scaling, True), ("relative_buckets", s.relative_buckets, 0),
         ("relative_table", s.relative_table, True))))
     return f"{module}({args[0]}, {args[1]})" if cross else f"{module}({args[0]})"

@@ -59,8 +59,14 @@ def cross_attention(spec: Any, x: Shape, kv: Shape, h: Any, g: Any, dh: Any) -> 
     cached = decoding(spec)  # K and V come from the cache, projected at the first step
     q, kv_proj, out = d * h * dh, 2 * e * g * dh, (h * dh * d if spec.out_proj else 0)
     proj_macs = t * (q + out) + (0 if cached else s * kv_proj)
-    bias = (h * dh + 2 * g * dh + (d if spec.out_proj else 0)) if spec.bias else 0
-    bias_adds = (t * (h * dh + (d if spec.out_proj else 0)) + (0 if cached else s * 2 * g * dh)) if spec.bias else 0
+    has = spec.biases()  # per projection (Whisper's k_proj has none)
+    if has["out"] and not spec.out_proj and isinstance(spec.bias, dict):
+        raise SpecError("bias: out: true, but out_proj: false leaves no output projection",
+                        hint="out: false, or out_proj: true")
+    q_bias, kv_bias = (h * dh if has["q"] else 0) + (d if has["out"] and spec.out_proj else 0), \
+        (g * dh if has["k"] else 0) + (g * dh if has["v"] else 0)
+    bias = q_bias + kv_bias
+    bias_adds = t * q_bias + (0 if cached else s * kv_bias)  # the new tokens' Q and output; K and V at the first step
     p = t * s  # (query, key) pairs per head: no mask
     macs = 2 * h * p * dh
     scale = 1 if spec.scaling else 0
