@@ -95,6 +95,7 @@ SIZES: dict[str, dict] = {
     "wide_resnet101_2": IMAGE,
     "t5_small": {"S": 8, "T": 8},  # encoder-decoders: two inputs, shorter sequences
     "bart_base": {"S": 8, "T": 8},
+    "whisper_tiny": {"T": 8, "frames": 64},
 }
 
 

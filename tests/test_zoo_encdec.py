@@ -51,12 +51,27 @@ def bart_base() -> Any:
     return transformers.BartForConditionalGeneration(config)
 
 
+def whisper_tiny() -> Any:
+    config = transformers.WhisperConfig(vocab_size=51865, num_mel_bins=80, d_model=384, encoder_layers=4,
+                                        decoder_layers=4, encoder_attention_heads=6, decoder_attention_heads=6,
+                                        encoder_ffn_dim=1536, decoder_ffn_dim=1536, max_source_positions=1500,
+                                        max_target_positions=448, activation_function="gelu",
+                                        attn_implementation="eager")
+    return transformers.WhisperForConditionalGeneration(config)
+
+
+def mel_frames(s: int) -> dict[str, Any]:
+    """Whisper's encoder takes exactly 30 s of audio: 3000 frames of 80 mel bins (1500 positions after conv2)."""
+    return {"input_features": torch.zeros(1, 80, 3000)}
+
+
 def token_ids(s: int) -> dict[str, Any]:
     return {"input_ids": torch.zeros(1, s, dtype=torch.long)}
 
 
 CASES = {
     "t5_small": Case("t5_small", t5_small, token_ids, 6, 8, 64, ("lm_head",), {"S": S}),
+    "whisper_tiny": Case("whisper_tiny", whisper_tiny, mel_frames, 4, 6, 64, ("proj_out",), {}),
     "bart_base": Case("bart_base", bart_base, token_ids, 6, 12, 64, ("lm_head", "final_logits_bias"), {"S": S}),
 }
 
