@@ -124,7 +124,9 @@ def _archcalc_rules() -> dict[str, str]:
         "attention": f"per head and scored (query, key) pair: QK^T and AV, 2 x head_dim MACs; softmax "
                      f"{attention.SOFTMAX}; scaling by 1/sqrt(head_dim) {attention.SCALE}; rotary "
                      f"{attention.ROTARY} per element of Q and K. Pairs: T x (cache + T) unmasked; "
-                     f"T x cache + T(T+1)/2 with causal: true; at most `window` keys per query with a window",
+                     f"T x cache + T(T+1)/2 with causal: true; at most `window` keys per query with a window; "
+                     f"T x S with kv_from (cross-attention), whose K and V are projected once (none in a decode "
+                     f"step); a relative position bias 1 add per score; scaling: false no scaling",
         "embedding": "a lookup: 0; positional_embedding 1 add per element; class_token 0",
         "gated_mlp/moe": "matrices as linear; activation per hidden element; the gate 1 multiply per hidden "
                          "element; moe: router (linear), softmax over the experts, top_k experts per token, "
