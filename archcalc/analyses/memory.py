@@ -179,6 +179,7 @@ def annotate(report: Any, dtype: str = "fp32", optimizer: str = "adam") -> Any:
                     "total_bytes": fmt_exact(t.params * each + buffers + saved)}
     report.extra["memory"] = {
         "dtype": dtype, "bytes_per_value": size, "batch": fmt_exact(report.input_shape[0]), "optimizer": optimizer,
+        **({"inputs": len(report.inputs)} if len(report.inputs) > 1 else {}),  # network inputs, all in input_bytes
         "param_bytes": fmt_exact(params), "buffer_bytes": fmt_exact(buffers),
         **{f"{m.name}_bytes": fmt_exact(getattr(t, m.name) * size) for m in IN_BYTES},
         "inference": inference, "training": training,
