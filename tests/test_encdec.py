@@ -57,7 +57,7 @@ def test_one_input_keeps_its_report() -> None:
     ("input: [4]\ninputs: {a: [4]}", "not both"),
     ("inputs: {}", "names no input"),
     ("inputs: {'a b': [4]}", "must be an identifier"),
-    ("description: none", "no input shape"),
+    ("description: none", "missing required field 'input'"),
 ])
 def test_inputs_header_errors_are_one_line(header: str, message: str) -> None:
     with pytest.raises(ArchcalcError) as e:

@@ -235,7 +235,7 @@ def _inputs(header: Header, raw: Mapping[str, Any]) -> dict[str, tuple[Any, ...]
         return value if isinstance(value, tuple) else (value,)
     if (header.input is None) == (header.inputs is None):
         raise SpecError("give the input shape as input: [..] or several as inputs: {name: [..], ...}, not both"
-                        if header.input is not None else "the spec has no input shape",
+                        if header.input is not None else "missing required field 'input'",
                         line=line_of(raw, "inputs" if header.inputs is not None else "name"),
                         hint="input: [3, 224, 224] for one input; inputs: {tokens: [T], audio: [80, 3000]} for several")
     if header.input is not None:

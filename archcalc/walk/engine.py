@@ -221,7 +221,8 @@ class _Walk:
             inputs = sum(prod(t.shape) for t in given)
             seen, shape, moved = [t.shape for t in given], tuple(cost.shape), False
         else:
-            given = [x, *(self.resolve(r, x, prefix, node) for r in spec.reads())]  # cross-attention's kv_from
+            reads = spec.reads() if hasattr(spec, "reads") else ()  # cross-attention's kv_from; a custom layer: none
+            given = [x, *(self.resolve(r, x, prefix, node) for r in reads)]
             cost, rf, windows, first, shape, moved = apply(node, x, self.last, tuple(t.shape for t in given[1:]))
             inputs, seen = sum(prod(t.shape) for t in given), [first, *(t.shape for t in given[1:])]
         tied = getattr(spec, "tied_to", None)
