@@ -10,8 +10,8 @@ heads, ``g`` key/value heads of size ``dh``:
 
 Its K/V cache differs from self-attention's: the encoder's K and V are projected once, at the decoder's first
 step, and held (``2 * g * dh * S`` elements, kept by default: a cross-attention sits in a decoder that generates).
-A decode step (``cache > 0``: earlier decoder tokens exist) reads them from that cache: no K or V projection, while
-the self-attention cache grows with the step.
+A decode step (``cache > 0``: earlier decoder tokens exist; a symbolic cache counts as one) reads them from that
+cache: no K or V projection, while the self-attention cache grows with the step.
 
 A relative position bias (``relative_buckets: n``, T5) adds a learned scalar per (bucket, head) to every score:
 the table is ``n x h`` parameters, in the layer that owns it (``relative_table``: T5's first layer; later layers
