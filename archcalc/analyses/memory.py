@@ -40,7 +40,8 @@ ASSUMPTIONS = (
     "over the layers; other workspace inside a layer is not counted (im2col or GEMM buffers, temporaries of a "
     "fused op)",
     "KV cache = the K and V that attention layers keep between decode steps (kv_cache: by default causal "
-    "attention and decode steps, cache > 0; an encoder's self-attention keeps none), at the positions each holds "
+    "attention and decode steps, cache > 0; an encoder's self-attention keeps none; cross-attention, kv_from, the "
+    "encoder's K and V once), at the positions each holds "
     "x batch x bytes, held for the whole generation on top of the peak activations",
     "inference total = parameters + buffers + peak activations + KV cache",
     "training state per parameter: fp32 keeps 4-byte weights and gradients; bf16/fp16 is mixed precision as in "
