@@ -171,3 +171,26 @@ def test_bias_add_is_a_parameter_or_a_buffer() -> None:
     assert report.totals.buffers == sum(b.numel() for b in module.buffers())
     assert report.output_shape == tuple(module(torch.zeros(3, 5, 10)).shape)
     assert report.totals.flops == 2 * 3 * 5 * 10  # one add per element, each
+
+
+def test_every_text_format_names_each_input() -> None:
+    from archcalc.outputs.html import render_html
+    from archcalc.outputs.render import markdown, table
+    report = analyze(CROSS)
+    assert table(report).splitlines()[0] == "cross  inputs memory [2, 7, 16], tokens [2, 5, 12]"
+    assert "Inputs memory `[2, 7, 16]`, tokens `[2, 5, 12]`" in markdown(report)
+    assert "inputs memory <code>[2, 7, 16]</code>, tokens <code>[2, 5, 12]</code>" in render_html(report, CROSS)
+
+
+def test_export_takes_every_input_in_order() -> None:
+    torch = pytest.importorskip("torch")
+    from archcalc.export import export
+    source = export(archcalc.load(CROSS))
+    namespace: dict = {"__name__": "encdec_export_test"}
+    exec(compile(source, "<export>", "exec"), namespace)
+    assert "def forward(self, memory: torch.Tensor, tokens: torch.Tensor)" in source
+    model = namespace["Cross"]().eval()
+    memory, tokens = namespace["example_input"]()
+    assert tuple(memory.shape) == (2, 7, 16) and tuple(tokens.shape) == (2, 5, 12)
+    with torch.no_grad():
+        assert tuple(model(memory, tokens).shape) == (2, 5, 12)
