@@ -9,7 +9,8 @@ Left out, and why:
 - pools_2d, keras_channels_last: Keras' "same" pooling (exported with F.pad or a helper function);
 - upsample_fractional: fractional upsampling factors, under ptflops;
 - products_broadcast: broadcast matmuls and non-bmm einsums, under fvcore, and outputs that reach nothing;
-- merges_from_saved, tied_embedding: tensors saved or read back (`save:`, `from:`) whose layers reach nothing.
+- merges_from_saved, tied_embedding: tensors saved or read back (`save:`, `from:`) whose layers reach nothing;
+- cross_attention: two network inputs (`inputs:`), where the tool harness feeds one.
 merges_from_saved and upsample_fractional hold only what merges and upsample (which they would repeat) do not.
 """
 from __future__ import annotations
@@ -666,10 +667,40 @@ layers:
   - slice: {dim: 2, start: -6, end: -1, step: 2}
   - upsample: {size_of: input, call: function}
 """,
+    "attention_projection_bias": """
+input: [6, 32]
+batch: 2
+layers:
+  - multihead_attention: {num_heads: 4, kv_heads: 2, qkv: separate, causal: true,
+                          bias: {q: true, k: true, v: true, out: false}}  # Qwen2
+  - multihead_attention: {num_heads: 4, qkv: separate, bias: {q: true, k: false, v: true, out: true}}  # Whisper
+  - multihead_attention: {num_heads: 4, bias: {q: false, k: false, v: false, out: true}}  # fused, out only
+""",
+    "bias_add": """
+input: [5, 12]
+batch: 2
+layers:
+  - linear: {out_features: 10, bias: false}
+  - bias_add: {buffer: true}
+  - bias_add
+""",
+    "cross_attention": """
+variables: {S: 7, T: 5}
+inputs: {memory: [S, 16], tokens: [T]}
+batch: 2
+layers:
+  - linear: {name: encoded, out_features: 24}
+  - embedding: {num_embeddings: 30, embedding_dim: 12, from: tokens}
+  - multihead_attention: {num_heads: 4, relative_buckets: 8, scaling: false}
+  - multihead_attention: {num_heads: 4, causal: true, cache: 2, relative_buckets: 8, relative_table: false}
+  - multihead_attention: {num_heads: 4, kv_from: encoded}
+  - multihead_attention: {num_heads: 4, kv_from: encoded, qkv: separate, bias: {q: true, k: false, v: true, out: true}}
+  - multihead_attention: {num_heads: 2, kv_heads: 1, head_dim: 5, bias: false, kv_from: memory, cache: 3}
+""",
 }
 
 NOT_PEERS = frozenset({"pools_2d", "keras_channels_last", "upsample_fractional", "products_broadcast",
-                       "merges_from_saved", "tied_embedding"})
+                       "merges_from_saved", "tied_embedding", "cross_attention"})
 PEERS = tuple(name for name in SPECS if name not in NOT_PEERS)
 
 

@@ -102,6 +102,9 @@ SIZES: dict[str, dict] = {
     "nfnet_l0": IMAGE,
     "poolformer_s12": IMAGE,
     "deeplabv3_resnet50": IMAGE,
+    "t5_small": {"S": 8, "T": 8},  # encoder-decoders: two inputs, shorter sequences
+    "bart_base": {"S": 8, "T": 8},
+    "whisper_tiny": {"T": 8, "frames": 64},
 }
 
 
@@ -119,17 +122,22 @@ def quiet():
         logging.getLogger("fvcore").setLevel(level)
 
 
+def inputs(x) -> tuple:
+    """The positional inputs: x itself, or the tuple an export with several inputs (inputs:) makes."""
+    return x if isinstance(x, tuple) else (x,)
+
+
 def run_torch(model, x):
     import torch
     from torch.utils.flop_counter import FlopCounterMode
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        model(x)
+        model(*inputs(x))
     return counter.get_total_flops()
 
 
 def run_fvcore(model, x):
     from fvcore.nn import FlopCountAnalysis
-    analysis = FlopCountAnalysis(model, (x,))
+    analysis = FlopCountAnalysis(model, inputs(x))
     analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
     return analysis.total()
 
@@ -137,7 +145,13 @@ def run_fvcore(model, x):
 def run_ptflops(model, x):
     from ptflops import get_model_complexity_info
     with quiet() as out:
-        macs, _ = get_model_complexity_info(model, tuple(x.shape[1:]), input_constructor=lambda _: x,
+        if isinstance(x, tuple):  # several inputs: ptflops calls model(**kwargs)
+            import inspect
+            names = list(inspect.signature(model.forward).parameters)
+            shape, make = tuple(x[0].shape[1:]), (lambda _: dict(zip(names, x)))
+        else:
+            shape, make = tuple(x.shape[1:]), (lambda _: x)
+        macs, _ = get_model_complexity_info(model, shape, input_constructor=make,
                                             as_strings=False, print_per_layer_stat=False, backend="pytorch")
     if macs is None:  # ptflops catches the model's exception, prints it and returns None
         raise RuntimeError(out.getvalue().strip().splitlines()[-1])
@@ -146,12 +160,12 @@ def run_ptflops(model, x):
 
 def run_thop(model, x):
     import thop
-    return thop.profile(model, inputs=(x,), verbose=False)[0]
+    return thop.profile(model, inputs=inputs(x), verbose=False)[0]
 
 
 def run_torchinfo(model, x):
     import torchinfo
-    return torchinfo.summary(model, input_data=x, verbose=0).total_mult_adds
+    return torchinfo.summary(model, input_data=list(inputs(x)), verbose=0).total_mult_adds
 
 
 RUN = {"torch": run_torch, "fvcore": run_fvcore, "ptflops": run_ptflops, "thop": run_thop,

@@ -106,7 +106,7 @@ def measure(source: str, device: str = "cpu", onednn: bool = True) -> dict:
         # flash kernel would count 0). The arithmetic is the same; only what the counter sees changes.
         grad, kernel = torch.enable_grad(), sdpa_kernel(SDPBackend.MATH)
     with grad, kernel, flags, FlopCounterMode(display=False) as counter:
-        y = model(x)
+        y = model(*x) if isinstance(x, tuple) else model(x)  # a tuple: several network inputs (inputs:)
     flops = counter.get_total_flops()
     assert flops % 2 == 0
     return {"params": sum(p.numel() for p in model.parameters()),

@@ -112,7 +112,7 @@ def test_module_is_archcalcs(case):
     net, model, x = prepared(case)
     report = archcalc.analyze(net)
     with torch.no_grad(), quiet():
-        y = model(x)
+        y = model(*x) if isinstance(x, tuple) else model(x)  # a tuple: several inputs (inputs:)
     assert sum(p.numel() for p in model.parameters()) == report.totals.params
     assert sum(b.numel() for b in model.buffers()) == report.totals.buffers
     if report.outputs:  # several outputs: the module returns them as a tuple

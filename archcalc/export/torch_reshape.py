@@ -127,7 +127,6 @@ def upsample(site: Site, args: list[str]) -> str:
     return site.module(call("nn.Upsample", *options)) + f"({args[0]})"
 
 
-
 @torch_code("split")
 def split(site: Site, args: list[str]) -> str:
     s = site.spec
@@ -144,3 +143,13 @@ def slice_(site: Site, args: list[str]) -> str:
     end = "" if s.end is None else str(s.end)
     step = "" if s.step == 1 else f":{s.step}"
     return f"{args[0]}[{':, ' * dim}{s.start or ''}:{end}{step}]"
+
+
+@torch_code("bias_add")
+def bias_add(site: Site, args: list[str]) -> str:
+    """A tensor of the network module itself, added: a buffer (BART's final_logits_bias) or a parameter."""
+    n = site.x[-1]
+    if site.spec.buffer:
+        site.init(f'self.register_buffer("{site.attr}", torch.zeros({n}))')
+        return f"{args[0]} + self.{site.attr}"
+    return f"{args[0]} + {site.module(f'nn.Parameter(torch.zeros({n}))')}"

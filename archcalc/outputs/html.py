@@ -66,7 +66,7 @@ script-src 'unsafe-inline'; img-src data:">
 <header>
 <h1>{name}</h1>
 <p class="sub">archcalc {escape(__version__)} report &middot;
-input <code>{escape(shape_text(report.input_shape))}</code>
+{_inputs_html(report)}
 &rarr; output <code>{escape(shape_text(report.output_shape))}</code> &middot; {len(report.layers)} layers</p>
 <nav>{nav_html}</nav>
 </header>
@@ -284,3 +284,10 @@ def _extra_columns(layers: list[LayerResult]) -> list[str]:
 
 def _anchor(key: str) -> str:
     return "x-" + (re.sub(r"[^A-Za-z0-9_-]+", "-", str(key)).strip("-") or "section")
+
+
+def _inputs_html(report: Any) -> str:
+    """The network input's shape, or with several inputs each one's name and shape."""
+    if len(report.inputs) < 2:
+        return f"input <code>{escape(shape_text(report.input_shape))}</code>"
+    return "inputs " + ", ".join(f"{escape(k)} <code>{escape(shape_text(v))}</code>" for k, v in report.inputs.items())

@@ -20,6 +20,14 @@ def shape_text(shape: tuple[Any, ...]) -> str:
     return "[" + ", ".join(str(fmt_exact(d)) for d in shape) + "]"
 
 
+def inputs_text(report: Any) -> str:
+    """"input [1, 3, 224, 224]", or with several network inputs "inputs ids [1, S], audio [1, 80, 3000]"."""
+    inputs = getattr(report, "inputs", {})
+    if len(inputs) < 2:
+        return f"input {shape_text(report.input_shape)}"
+    return "inputs " + ", ".join(f"{name} {shape_text(shape)}" for name, shape in inputs.items())
+
+
 PHASE_MARK = "~"  # after a size that varies by phase (the largest is shown)
 
 
@@ -122,7 +130,7 @@ def table(report: Report, depth: int | None = None) -> str:
         rows = [rows[0] + columns(report)] + [row + cells(r) for row, r in zip(rows[1:], outline)]
         numeric |= set(range(n, len(rows[0])))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = [f"{report.name}  input {shape_text(report.input_shape)}"]
+    lines = [f"{report.name}  {inputs_text(report)}"]
     for j, row in enumerate(rows):
         cells = [c.rjust(w) if i in numeric else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))]
         lines.append("  ".join(cells).rstrip())
@@ -213,7 +221,9 @@ def markdown(report: Report, depth: int | None = None) -> str:
         mem_cells, mem_heads = memory_text.row_cells(report, num), memory_text.columns(report)
     head = "| name | type | output shape |" + "".join(f" {m.title} |" for m in COLUMNS) + " RF size | RF jump |" + (
         " intensity | bound | time |" if roof else "") + ("".join(f" {h} (bytes) |" for h in mem_heads) if mem else "")
-    lines = [f"### {escape.markdown(report.name)}", "", f"Input `{shape_text(report.input_shape)}`", "", head,
+    given = f"Input `{shape_text(report.input_shape)}`" if len(report.inputs) < 2 else "Inputs " + ", ".join(
+        f"{escape.markdown(k)} `{shape_text(v)}`" for k, v in report.inputs.items())
+    lines = [f"### {escape.markdown(report.name)}", "", given, "", head,
              "|" + "---|" * 2 + "---|" + "---:|" * len(COLUMNS) + "---|---|" + ("---:|---|---:|" if roof else "")
              + ("---:|" * len(mem_heads) if mem else "")]
     for r in _outline(report, depth):

@@ -30,8 +30,11 @@ class Header(Model):
 
     name = field(TEXT, description="Name of the network.")
     description = field(maybe(TEXT), None, "Free text.")
-    input = field(PositiveAxes, description="Per-sample input shape, batch excluded, channels first unless "
-                                            "layout says otherwise: [3, 224, 224], [1, 100], [16, 32, 32, 32].")
+    input = field(maybe(PositiveAxes), None, "Per-sample input shape, batch excluded, channels first unless "
+                  "layout says otherwise: [3, 224, 224], [1, 100], [16, 32, 32, 32]. Required unless inputs is given.")
+    inputs = field(maybe(dict_of(PositiveAxes)), None, "Several network inputs, by name (instead of input): "
+                   "{input_ids: [S], decoder_input_ids: [T]}. The layers start from the first; a layer reads another "
+                   "by its name (from:, inputs:, kv_from:), as a named tensor.")
     layout = field(choice("channels_first", "channels_last", "sequence"), "channels_first",
                    "Axis order of the tensors. channels_last is Keras': tensors are [*spatial, C] ([H, W, C], "
                    "sequences [T, features]) and every layer acts as Keras' does (convolutions, pools and norms on "
@@ -58,9 +61,12 @@ class Network:
     """A validated spec, ready for ``analyze``."""
 
     def __init__(self, name: str, input: tuple[Any, ...], batch: Any, nodes: list[Node], variables: dict[str, Any],
-                 layout: str = "channels_first", file: str = "<spec>", raw: Any = None, symbols: Any = None) -> None:
+                 layout: str = "channels_first", file: str = "<spec>", raw: Any = None, symbols: Any = None,
+                 inputs: dict[str, tuple[Any, ...]] | None = None) -> None:
         self.name = name
-        self.input = input  # per sample, in the declared order (channels last: [*spatial, C])
+        self.input = input  # per sample, in the declared order (channels last: [*spatial, C]); the first input
+        # Every network input by name, the first one (``input``) first; a spec with ``input:`` has one, "input".
+        self.inputs = inputs or {"input": input}
         self.batch = batch
         self.nodes = nodes
         self.variables = variables
@@ -225,6 +231,9 @@ def _build(raw: Any, file: str, overrides: dict[str, Any], symbolic: tuple[str, 
     symbols = _symbols(raw, symbolic, overrides)
     env = _variables(raw, overrides, symbols.env if symbols else {})
     header_data = {k: v for k, v in raw.items()}
+    if "input" in overrides and "inputs" in raw:
+        raise SpecError("--set input: this spec declares several inputs (inputs:)", line=line_of(raw, "inputs"),
+                        hint="set the variables their shapes use instead, e.g. --set T=128")
     for key in ("batch", "input"):
         if key in overrides:
             header_data[key] = overrides.pop(key)
@@ -245,8 +254,29 @@ def _build(raw: Any, file: str, overrides: dict[str, Any], symbolic: tuple[str, 
     blocks, custom = _definitions(raw, header)
     last = header.layout == "channels_last"
     nodes = Expander(blocks, custom, last).expand(raw["layers"], env, Scope(""), "layers")
-    inp = header.input if isinstance(header.input, tuple) else (header.input,)
-    return Network(header.name, inp, header.batch, nodes, env, header.layout, file, raw, symbols)
+    inputs = _inputs(header, raw)
+    inp = next(iter(inputs.values()))
+    return Network(header.name, inp, header.batch, nodes, env, header.layout, file, raw, symbols, inputs)
+
+
+def _inputs(header: Header, raw: Mapping[str, Any]) -> dict[str, tuple[Any, ...]]:
+    """The network inputs by name: ``input:`` is one, named input; ``inputs:`` names several, the first first."""
+    def shape(value: Any) -> tuple[Any, ...]:
+        return value if isinstance(value, tuple) else (value,)
+    if (header.input is None) == (header.inputs is None):
+        raise SpecError("give the input shape as input: [..] or several as inputs: {name: [..], ...}, not both"
+                        if header.input is not None else "missing required field 'input'",
+                        line=line_of(raw, "inputs" if header.inputs is not None else "name"),
+                        hint="input: [3, 224, 224] for one input; inputs: {tokens: [T], audio: [80, 3000]} for several")
+    if header.input is not None:
+        return {"input": shape(header.input)}
+    if not header.inputs:
+        raise SpecError("inputs: names no input", line=line_of(raw, "inputs"), hint="inputs: {name: [shape], ...}")
+    for name in header.inputs:
+        if not name.isidentifier() or len(name) > MAX_NAME:
+            raise SpecError(f"input name {quoted(name)} must be an identifier (at most {MAX_NAME} characters)",
+                            line=line_of(raw.get("inputs"), name), hint="e.g. decoder_input_ids")
+    return {name: shape(value) for name, value in header.inputs.items()}
 
 
 def _definitions(raw: Mapping[str, Any], header: Header) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -16,6 +16,7 @@ from ..core.metrics import TOTALLED
 from ..core.num import free_names, is_concrete, prod
 from ..core.symbolic import LAYER_WORK, metered, spend
 from ..count.convention import ARCHCALC, Convention
+from ..layers.base import GLOBAL
 from ..read.nodes import Group, Leaf, Node
 from .bounds import Bounds
 from .held import apply, broadcast, held_step, last_order
@@ -88,6 +89,7 @@ class _Walk:
         except ShapeError as e:  # the product of its dimensions
             raise ShapeError(f"the input shape: {e.message}", hint=e.hint, file=self.net.file) from None
         self.name("input", x)  # `from: input` reads the network input (a layer named input replaces it)
+        self.more_inputs(x)
         blocks: list[BlockResult] = []
         x = self.run(self.net.nodes, x, "", 0, blocks)
         outputs = self.outputs(x)
@@ -109,7 +111,21 @@ class _Walk:
             report.outputs = [NetworkOutput(label, ref, (self.batch, *t.shape), t.rf, t.windows)
                               for label, t, ref in outputs]
         report.layout = self.net.layout
+        report.inputs = {name: (self.batch, *shape) for name, shape in self.net.inputs.items()}
         return report
+
+    def more_inputs(self, first: Tensor) -> None:
+        """Name every network input (``inputs:``); the walk starts from the first. Receptive fields are in the first
+        input's positions: a tensor made from another input is reported global on every axis (conservative)."""
+        for i, (key, shape) in enumerate(self.net.inputs.items()):
+            x = first
+            if i:
+                self.bounds.check([(f"the shape of input {key}", d) for d in shape])
+                every = tuple(range(len(first.rf.axes)))
+                rf = RF((GLOBAL,) * len(every), (every,) * len(shape))
+                x = Tensor(tuple(shape), rf, self.buffer(shape, 0, -1), rf)
+            self.name(key, x)
+            self.trace.inputs[key] = x.id
 
     def buffer(self, shape: tuple[Any, ...], first: int, last: int) -> int:
         """A new buffer for a tensor of ``shape`` (per sample), live over rows first..last (none if last < first)."""
@@ -260,12 +276,13 @@ class _Walk:
             inputs = sum(prod(t.shape) for t in given)
             seen, shape, moved = [t.shape for t in given], tuple(cost.shape), False
         else:
-            given = [x]
+            reads = spec.reads() if hasattr(spec, "reads") else ()  # cross-attention's kv_from; a custom layer: none
+            given = [x, *(self.resolve(r, x, prefix, node) for r in reads)]
             if getattr(spec, "size_of", None) is not None:  # upsample to another tensor's spatial size
                 node = _sized(node, self.resolve(spec.size_of, x, prefix, node).shape, self.last)
                 spec = node.spec
-            cost, rf, windows, first, shape, moved = apply(node, x, self.last)
-            inputs, seen = prod(x.shape), [first]
+            cost, rf, windows, first, shape, moved = apply(node, x, self.last, tuple(t.shape for t in given[1:]))
+            inputs, seen = sum(prod(t.shape) for t in given), [first, *(t.shape for t in given[1:])]
         tied = getattr(spec, "tied_to", None)
         owner = self.check_tie(node, tied, cost.shared) if tied else None
         self.owned[node.path] = cost.params

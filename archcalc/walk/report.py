@@ -205,6 +205,7 @@ class Report:
         self.extra: dict[str, Any] = {}  # sections added after the analysis (e.g. "roofline"), by name
         self.layout = "channels_first"  # the axis order of the shapes above (channels_last: Keras')
         self.network: Any = None  # the spec.Network analysed (set by analyze)
+        self.inputs = {"input": input_shape}  # every network input by name, batch first; the first is input_shape
 
     def __repr__(self) -> str:
         """One line: the totals, exactly, and the convention they follow."""
@@ -244,6 +245,8 @@ class Report:
             "archcalc": __version__,
             "name": self.name,
             "input_shape": [fmt_exact(d) for d in self.input_shape],
+            **({"inputs": {k: [fmt_exact(d) for d in v] for k, v in self.inputs.items()}}
+               if len(self.inputs) > 1 else {}),
             "output_shape": [fmt_exact(d) for d in self.output_shape],
             "totals": self.totals.to_dict(),
             "rf": self.rf.to_dict() if self.rf else None,

@@ -53,6 +53,7 @@ class Trace:
         self.buffers: list[list[Any]] = []
         self.names: dict[str, int] = {}  # dotted path or saved name -> buffer id
         self.input = 0
+        self.inputs: dict[str, int] = {}  # every network input by name -> buffer id (the first is ``input``)
         self.output = 0
         # the network output; with an outputs: header the first of them, and each here:
         self.outputs: list[tuple[str, int]] = []  # with an outputs: header, (output name, buffer id) each
