@@ -93,6 +93,12 @@ SIZES: dict[str, dict] = {
     "vit_b_32": {"image": 96, "depth": 2},
     "wide_resnet50_2": IMAGE,
     "wide_resnet101_2": IMAGE,
+    "llama3_8b": {"T": 16, "vocab": 500, "width": 128, "depth": 2, "heads": 4, "kv_heads": 2, "ffn": 344},
+    "mistral_7b": {"T": 16, "vocab": 500, "width": 128, "depth": 2, "heads": 4, "kv_heads": 2, "ffn": 344,
+                   "window": 5},
+    "mixtral_8x7b": {"T": 16, "vocab": 500, "width": 128, "depth": 2, "heads": 4, "kv_heads": 2, "ffn": 96},
+    "qwen2_7b": {"T": 16, "vocab": 500, "width": 128, "depth": 2, "heads": 4, "kv_heads": 2, "ffn": 344},
+    "falcon_7b": {"T": 16, "vocab": 500, "width": 128, "depth": 2, "heads": 4, "head_dim": 32},
 }
 
 

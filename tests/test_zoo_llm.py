@@ -1,0 +1,196 @@
+"""The language-model zoo of issue 15 against Hugging Face transformers (5.24.0), built from configs in code.
+
+Oracle: each model class (LlamaForCausalLM, MistralForCausalLM, ...) is built from the published config written
+out here (never downloaded), with eager attention, on the meta device (no memory, no compute) or, where routing
+needs real values (Mixtral's experts), at reduced sizes on CPU. Measured in eval mode under no_grad, batch 1:
+- params: sum of parameters().numel() (a tied weight counted once), of the FULL published config;
+- buffers: sum of buffers().numel(). transformers' rotary embedding keeps its frequency table twice (inv_freq and
+  original_inv_freq, rotary_dim / 2 each, once per model), tables archcalc's `rotary` does not count (README:
+  "the cos/sin tables are not counted"): the expected buffers are archcalc's + rotary_dim, written out below;
+- MACs: FlopCounterMode total / 2 at a small T. Eager attention computes every score and masks the hidden ones,
+  so FlopCounterMode counts the full T x T square where archcalc's `causal: true` counts the pairs a causal kernel
+  computes: the difference is layers x heads x 2 x head_dim MACs per hidden pair, the hidden pairs counted here
+  by brute force over (query, key) positions;
+- the output shape (logits [1, T, vocab]) and the K/V cache (elements of every key and value tensor the model
+  returns with use_cache=True).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import archcalc
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+from torch.utils.flop_counter import FlopCounterMode  # noqa: E402  (after the importorskip)
+
+ROOT = Path(__file__).resolve().parent.parent
+T = 8
+
+
+def analyze(name: str, **overrides: Any) -> archcalc.Report:
+    return archcalc.analyze(archcalc.load(ROOT / "specs" / f"{name}.yaml", **overrides))
+
+
+def build(cls: Any, config: Any, device: str = "meta") -> Any:
+    with torch.device(device):
+        return cls(config).eval()
+
+
+def count(model: Any) -> tuple[int, int]:
+    return sum(p.numel() for p in model.parameters()), sum(b.numel() for b in model.buffers())
+
+
+def run(model: Any, t: int, device: str = "meta") -> dict[str, Any]:
+    """MACs (FlopCounterMode / 2), output shape and cached K/V elements of one forward pass over t tokens."""
+    ids = torch.arange(t, device=device)[None] % 50  # distinct tokens: each routed on its own
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        out = model(ids, use_cache=True)
+    flops = counter.get_total_flops()
+    assert flops % 2 == 0
+    cache = out.cache
+    kept = sum(layer.keys.numel() + layer.values.numel() for layer in cache.layers)
+    return {"macs": flops // 2, "shape": tuple(out.logits.shape), "cache": kept}
+
+
+def hidden_pairs(t: int, window: int | None = None) -> int:
+    """(query, key) pairs a causal (sliding-window) mask hides from the t x t square, by brute force."""
+    seen = sum(1 for q in range(t) for k in range(t) if k <= q and (window is None or k > q - window))
+    return t * t - seen
+
+
+def masked_macs(config: Any, t: int, window: int | None = None) -> int:
+    """QK^T and AV MACs that eager attention computes on masked scores: 2 x head_dim per pair, head and layer."""
+    heads = config.num_attention_heads
+    head_dim = getattr(config, "head_dim", None) or config.hidden_size // heads
+    return config.num_hidden_layers * heads * 2 * head_dim * hidden_pairs(t, window)
+
+
+def check(name: str, config: Any, cls: Any, published: int, rotary_dim: int, window: int | None = None,
+          **sizes: Any) -> None:
+    """The full config on meta: params (and the published figure), buffers, MACs at T, shape, K/V cache."""
+    model = build(cls, config)
+    params, buffers = count(model)
+    report = analyze(name, T=T, **sizes)
+    assert report.totals.params == params == published
+    assert report.totals.buffers + rotary_dim == buffers
+    got = run(model, T)
+    assert report.totals.macs == got["macs"] - masked_macs(config, T, window)
+    assert tuple(report.output_shape) == got["shape"]
+    assert report.totals.cache == got["cache"]
+
+
+def llama3_config(**changes: Any) -> Any:
+    """Meta-Llama-3-8B's config.json."""
+    return transformers.LlamaConfig(**{
+        "vocab_size": 128256, "hidden_size": 4096, "intermediate_size": 14336, "num_hidden_layers": 32,
+        "num_attention_heads": 32, "num_key_value_heads": 8, "rms_norm_eps": 1e-5, "rope_theta": 500000.0,
+        "max_position_embeddings": 8192, "tie_word_embeddings": False, "attn_implementation": "eager", **changes})
+
+
+def test_llama3_8b():
+    """8,030,261,248 params: 2 x 128,256 x 4096 (embedding, lm_head) + 32 x (4096 x (4096 + 2 x 1024 + 4096)
+    + 3 x 4096 x 14,336 + 2 x 4096) + 4096."""
+    published = 2 * 128256 * 4096 + 32 * (4096 * (4096 + 2 * 1024 + 4096) + 3 * 4096 * 14336 + 2 * 4096) + 4096
+    assert published == 8_030_261_248
+    check("llama3_8b", llama3_config(), transformers.LlamaForCausalLM, published, rotary_dim=128)
+
+
+def mistral_config(**changes: Any) -> Any:
+    """Mistral-7B-v0.1's config.json."""
+    return transformers.MistralConfig(**{
+        "vocab_size": 32000, "hidden_size": 4096, "intermediate_size": 14336, "num_hidden_layers": 32,
+        "num_attention_heads": 32, "num_key_value_heads": 8, "rms_norm_eps": 1e-5, "rope_theta": 10000.0,
+        "sliding_window": 4096, "max_position_embeddings": 32768, "tie_word_embeddings": False,
+        "attn_implementation": "eager", **changes})
+
+
+def test_mistral_7b():
+    """7,241,732,096 params: Llama 3's layers with a 32,000-token vocabulary."""
+    published = 2 * 32000 * 4096 + 32 * (4096 * (4096 + 2 * 1024 + 4096) + 3 * 4096 * 14336 + 2 * 4096) + 4096
+    assert published == 7_241_732_096
+    check("mistral_7b", mistral_config(), transformers.MistralForCausalLM, published, rotary_dim=128)
+
+
+def test_mistral_sliding_window_shorter_than_the_prompt():
+    """A window of 3 at T = 8, full widths on meta: each query scores its last 3 keys. The K/V cache: archcalc
+    keeps the rolling buffer of the window (Mistral's, W positions); transformers' DynamicSlidingWindowLayer keeps
+    window - 1, the keys a next query can still see besides its own: 2 x 8 x 128 per layer less."""
+    config = mistral_config(sliding_window=3)
+    report = analyze("mistral_7b", T=T, window=3)
+    got = run(build(transformers.MistralForCausalLM, config), T)
+    assert report.totals.macs == got["macs"] - masked_macs(config, T, window=3)
+    assert report.totals.cache - 32 * 2 * 8 * 128 == got["cache"] == 32 * 2 * 8 * 128 * (3 - 1)
+
+
+def test_qwen2_7b():
+    """7,615,616,512 params: 2 x 152,064 x 3584 + 28 x (3584 x (3584 + 2 x 512 + 3584) + 3584 + 2 x 512 (the Q, K,
+    V biases; o_proj has none) + 3 x 3584 x 18,944 + 2 x 3584) + 3584."""
+    published = 2 * 152064 * 3584 + 28 * (3584 * (3584 + 2 * 512 + 3584) + 3584 + 2 * 512 + 3 * 3584 * 18944
+                                          + 2 * 3584) + 3584
+    assert published == 7_615_616_512
+    config = transformers.Qwen2Config(
+        vocab_size=152064, hidden_size=3584, intermediate_size=18944, num_hidden_layers=28, num_attention_heads=28,
+        num_key_value_heads=4, rms_norm_eps=1e-6, rope_theta=1e6, max_position_embeddings=131072,
+        use_sliding_window=False, tie_word_embeddings=False, attn_implementation="eager")
+    check("qwen2_7b", config, transformers.Qwen2ForCausalLM, published, rotary_dim=128)
+
+
+def test_falcon_7b():
+    """6,921,720,704 params: 65,024 x 4544 (tied to lm_head) + 32 x (2 x 4544 (one LayerNorm) + 4544 x (4544 + 2
+    x 64) (fused multi-query QKV) + 4544 x 4544 + 2 x 4544 x 18,176) + 2 x 4544. The parallel block: attention and
+    MLP read the same layer norm, their outputs and the input are summed."""
+    published = 65024 * 4544 + 32 * (2 * 4544 + 4544 * (4544 + 2 * 64) + 4544 * 4544 + 2 * 4544 * 18176) + 2 * 4544
+    assert published == 6_921_720_704
+    config = transformers.FalconConfig(
+        vocab_size=65024, hidden_size=4544, num_hidden_layers=32, num_attention_heads=71, multi_query=True,
+        parallel_attn=True, new_decoder_architecture=False, bias=False, alibi=False, layer_norm_epsilon=1e-5,
+        max_position_embeddings=2048, tie_word_embeddings=True, attn_implementation="eager")
+    check("falcon_7b", config, transformers.FalconForCausalLM, published, rotary_dim=64)
+
+
+def mixtral_config(**changes: Any) -> Any:
+    """Mixtral-8x7B-v0.1's config.json."""
+    return transformers.MixtralConfig(**{
+        "vocab_size": 32000, "hidden_size": 4096, "intermediate_size": 14336, "num_hidden_layers": 32,
+        "num_attention_heads": 32, "num_key_value_heads": 8, "num_local_experts": 8, "num_experts_per_tok": 2,
+        "rms_norm_eps": 1e-5, "rope_theta": 1e6, "sliding_window": None, "max_position_embeddings": 32768,
+        "tie_word_embeddings": False, "attn_implementation": "eager",
+        "experts_implementation": "eager", **changes})  # a loop of F.linear per expert, which FlopCounterMode sees
+
+
+def test_mixtral_8x7b_params_on_meta():
+    """46,702,792,704 params: Mistral's attention, and per layer a 4096 x 8 router and 8 SwiGLU experts; 2 of
+    them per token: 12,879,925,248 active."""
+    attention = 4096 * (4096 + 2 * 1024 + 4096)
+    expert = 3 * 4096 * 14336
+    outside = 2 * 32000 * 4096 + 4096
+    published = outside + 32 * (attention + 4096 * 8 + 8 * expert + 2 * 4096)
+    assert published == 46_702_792_704
+    params, buffers = count(build(transformers.MixtralForCausalLM, mixtral_config()))
+    report = analyze("mixtral_8x7b", T=T)
+    assert report.totals.params == params == published
+    assert report.totals.buffers + 128 == buffers
+    assert report.totals.active_params == outside + 32 * (attention + 4096 * 8 + 2 * expert + 2 * 4096) \
+        == 12_879_925_248
+
+
+def test_mixtral_8x7b_small_on_cpu():
+    """Routing needs real values: width 64, 2 layers, 4 heads / 2 K/V heads, 8 experts of 96, top 2, on CPU.
+    FlopCounterMode counts each expert on the tokens routed to it: k of 8 per token."""
+    sizes = {"vocab": 100, "width": 64, "depth": 2, "heads": 4, "kv_heads": 2, "ffn": 96}
+    config = mixtral_config(vocab_size=100, hidden_size=64, intermediate_size=96, num_hidden_layers=2,
+                            num_attention_heads=4, num_key_value_heads=2)
+    torch.manual_seed(0)
+    model = build(transformers.MixtralForCausalLM, config, "cpu")
+    params, buffers = count(model)
+    report = analyze("mixtral_8x7b", T=T, **sizes)
+    assert report.totals.params == params
+    assert report.totals.buffers + 16 == buffers
+    got = run(model, T, "cpu")
+    assert report.totals.macs == got["macs"] - masked_macs(config, T)
+    assert tuple(report.output_shape) == got["shape"]
+    assert report.totals.cache == got["cache"]
