@@ -183,15 +183,15 @@ def pairs(t: Any, cache: Any, causal: bool, window: Any) -> Any:
         return t * (cache + t)
     if window is None:
         return t * cache + ratio(t * (t + 1), 2)
-    if not (is_concrete(t) and is_concrete(cache) and is_concrete(window)):
-        raise SpecError("a sliding window is counted for numeric sizes only",
-                        hint="give T, cache and window values (--set), or drop window")
-    # query at absolute position p (1-based) sees min(window, p) keys, for p = cache+1 .. cache+t
-    first, last = cache + 1, cache + t
-    full = max(0, last - max(first, window + 1) + 1)  # positions capped at `window` keys
-    low_last = min(last, window)
-    ramp = (first + low_last) * (low_last - first + 1) // 2 if low_last >= first else 0
-    return ramp + full * window
+    # the query at absolute position p (1-based) sees min(window, p) keys, for p = cache + 1 .. cache + t
+    return _window_keys(cache + t, window) - _window_keys(cache, window)
+
+
+def _window_keys(n: Any, window: Any) -> Any:
+    """sum of min(window, p) for p = 1 .. n: the ramp 1 + 2 + ... + m up to m = min(n, window), then window keys
+    for each of the n - m later positions. Closed form, so T and window may be symbols (a Min in the formula)."""
+    m = _min(n, window)
+    return ratio(m * (m + 1), 2) + (n - m) * window
 
 
 def _heads(spec: _AttentionBase, d: Any) -> tuple[Any, Any, Any]:
@@ -234,7 +234,10 @@ def _rf(spec: _AttentionBase) -> dict[int, Any]:
 
 
 def _min(a: Any, b: Any) -> Any:
-    return min(a, b) if is_concrete(a) and is_concrete(b) else a  # symbolic: window is numeric-only anyway
+    if is_concrete(a) and is_concrete(b):
+        return min(a, b)
+    from ..core.expr import FUNCTIONS  # sympy's Min, imported only for symbols
+    return FUNCTIONS["min"](a, b)
 
 
 def _bias(spec: MultiheadAttentionSpec, d: Any, h: Any, g: Any, dh: Any) -> Any:
