@@ -612,6 +612,14 @@ layers:
   - multihead_attention: {num_heads: 4, qkv: separate, bias: {q: true, k: false, v: true, out: true}}  # Whisper
   - multihead_attention: {num_heads: 4, bias: {q: false, k: false, v: false, out: true}}  # fused, out only
 """,
+    "attention_partial_rotary": """
+input: [6, 40]
+batch: 2
+layers:
+  - multihead_attention: {num_heads: 4, causal: true, rotary: true, rotary_dim: 4}  # Phi-2's 40% of 10
+  - multihead_attention: {num_heads: 2, kv_heads: 1, qkv: separate, bias: false, causal: true, cache: 3, rotary: true,
+                          rotary_dim: 20}  # every feature, as rotary_dim left out
+""",
 }
 
 NOT_PEERS = frozenset({"pools_2d", "keras_channels_last", "upsample_fractional", "products_broadcast",

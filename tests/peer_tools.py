@@ -99,6 +99,8 @@ SIZES: dict[str, dict] = {
     "mixtral_8x7b": {"T": 16, "vocab": 500, "width": 128, "depth": 2, "heads": 4, "kv_heads": 2, "ffn": 96},
     "qwen2_7b": {"T": 16, "vocab": 500, "width": 128, "depth": 2, "heads": 4, "kv_heads": 2, "ffn": 344},
     "falcon_7b": {"T": 16, "vocab": 500, "width": 128, "depth": 2, "heads": 4, "head_dim": 32},
+    "phi_2": {"T": 16, "vocab": 500, "width": 160, "depth": 2, "heads": 4, "ffn": 256, "rotary_dim": 16},
+    "pythia_160m": {"T": 16, "vocab": 500, "width": 128, "depth": 2, "heads": 4, "ffn": 256, "rotary_dim": 8},
 }
 
 

@@ -194,3 +194,40 @@ def test_mixtral_8x7b_small_on_cpu():
     assert report.totals.macs == got["macs"] - masked_macs(config, T)
     assert tuple(report.output_shape) == got["shape"]
     assert report.totals.cache == got["cache"]
+
+
+def test_phi_2():
+    """2,779,683,840 params: 51,200 x 2560 embedding; 32 x (LayerNorm 2 x 2560 + Q, K, V, dense 4 x (2560^2 + 2560)
+    + fc1, fc2 2 x 2560 x 10,240 + 10,240 + 2560); final LayerNorm; lm_head 2560 x 51,200 + 51,200."""
+    published = (51200 * 2560 + 32 * (2 * 2560 + 4 * (2560 * 2560 + 2560) + 2 * 2560 * 10240 + 10240 + 2560)
+                 + 2 * 2560 + 2560 * 51200 + 51200)
+    assert published == 2_779_683_840
+    config = transformers.PhiConfig(
+        vocab_size=51200, hidden_size=2560, intermediate_size=10240, num_hidden_layers=32, num_attention_heads=32,
+        num_key_value_heads=32, partial_rotary_factor=0.4, hidden_act="gelu_new", layer_norm_eps=1e-5,
+        max_position_embeddings=2048, qk_layernorm=False, tie_word_embeddings=False, attn_implementation="eager")
+    check("phi_2", config, transformers.PhiForCausalLM, published, rotary_dim=32)  # 0.4 x 80
+
+
+def test_pythia_160m():
+    """162,322,944 params: embed_in and embed_out 2 x 50,304 x 768; 12 x (2 LayerNorms 4 x 768 + fused QKV 768 x
+    2304 + 2304 + dense 768^2 + 768 + MLP 2 x 768 x 3072 + 3072 + 768); final LayerNorm 2 x 768."""
+    published = 2 * 50304 * 768 + 12 * (4 * 768 + 768 * 2304 + 2304 + 768 * 768 + 768 + 2 * 768 * 3072 + 3072
+                                        + 768) + 2 * 768
+    assert published == 162_322_944
+    config = transformers.GPTNeoXConfig(
+        vocab_size=50304, hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072,
+        rotary_pct=0.25, max_position_embeddings=2048, use_parallel_residual=True, hidden_act="gelu",
+        layer_norm_eps=1e-5, tie_word_embeddings=False, attn_implementation="eager")
+    check("pythia_160m", config, transformers.GPTNeoXForCausalLM, published, rotary_dim=16)  # 0.25 x 64
+
+
+@pytest.mark.parametrize("name, rotated, head_dim", [("phi_2", 32, 80), ("pythia_160m", 16, 64)])
+def test_partial_rotary_flops(name, rotated, head_dim):
+    """archcalc's convention: rotary costs 3 FLOPs (x cos + rotate(x) sin) per rotated feature of Q and K, so a
+    partial rotary adds 3 x T x 2 heads x rotated per layer where full rotary adds 3 x T x 2 heads x head_dim."""
+    partial = analyze(name, T=T)
+    full = analyze(name, T=T, rotary_dim=head_dim)
+    depth, heads = (32, 32) if name == "phi_2" else (12, 12)
+    assert full.totals.flops - partial.totals.flops == depth * 3 * T * 2 * heads * (head_dim - rotated)
+    assert full.totals.macs == partial.totals.macs

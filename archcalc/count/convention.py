@@ -123,7 +123,8 @@ def _archcalc_rules() -> dict[str, str]:
                    f"+ 1 with the weight",
         "attention": f"per head and scored (query, key) pair: QK^T and AV, 2 x head_dim MACs; softmax "
                      f"{attention.SOFTMAX}; scaling by 1/sqrt(head_dim) {attention.SCALE}; rotary "
-                     f"{attention.ROTARY} per element of Q and K. Pairs: T x (cache + T) unmasked; "
+                     f"{attention.ROTARY} per rotated element of Q and K (rotary_dim of each head). "
+                     f"Pairs: T x (cache + T) unmasked; "
                      f"T x cache + T(T+1)/2 with causal: true; at most `window` keys per query with a window",
         "embedding": "a lookup: 0; positional_embedding 1 add per element; class_token 0",
         "gated_mlp/moe": "matrices as linear; activation per hidden element; the gate 1 multiply per hidden "

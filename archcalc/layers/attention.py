@@ -8,7 +8,8 @@ multi-head; ``1 < g < h``: grouped-query; ``g = 1``: multi-query) of size ``dh``
     QK^T and AV  2 * h * P * dh                                          MACs
     softmax      3 per score: exp, sum, divide                          FLOPs
     scaling      1 per score (by 1/sqrt(dh))                             FLOPs
-    rotary       3 per element of Q and K, with ``rotary: true``          FLOPs
+    rotary       3 per rotated element of Q and K, with ``rotary: true``  FLOPs
+                 (``rotary_dim`` of each head's dh: partial rotary)
 
 ``P`` is where counters disagree. Without a mask every query meets every key: ``P = T*S`` with
 ``S = cache + T`` keys. ``causal: true`` counts only the lower triangle that a causal kernel computes:
@@ -125,6 +126,9 @@ class MultiheadAttentionSpec(_AttentionBase):
     out_proj = field(Flag, True, "The output projection [h dh, d].")
     rotary = field(Flag, False, "Rotary position embedding (RoPE) on Q and K: x cos + rotate(x) sin, 3 FLOPs "
                                 "per element; the cos/sin tables are not counted.")
+    rotary_dim = field(maybe(PositiveInt), None, "Partial rotary: the first rotary_dim features of each Q and K "
+                       "head are rotated, the rest pass through (Phi-2 rotates 32 of 80, Pythia 16 of 64; "
+                       "transformers' partial_rotary_factor x head_dim). Default head_dim; needs rotary: true.")
     call = call_field(None, "module where nn.MultiheadAttention computes the layer, else explicit",
                       module="torch.nn.MultiheadAttention (batch_first, called with need_weights=False, as "
                              "torchvision's ViT); it computes biased projections, width / heads per head, no mask, "
@@ -240,6 +244,17 @@ def _min(a: Any, b: Any) -> Any:
     return FUNCTIONS["min"](a, b)
 
 
+def _rotated(spec: MultiheadAttentionSpec, dh: Any) -> Any:
+    """Features of each Q and K head that rotary rotates: rotary_dim, or all dh."""
+    rd = spec.rotary_dim
+    if rd is None:
+        return dh
+    if is_concrete(rd) and is_concrete(dh) and (rd > dh or rd % 2):
+        raise SpecError(f"rotary_dim={rd} must be even and at most head_dim={dh}",
+                        hint="rotary turns pairs of features of one head: an even rotary_dim <= head_dim")
+    return rd
+
+
 def _bias(spec: MultiheadAttentionSpec, d: Any, h: Any, g: Any, dh: Any) -> Any:
     """Bias entries: h dh for Q, g dh each for K and V, d for the output projection, where each has one."""
     has = spec.biases()
@@ -263,12 +278,14 @@ def multihead_attention(spec: MultiheadAttentionSpec, x: Shape) -> Cost:
         raise SpecError(f"call: module, but torch.nn.MultiheadAttention cannot compute this layer ({why})",
                         hint="call: explicit writes it out with projections and matmuls")
     h, g, dh = _heads(spec, d)
+    if spec.rotary_dim is not None and not spec.rotary:
+        raise SpecError("rotary_dim without rotary: true rotates nothing", hint="add rotary: true, or drop rotary_dim")
     q, kv, out = d * h * dh, 2 * d * g * dh, (h * dh * d if spec.out_proj else 0)
     proj_macs = t * (q + kv + out)
     bias = _bias(spec, d, h, g, dh)
     macs, flops, cache, scored = _scores(spec, t, h, g, dh)
     if spec.rotary:
-        flops["elementwise"] += ROTARY * t * (h + g) * dh
+        flops["elementwise"] += ROTARY * t * (h + g) * _rotated(spec, dh)
     width = d if spec.out_proj else h * dh
     return Cost(shape=(t, width), params=q + kv + out + bias, macs=proj_macs + macs,
                 flops={"linear": 2 * proj_macs, "bias": t * bias, **flops}, rf=_rf(spec),
