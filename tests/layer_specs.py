@@ -620,6 +620,16 @@ layers:
   - multihead_attention: {num_heads: 2, kv_heads: 1, qkv: separate, bias: false, causal: true, cache: 3, rotary: true,
                           rotary_dim: 20}  # every feature, as rotary_dim left out
 """,
+    "scalar_mul": """
+variables: {width: 12}
+input: [5, width]
+batch: 2
+layers:
+  - scalar_mul: {factor: width, exponent: 0.5}  # Gemma's x sqrt(width)
+  - scalar_mul: {factor: 1 / 2}
+  - scalar_mul: {factor: -3, exponent: -1}
+  - scalar_mul: {factor: 2, buffer: true}  # a one-element buffer
+""",
 }
 
 NOT_PEERS = frozenset({"pools_2d", "keras_channels_last", "upsample_fractional", "products_broadcast",

@@ -101,6 +101,7 @@ SIZES: dict[str, dict] = {
     "falcon_7b": {"T": 16, "vocab": 500, "width": 128, "depth": 2, "heads": 4, "head_dim": 32},
     "phi_2": {"T": 16, "vocab": 500, "width": 160, "depth": 2, "heads": 4, "ffn": 256, "rotary_dim": 16},
     "pythia_160m": {"T": 16, "vocab": 500, "width": 128, "depth": 2, "heads": 4, "ffn": 256, "rotary_dim": 8},
+    "gemma_7b": {"T": 16, "vocab": 500, "width": 128, "depth": 2, "heads": 4, "head_dim": 64, "ffn": 256},
 }
 
 

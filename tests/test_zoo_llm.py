@@ -231,3 +231,24 @@ def test_partial_rotary_flops(name, rotated, head_dim):
     depth, heads = (32, 32) if name == "phi_2" else (12, 12)
     assert full.totals.flops - partial.totals.flops == depth * 3 * T * 2 * heads * (head_dim - rotated)
     assert full.totals.macs == partial.totals.macs
+
+
+def test_gemma_7b():
+    """8,537,680,896 params: 256,000 x 3072 (tied to lm_head) + 28 x (3072 x 4096 x 4 (q, k, v, o; 16 heads of 256)
+    + 3 x 3072 x 24,576 + 2 x 3072) + 3072. The embedding's x sqrt(3072) is an elementwise multiply: no MACs."""
+    published = 256000 * 3072 + 28 * (4 * 3072 * 4096 + 3 * 3072 * 24576 + 2 * 3072) + 3072
+    assert published == 8_537_680_896
+    config = transformers.GemmaConfig(
+        vocab_size=256000, hidden_size=3072, intermediate_size=24576, num_hidden_layers=28, num_attention_heads=16,
+        num_key_value_heads=16, head_dim=256, hidden_activation="gelu_pytorch_tanh", rms_norm_eps=1e-6,
+        rope_theta=10000.0, max_position_embeddings=8192, tie_word_embeddings=True, attn_implementation="eager")
+    check("gemma_7b", config, transformers.GemmaForCausalLM, published, rotary_dim=256)  # + embed_scale, 1 buffer
+
+
+def test_gemma_normalizer_is_one_multiply_per_element():
+    """The scalar_mul after the embedding: T x 3072 multiplies by sqrt(3072) under archcalc's convention, none
+    counted by FlopCounterMode (an elementwise aten.mul); its one buffer is GemmaTextScaledWordEmbedding's
+    embed_scale."""
+    report = analyze("gemma_7b", T=T)
+    (row,) = [r for r in report.layers if r.type == "scalar_mul"]
+    assert (row.params, row.buffers, row.macs, row.flops) == (0, 1, 0, T * 3072)

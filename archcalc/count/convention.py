@@ -141,6 +141,7 @@ def _archcalc_rules() -> dict[str, str]:
                   "letter is contracted, else 1 multiply per output element; size-1 dims take no part (as "
                   "torch); 3+ operands refused",
         "scale": "1 multiply (+ 1 add with a bias) per element",
+        "scalar_mul": "1 multiply per element (by a constant)",
         "upsample": "nearest 0; interpolation with t taps: t multiplies + t - 1 adds per output element",
         "dropout/identity/flatten/reshape/permute/chunk/select/pad/crop/concat": "0 (inference; data movement)",
         "stochastic_depth": "0 (an identity at inference)",
