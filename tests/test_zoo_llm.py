@@ -252,3 +252,33 @@ def test_gemma_normalizer_is_one_multiply_per_element():
     report = analyze("gemma_7b", T=T)
     (row,) = [r for r in report.layers if r.type == "scalar_mul"]
     assert (row.params, row.buffers, row.macs, row.flops) == (0, 1, 0, T * 3072)
+
+
+def decode(model: Any, prompt: int) -> dict[str, Any]:
+    """A prefill of `prompt` tokens, then one decode step against its cache: the step's MACs, shape and cache."""
+    ids = torch.zeros(1, prompt, dtype=torch.long, device="meta")
+    with torch.no_grad():
+        cache = model(ids, use_cache=True).cache
+        step = torch.zeros(1, 1, dtype=torch.long, device="meta")
+        with FlopCounterMode(display=False) as counter:
+            out = model(step, cache=cache, use_cache=True)
+    kept = sum(layer.keys.numel() + layer.values.numel() for layer in out.cache.layers)
+    return {"macs": counter.get_total_flops() // 2, "shape": tuple(out.logits.shape), "cache": kept}
+
+
+def test_llama3_8b_decode_step():
+    """One token against a cache of 8: nothing masked (the query sees every key), so FlopCounterMode's count is
+    archcalc's exactly; the cache then holds 9 positions."""
+    got = decode(build(transformers.LlamaForCausalLM, llama3_config()), T)
+    report = analyze("llama3_8b", T=1, cache=T)
+    assert (report.totals.macs, tuple(report.output_shape), report.totals.cache) == \
+        (got["macs"], got["shape"], got["cache"]) and got["cache"] == 32 * 2 * 8 * 128 * (T + 1)
+
+
+def test_mistral_decode_step_with_a_window():
+    """Window 3, one token after 8: it scores its last 3 keys (2 cached and its own), as archcalc counts. The K/V
+    cache after it: archcalc's rolling buffer of 3, transformers' 2 (window - 1, as after a prefill)."""
+    got = decode(build(transformers.MistralForCausalLM, mistral_config(sliding_window=3)), T)
+    report = analyze("mistral_7b", T=1, cache=T, window=3)
+    assert report.totals.macs == got["macs"]
+    assert report.totals.cache - 32 * 2 * 8 * 128 == got["cache"]
