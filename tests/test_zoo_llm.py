@@ -282,3 +282,21 @@ def test_mistral_decode_step_with_a_window():
     report = analyze("mistral_7b", T=1, cache=T, window=3)
     assert report.totals.macs == got["macs"]
     assert report.totals.cache - 32 * 2 * 8 * 128 == got["cache"]
+
+
+def test_exported_partial_rotary_is_gpt_neox_rotary():
+    """The exported rotary_embedding with dim = 16 of 64 features computes what transformers' GPTNeoX does
+    (apply_rotary_pos_emb on its rotary embedding's cos and sin): the first 16 rotated, the other 48 passed on."""
+    from transformers.models.gpt_neox import modeling_gpt_neox as neox
+
+    from archcalc.export.torch_sequence import ROTARY
+    namespace: dict = {"torch": torch}
+    exec(ROTARY, namespace)
+    config = transformers.GPTNeoXConfig(hidden_size=256, num_attention_heads=4, rotary_pct=0.25)
+    rotary = neox.GPTNeoXRotaryEmbedding(config)
+    torch.manual_seed(0)
+    q, k = torch.randn(2, 4, 6, 64), torch.randn(2, 4, 6, 64)
+    cos, sin = rotary(q, torch.arange(6)[None].expand(2, -1))
+    want_q, want_k = neox.apply_rotary_pos_emb(q, k, cos, sin)
+    torch.testing.assert_close(namespace["rotary_embedding"](q, 0, 16), want_q)
+    torch.testing.assert_close(namespace["rotary_embedding"](k, 0, 16), want_k)
