@@ -697,6 +697,24 @@ layers:
   - multihead_attention: {num_heads: 4, kv_from: encoded, qkv: separate, bias: {q: true, k: false, v: true, out: true}}
   - multihead_attention: {num_heads: 2, kv_heads: 1, head_dim: 5, bias: false, kv_from: memory, cache: 3}
 """,
+    "attention_partial_rotary": """
+input: [6, 40]
+batch: 2
+layers:
+  - multihead_attention: {num_heads: 4, causal: true, rotary: true, rotary_dim: 4}  # Phi-2's 40% of 10
+  - multihead_attention: {num_heads: 2, kv_heads: 1, qkv: separate, bias: false, causal: true, cache: 3, rotary: true,
+                          rotary_dim: 20}  # every feature, as rotary_dim left out
+""",
+    "scalar_mul": """
+variables: {width: 12}
+input: [5, width]
+batch: 2
+layers:
+  - scalar_mul: {factor: width, exponent: 0.5}  # Gemma's x sqrt(width)
+  - scalar_mul: {factor: 1 / 2}
+  - scalar_mul: {factor: -3, exponent: -1}
+  - scalar_mul: {factor: 2, buffer: true}  # a one-element buffer
+""",
 }
 
 NOT_PEERS = frozenset({"pools_2d", "keras_channels_last", "upsample_fractional", "products_broadcast",

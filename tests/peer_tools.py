@@ -105,6 +105,15 @@ SIZES: dict[str, dict] = {
     "t5_small": {"S": 8, "T": 8},  # encoder-decoders: two inputs, shorter sequences
     "bart_base": {"S": 8, "T": 8},
     "whisper_tiny": {"T": 8, "frames": 64},
+    "llama3_8b": {"T": 16, "vocab": 500, "width": 128, "depth": 2, "heads": 4, "kv_heads": 2, "ffn": 344},
+    "mistral_7b": {"T": 16, "vocab": 500, "width": 128, "depth": 2, "heads": 4, "kv_heads": 2, "ffn": 344,
+                   "window": 5},
+    "mixtral_8x7b": {"T": 16, "vocab": 500, "width": 128, "depth": 2, "heads": 4, "kv_heads": 2, "ffn": 96},
+    "qwen2_7b": {"T": 16, "vocab": 500, "width": 128, "depth": 2, "heads": 4, "kv_heads": 2, "ffn": 344},
+    "falcon_7b": {"T": 16, "vocab": 500, "width": 128, "depth": 2, "heads": 4, "head_dim": 32},
+    "phi_2": {"T": 16, "vocab": 500, "width": 160, "depth": 2, "heads": 4, "ffn": 256, "rotary_dim": 16},
+    "pythia_160m": {"T": 16, "vocab": 500, "width": 128, "depth": 2, "heads": 4, "ffn": 256, "rotary_dim": 8},
+    "gemma_7b": {"T": 16, "vocab": 500, "width": 128, "depth": 2, "heads": 4, "head_dim": 64, "ffn": 256},
 }
 
 

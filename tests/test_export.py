@@ -168,10 +168,14 @@ def test_every_layer_type_has_a_translation():
 
 # ---------------------------------------------------------------- the zoo
 
+# zoo specs too big for CPU whose routing needs real values (a mixture of experts does not run on meta): at these sizes
+ZOO_SIZES = {"mixtral_8x7b": {"T": 16, "vocab": 100, "width": 64, "depth": 2, "heads": 4, "kv_heads": 2, "ffn": 96}}
+
+
 @pytest.mark.parametrize("path", SPECS, ids=[p.stem for p in SPECS])
 def test_zoo(path):
     pytest.importorskip("torch")
-    check(path)
+    check(path, **ZOO_SIZES.get(path.stem, {}))
 
 
 def test_meta_device_counts_like_cpu():

@@ -1,4 +1,7 @@
-"""A bias per attention projection (``bias: {q: .., k: .., v: .., out: ..}``) against Hugging Face's attention classes.
+"""Projection options of multihead_attention: a bias per projection (``bias: {q: .., k: .., v: .., out: ..}``), and
+the refusals of partial rotary's ``rotary_dim`` (its counts: tests/test_zoo_llm.py, Phi-2 and Pythia).
+
+A bias per attention projection (``bias: {q: .., k: .., v: .., out: ..}``) against Hugging Face's attention classes.
 
 Oracles: transformers' Qwen2Attention (biases on q_proj, k_proj and v_proj, none on o_proj) and WhisperAttention
 (k_proj has none), built from a config in code on CPU (random weights, never downloaded). params and the bias adds
@@ -77,6 +80,17 @@ def test_one_flag_for_every_projection_reads_as_that_flag():
      "bias: false"),
 ])
 def test_per_projection_bias_refusals_are_one_line(layer, message):
+    with pytest.raises(archcalc.ArchcalcError) as e:
+        report(layer, 32)
+    assert message in str(e.value) and "\n" not in e.value.message
+
+
+@pytest.mark.parametrize("layer, message", [
+    ("{num_heads: 4, rotary_dim: 4}", "rotary_dim without rotary: true"),
+    ("{num_heads: 4, rotary: true, rotary_dim: 10}", "at most head_dim=8"),
+    ("{num_heads: 4, rotary: true, rotary_dim: 3}", "must be even"),
+])
+def test_rotary_dim_refusals_are_one_line(layer, message):
     with pytest.raises(archcalc.ArchcalcError) as e:
         report(layer, 32)
     assert message in str(e.value) and "\n" not in e.value.message

@@ -124,7 +124,8 @@ def _archcalc_rules() -> dict[str, str]:
                    f"+ 1 with the weight",
         "attention": f"per head and scored (query, key) pair: QK^T and AV, 2 x head_dim MACs; softmax "
                      f"{attention.SOFTMAX}; scaling by 1/sqrt(head_dim) {attention.SCALE}; rotary "
-                     f"{attention.ROTARY} per element of Q and K. Pairs: T x (cache + T) unmasked; "
+                     f"{attention.ROTARY} per rotated element of Q and K (rotary_dim of each head). "
+                     f"Pairs: T x (cache + T) unmasked; "
                      f"T x cache + T(T+1)/2 with causal: true; at most `window` keys per query with a window; "
                      f"T x S with kv_from (cross-attention), whose K and V are projected once (none in a decode "
                      f"step); a relative position bias 1 add per score; scaling: false no scaling",
@@ -144,6 +145,7 @@ def _archcalc_rules() -> dict[str, str]:
                   "torch); 3+ operands refused",
         "scale": "1 multiply (+ 1 add with a bias) per element",
         "bias_add": "1 add per element",
+        "scalar_mul": "1 multiply per element (by a constant)",
         "upsample": "nearest 0; interpolation with t taps: t multiplies + t - 1 adds per output element",
         "dropout/identity/flatten/reshape/permute/chunk/select/pad/crop/concat": "0 (inference; data movement)",
         "stochastic_depth": "0 (an identity at inference)",

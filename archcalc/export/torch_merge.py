@@ -1,5 +1,5 @@
 """PyTorch translations of merges and products: add, mul, concat, matmul, einsum (operands broadcast as the
-engine does)."""
+engine does), and scalar_mul (a multiply by a constant)."""
 from __future__ import annotations
 
 from ..layers.matmul import ELLIPSIS, parse_equation
@@ -60,3 +60,14 @@ def subtract(site: Site, args: list[str]) -> str:
     """The Python operator, as PoolFormer writes pool(x) - x."""
     a, b = batched(site, args)
     return f"({a} - {b})"
+
+
+@torch_code("scalar_mul")
+def scalar_mul(site: Site, args: list[str]) -> str:
+    """A Python multiply by the constant, as Gemma's hidden_states * normalizer (the power evaluated there)."""
+    s = site.spec
+    power = "" if s.exponent == 1 else f" ** {lit(s.exponent)}"
+    if s.buffer:  # a 0-d tensor buffer, as transformers' Gemma embed_scale
+        site.init(f'self.register_buffer("{site.attr}", torch.tensor({lit(s.factor)}{power}), persistent=False)')
+        return f"{args[0]} * self.{site.attr}"
+    return f"{args[0]} * {lit(s.factor)}{power}"

@@ -64,9 +64,12 @@ def class_token(site: Site, args: list[str]) -> str:
 
 
 ROTARY = '''
-def rotary_embedding(x: torch.Tensor, start: int) -> torch.Tensor:
+def rotary_embedding(x: torch.Tensor, start: int, dim: int | None = None) -> torch.Tensor:
     """Rotary position embedding (RoPE) of [B, heads, T, head_dim] at positions start, start + 1, ..., in the
-    half-split form x cos + rotate_half(x) sin. The tables are computed here, not kept as buffers."""
+    half-split form x cos + rotate_half(x) sin. The tables are computed here, not kept as buffers. dim: partial
+    rotary, the first dim features of each head rotated (a table of dim / 2 frequencies), the rest passed on."""
+    if dim is not None and dim < x.shape[-1]:
+        return torch.cat([rotary_embedding(x[..., :dim], start), x[..., dim:]], dim=-1)
     t, dh = x.shape[-2], x.shape[-1]
     inv_freq = 1.0 / 10000 ** (torch.arange(0, dh, 2, device=x.device, dtype=torch.float32) / dh)
     positions = torch.arange(start, start + t, device=x.device, dtype=torch.float32)
@@ -79,7 +82,8 @@ define("rotary_embedding", ROTARY)
 
 ATTEND = '''
 def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, heads: int, kv_heads: int, head_dim: int,
-           causal: bool = False, window: int | None = None, cache: int = 0, rotary: bool = False) -> torch.Tensor:
+           causal: bool = False, window: int | None = None, cache: int = 0, rotary: bool = False,
+           rotary_dim: int | None = None) -> torch.Tensor:
     """softmax(Q K^T / sqrt(head_dim)) V, written out as Hugging Face's eager attention writes it (torch.matmul for
     Q K^T and A V, F.softmax), so that FlopCounterMode counts the matmuls (it does not see torch's fused kernels:
     nn.MultiheadAttention's eval fast path, CPU scaled_dot_product_attention) and ptflops its patched functions.
@@ -95,7 +99,7 @@ def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, heads: int, kv_hea
     k = k.reshape(b, t, kv_heads, head_dim).transpose(1, 2)  # [B, g, T, dh]
     v = v.reshape(b, t, kv_heads, head_dim).transpose(1, 2)
     if rotary:
-        q, k = rotary_embedding(q, cache), rotary_embedding(k, cache)
+        q, k = rotary_embedding(q, cache, rotary_dim), rotary_embedding(k, cache, rotary_dim)
     if cache:
         past = torch.zeros(b, kv_heads, cache, head_dim, dtype=k.dtype, device=k.device)
         k, v = torch.cat([past, k], dim=2), torch.cat([past, v], dim=2)  # [B, g, cache + T, dh]
@@ -123,12 +127,14 @@ class Attention(nn.Module):
 
     def __init__(self, embed_dim: int, num_heads: int, kv_heads: int | None = None, head_dim: int | None = None,
                  bias: bool | dict = True, fused: bool = True, out_proj: bool = True, causal: bool = False,
-                 window: int | None = None, cache: int = 0, rotary: bool = False) -> None:
+                 window: int | None = None, cache: int = 0, rotary: bool = False,
+                 rotary_dim: int | None = None) -> None:
         super().__init__()
         has = bias if isinstance(bias, dict) else dict.fromkeys(("q", "k", "v", "out"), bias)  # per projection
         self.heads, self.kv_heads = num_heads, kv_heads or num_heads
         self.head_dim = head_dim or embed_dim // num_heads
         self.causal, self.window, self.cache, self.rotary = causal, window, cache, rotary
+        self.rotary_dim = rotary_dim
         q, kv = self.heads * self.head_dim, self.kv_heads * self.head_dim
         self.sizes = [q, kv, kv]
         if fused:
@@ -145,7 +151,7 @@ class Attention(nn.Module):
         else:
             q, k, v = self.q_proj(x), self.k_proj(x), self.v_proj(x)
         y = attend(q, k, v, self.heads, self.kv_heads, self.head_dim, self.causal, self.window, self.cache,
-                   self.rotary)
+                   self.rotary, self.rotary_dim)
         return y if self.out_proj is None else self.out_proj(y)
 '''
 define("Attention", ATTENTION, "attend")
@@ -179,7 +185,8 @@ def multihead_attention(site: Site, args: list[str]) -> str:
     module = site.module(call(site.helper("Attention"), d, f"num_heads={h}", *kw(
         ("kv_heads", g, h), ("head_dim", dh, d // h)), *bias, *kw(("bias", per_projection or s.bias, True),
         ("fused", s.qkv == "fused", True), ("out_proj", s.out_proj, True), ("causal", s.causal, False),
-        ("window", s.window, None), ("cache", s.cache, 0), ("rotary", s.rotary, False))))
+        ("window", s.window, None), ("cache", s.cache, 0), ("rotary", s.rotary, False),
+        ("rotary_dim", s.rotary_dim, None))))
     return f"{module}({args[0]})"
 
 

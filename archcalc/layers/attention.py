@@ -8,7 +8,8 @@ multi-head; ``1 < g < h``: grouped-query; ``g = 1``: multi-query) of size ``dh``
     QK^T and AV  2 * h * P * dh                                          MACs
     softmax      3 per score: exp, sum, divide                          FLOPs
     scaling      1 per score (by 1/sqrt(dh))                             FLOPs
-    rotary       3 per element of Q and K, with ``rotary: true``          FLOPs
+    rotary       3 per rotated element of Q and K, with ``rotary: true``  FLOPs
+                 (``rotary_dim`` of each head's dh: partial rotary)
 
 ``P`` is where counters disagree. Without a mask every query meets every key: ``P = T*S`` with
 ``S = cache + T`` keys. ``causal: true`` counts only the lower triangle that a causal kernel computes:
@@ -126,6 +127,9 @@ class MultiheadAttentionSpec(_AttentionBase):
     out_proj = field(Flag, True, "The output projection [h dh, d].")
     rotary = field(Flag, False, "Rotary position embedding (RoPE) on Q and K: x cos + rotate(x) sin, 3 FLOPs "
                                 "per element; the cos/sin tables are not counted.")
+    rotary_dim = field(maybe(PositiveInt), None, "Partial rotary: the first rotary_dim features of each Q and K "
+                       "head are rotated, the rest pass through (Phi-2 rotates 32 of 80, Pythia 16 of 64; "
+                       "transformers' partial_rotary_factor x head_dim). Default head_dim; needs rotary: true.")
     call = call_field(None, "module where nn.MultiheadAttention computes the layer, else explicit",
                       module="torch.nn.MultiheadAttention (batch_first, called with need_weights=False, as "
                              "torchvision's ViT); it computes biased projections, width / heads per head, no mask, "
@@ -199,15 +203,15 @@ def pairs(t: Any, cache: Any, causal: bool, window: Any) -> Any:
         return t * (cache + t)
     if window is None:
         return t * cache + ratio(t * (t + 1), 2)
-    if not (is_concrete(t) and is_concrete(cache) and is_concrete(window)):
-        raise SpecError("a sliding window is counted for numeric sizes only",
-                        hint="give T, cache and window values (--set), or drop window")
-    # query at absolute position p (1-based) sees min(window, p) keys, for p = cache+1 .. cache+t
-    first, last = cache + 1, cache + t
-    full = max(0, last - max(first, window + 1) + 1)  # positions capped at `window` keys
-    low_last = min(last, window)
-    ramp = (first + low_last) * (low_last - first + 1) // 2 if low_last >= first else 0
-    return ramp + full * window
+    # the query at absolute position p (1-based) sees min(window, p) keys, for p = cache + 1 .. cache + t
+    return _window_keys(cache + t, window) - _window_keys(cache, window)
+
+
+def _window_keys(n: Any, window: Any) -> Any:
+    """sum of min(window, p) for p = 1 .. n: the ramp 1 + 2 + ... + m up to m = min(n, window), then window keys
+    for each of the n - m later positions. Closed form, so T and window may be symbols (a Min in the formula)."""
+    m = _min(n, window)
+    return ratio(m * (m + 1), 2) + (n - m) * window
 
 
 def _heads(spec: _AttentionBase, d: Any) -> tuple[Any, Any, Any]:
@@ -250,7 +254,21 @@ def _rf(spec: _AttentionBase) -> dict[int, Any]:
 
 
 def _min(a: Any, b: Any) -> Any:
-    return min(a, b) if is_concrete(a) and is_concrete(b) else a  # symbolic: window is numeric-only anyway
+    if is_concrete(a) and is_concrete(b):
+        return min(a, b)
+    from ..core.expr import FUNCTIONS  # sympy's Min, imported only for symbols
+    return FUNCTIONS["min"](a, b)
+
+
+def _rotated(spec: MultiheadAttentionSpec, dh: Any) -> Any:
+    """Features of each Q and K head that rotary rotates: rotary_dim, or all dh."""
+    rd = spec.rotary_dim
+    if rd is None:
+        return dh
+    if is_concrete(rd) and is_concrete(dh) and (rd > dh or rd % 2):
+        raise SpecError(f"rotary_dim={rd} must be even and at most head_dim={dh}",
+                        hint="rotary turns pairs of features of one head: an even rotary_dim <= head_dim")
+    return rd
 
 
 def _bias(spec: MultiheadAttentionSpec, d: Any, h: Any, g: Any, dh: Any) -> Any:
@@ -276,6 +294,8 @@ def multihead_attention(spec: MultiheadAttentionSpec, x: Shape, kv: Shape | None
         raise SpecError(f"call: module, but torch.nn.MultiheadAttention cannot compute this layer ({why})",
                         hint="call: explicit writes it out with projections and matmuls")
     h, g, dh = _heads(spec, d)
+    if spec.rotary_dim is not None and not spec.rotary:
+        raise SpecError("rotary_dim without rotary: true rotates nothing", hint="add rotary: true, or drop rotary_dim")
     if kv is not None:  # kv_from: cross-attention
         return cross_attention(spec, x, kv, h, g, dh)
     q, kv, out = d * h * dh, 2 * d * g * dh, (h * dh * d if spec.out_proj else 0)
@@ -283,7 +303,7 @@ def multihead_attention(spec: MultiheadAttentionSpec, x: Shape, kv: Shape | None
     bias = _bias(spec, d, h, g, dh)
     macs, flops, cache, scored = _scores(spec, t, h, g, dh)
     if spec.rotary:
-        flops["elementwise"] += ROTARY * t * (h + g) * dh
+        flops["elementwise"] += ROTARY * t * (h + g) * _rotated(spec, dh)
     width = d if spec.out_proj else h * dh
     return position_bias(spec, Cost(shape=(t, width), params=q + kv + out + bias, macs=proj_macs + macs,
                                     flops={"linear": 2 * proj_macs, "bias": t * bias, **flops}, rf=_rf(spec),
