@@ -8,6 +8,10 @@ and MACs = torch.utils.flop_counter.FlopCounterMode total / 2 of one eval-mode f
 Each must equal archcalc's figure to the unit, at 224 x 224 and at a second size (the specs' H and W), and the
 symbolic form evaluated at that size must equal archcalc's numeric figure. Published counts: timm's convnextv2_atto
 has 3,708,400 parameters (the task brief; timm's model card).
+
+FlopCounterMode counts no elementwise op, so NFNet's constant multiplies (beta, alpha, the SE gain) are counted
+here by a TorchFunctionMode of the test's own: every multiply of an activation (not a Parameter) by a Python number,
+with its output's element count and the number, in call order; archcalc's scalar_mul rows must match them.
 """
 from __future__ import annotations
 
@@ -51,6 +55,39 @@ def figures(name: str, h: int, w: int) -> tuple[int, int, int, tuple[int, ...]]:
 @pytest.mark.parametrize("h, w", SIZES)
 def test_timm_models(name: str, h: int, w: int) -> None:
     assert figures(name, h, w) == measured(timm_model(name), h, w)
+
+
+class ScalarMultiplies(torch.overrides.TorchFunctionMode):
+    """Records (output elements, constant) of each tensor-times-Python-number multiply of an activation. A
+    Parameter times a number is weight preparation (ScaledStdConv2d's gain x scale), not an activation's op."""
+
+    MUL = {torch.mul, torch.Tensor.mul, torch.Tensor.__mul__, torch.Tensor.__rmul__}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[tuple[int, float]] = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        tensors = [a for a in args if isinstance(a, torch.Tensor)]
+        numbers = [a for a in args if isinstance(a, (int, float)) and not isinstance(a, bool)]
+        if func in self.MUL and len(tensors) == 1 and numbers and not isinstance(tensors[0], torch.nn.Parameter):
+            self.seen.append((out.numel(), float(numbers[0])))
+        return out
+
+
+@pytest.mark.parametrize("h, w", SIZES)
+def test_nfnet_l0_constant_multiplies(h: int, w: int) -> None:
+    """Per block, in timm's order: act1(x) * beta (1 / sqrt(expected var), 1.0 included), attn_gain * SE(out)
+    (2.0) and out * alpha (0.2): 36 multiplies; each scalar_mul row's FLOPs are its output elements."""
+    with torch.no_grad(), ScalarMultiplies() as counted:
+        timm_model("nfnet_l0")(torch.zeros(1, 3, h, w, device="meta"))
+    report = archcalc.analyze(archcalc.load(ROOT / "specs" / "nfnet_l0.yaml", H=h, W=w))
+    rows = [r for r in report.layers if r.type == "scalar_mul"]
+    assert len(counted.seen) == 3 * (1 + 2 + 6 + 3)
+    assert [r.flops for r in rows] == [n for n, _ in counted.seen]
+    assert [float(r.spec.factor) ** float(r.spec.exponent) for r in rows] == \
+        pytest.approx([c for _, c in counted.seen], rel=1e-12)
 
 
 def test_convnextv2_atto_published_params() -> None:
