@@ -6,7 +6,10 @@ step. The decode step is the decoder and LM head alone (HF reuses the encoder's 
 block subtotal plus the head rows.
 
 FlopCounterMode counts the full score square of the decoder's causal self-attention, masked or not; archcalc counts
-the lower triangle, so the test adds the hidden pairs: per layer 2 x heads x head_dim x (T^2 - T(T+1)/2)."""
+the lower triangle, so the test adds the hidden pairs: per layer 2 x heads x head_dim x (T^2 - T(T+1)/2).
+
+FlopCounterMode counts no elementwise op either: T5's rescale of the tied head's input is counted by a
+TorchFunctionMode of the test's own (multiplies of a tensor by a Python number outside the attention layers)."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -70,7 +73,7 @@ def token_ids(s: int) -> dict[str, Any]:
 
 
 CASES = {
-    "t5_small": Case("t5_small", t5_small, token_ids, 6, 8, 64, ("lm_head",), {"S": S}),
+    "t5_small": Case("t5_small", t5_small, token_ids, 6, 8, 64, ("lm_scale", "lm_head"), {"S": S}),
     "whisper_tiny": Case("whisper_tiny", whisper_tiny, mel_frames, 4, 6, 64, ("proj_out",), {}),
     "bart_base": Case("bart_base", bart_base, token_ids, 6, 12, 64, ("lm_head", "final_logits_bias"), {"S": S}),
 }
@@ -148,6 +151,47 @@ def test_decode_step_against_both_caches_is_exact(measured: Any) -> None:
     assert report.output_shape == got["step_shape"]
     # the self-attention cache has grown by the new token; the cross-attention cache still holds S positions
     assert report.totals.cache == got["step_cache"]
+
+
+class ScalarMultiplies(torch.overrides.TorchFunctionMode):
+    """Records (output elements, constant) of each tensor-times-Python-number multiply made outside the modules of
+    type ``inside`` (entered and left through forward hooks)."""
+
+    MUL = {torch.mul, torch.Tensor.mul, torch.Tensor.__mul__, torch.Tensor.__rmul__}
+
+    def __init__(self, model: Any, inside: type) -> None:
+        super().__init__()
+        self.seen: list[tuple[int, float]] = []
+        self.depth = 0
+        for module in model.modules():
+            if isinstance(module, inside):
+                module.register_forward_pre_hook(lambda *_: setattr(self, "depth", self.depth + 1))
+                module.register_forward_hook(lambda *_: setattr(self, "depth", self.depth - 1))
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        tensors = [a for a in args if isinstance(a, torch.Tensor)]
+        numbers = [a for a in args if isinstance(a, (int, float)) and not isinstance(a, bool)]
+        if func in self.MUL and self.depth == 0 and len(tensors) == 1 and numbers:
+            self.seen.append((out.numel(), float(numbers[0])))
+        return out
+
+
+def test_t5_rescales_the_tied_head_input() -> None:
+    """T5ForConditionalGeneration multiplies the decoder's output by d_model ** -0.5 before the tied lm_head: T x 512
+    multiplies, archcalc's scalar_mul lm_scale. Inside T5Attention, HF's multiplies (the relative-position buckets'
+    arithmetic and the scores times scaling 1.0) are the attention layer's own, not counted here."""
+    from transformers.models.t5.modeling_t5 import T5Attention
+    model = build(CASES["t5_small"])
+    with torch.device("meta"):
+        inputs = {**token_ids(S), "decoder_input_ids": torch.zeros(1, T, dtype=torch.long)}
+    with torch.no_grad(), ScalarMultiplies(model, T5Attention) as counted:
+        model(**inputs)
+    report = archcalc.analyze(archcalc.load(SPECS / "t5_small.yaml", T=T, S=S))
+    rows = [r for r in report.layers if r.type == "scalar_mul"]
+    assert [n for n, _ in counted.seen] == [r.flops for r in rows] == [T * 512]
+    assert [c for _, c in counted.seen] == pytest.approx([float(r.spec.factor) ** float(r.spec.exponent)
+                                                          for r in rows], rel=1e-12)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
