@@ -405,3 +405,29 @@ def recurrent(site: Site, args: list[str]) -> str:
         directions = 2 if s.bidirectional else 1
         return f"{module}({args[0]}){state}[-{directions}:].transpose(0, 1).flatten(1)  # the final states"
     return f"{module}({args[0]})[0]  # the output sequence; the final states are dropped"
+
+
+ROTARY_TABLES = '''
+class RotaryEmbedding(nn.Module):
+    """RoPE's frequency tables held as buffers the way transformers' LlamaRotaryEmbedding registers them
+    (non-persistent): inv_freq = 1 / base ** (2i / dim), and its copy original_inv_freq. The identity on x: the
+    rotation is the attention's."""
+
+    def __init__(self, dim: int, base: float = 10000.0, original_inv_freq: bool = True) -> None:
+        super().__init__()
+        inv_freq = 1.0 / base ** (torch.arange(0, dim, 2, dtype=torch.int64).float() / dim)
+        self.register_buffer("inv_freq", inv_freq, persistent=False)
+        if original_inv_freq:
+            self.register_buffer("original_inv_freq", inv_freq.clone(), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+'''
+define("RotaryEmbedding", ROTARY_TABLES)
+
+
+@torch_code("rotary_embedding")
+def rotary_tables(site: Site, args: list[str]) -> str:
+    s = site.spec
+    options = kw(("base", s.base, 10000), ("original_inv_freq", s.original_inv_freq, True))
+    return site.module(call(site.helper("RotaryEmbedding"), s.dim, *options)) + f"({args[0]})"
