@@ -66,8 +66,9 @@ def class_token(site: Site, args: list[str]) -> str:
 ROTARY = '''
 def rotary_embedding(x: torch.Tensor, start: int, dim: int | None = None) -> torch.Tensor:
     """Rotary position embedding (RoPE) of [B, heads, T, head_dim] at positions start, start + 1, ..., in the
-    half-split form x cos + rotate_half(x) sin. The tables are computed here, not kept as buffers. dim: partial
-    rotary, the first dim features of each head rotated (a table of dim / 2 frequencies), the rest passed on."""
+    half-split form x cos + rotate_half(x) sin. The tables are computed here, with base 10000 (a RotaryEmbedding
+    holds the buffers, at its own base). dim: partial rotary, the first dim features of each head rotated (a table
+    of dim / 2 frequencies), the rest passed on."""
     if dim is not None and dim < x.shape[-1]:
         return torch.cat([rotary_embedding(x[..., :dim], start), x[..., dim:]], dim=-1)
     t, dh = x.shape[-2], x.shape[-1]
