@@ -715,6 +715,14 @@ layers:
   - scalar_mul: {factor: -3, exponent: -1}
   - scalar_mul: {factor: 2, buffer: true}  # a one-element buffer
 """,
+    "rotary_embedding": """
+variables: {width: 16, heads: 2}
+input: [5, width]
+batch: 2
+layers:
+  - rotary_embedding: {dim: width / heads, base: 500000}  # Llama 3's tables: 2 x 4 buffers
+  - rotary_embedding: {dim: 2, original_inv_freq: false}  # partial rotary, inv_freq alone: 1 buffer
+""",
 }
 
 NOT_PEERS = frozenset({"pools_2d", "keras_channels_last", "upsample_fractional", "products_broadcast",

@@ -77,6 +77,8 @@ def test_llama_grouped_query_cache_keeps_only_the_kv_heads() -> None:
                                       bos_token_id=0, eos_token_id=0, pad_token_id=0)
     model = transformers.LlamaForCausalLM(config)
     assert spec("llama2_7b", T=16, **sizes).totals.params == sum(p.numel() for p in model.parameters())
+    # rotary_emb's inv_freq and original_inv_freq, head_dim / 2 = 8 each
+    assert spec("llama2_7b", T=16, **sizes).totals.buffers == sum(b.numel() for b in model.buffers()) == 2 * 8
     prefill = run(model, torch.randint(0, 500, (BATCH, 16)))
     assert cached_elements(prefill) == spec("llama2_7b", T=16, **sizes).totals.cache == 2 * 2 * 2 * 16 * 16 * BATCH
 

@@ -97,7 +97,7 @@ def rotate_half(x):
 
 def rope(x, start: int):
     """Rotary position embedding, as Hugging Face's Llama (elementwise only: FlopCounterMode counts nothing).
-    The cos/sin tables are computed here, not kept as buffers (archcalc counts no buffer for them)."""
+    The cos/sin tables are computed here; the frequency tables HF keeps as buffers are RotaryTables' (below)."""
     dh, t = x.shape[-1], x.shape[-2]
     inv_freq = 1.0 / (10000 ** (torch.arange(0, dh, 2, device=x.device, dtype=torch.float32) / dh))
     angles = torch.outer(torch.arange(start, start + t, device=x.device, dtype=torch.float32), inv_freq)
@@ -284,12 +284,24 @@ class LlamaDecoderLayer(nn.Module):
         return x + self.mlp(self.post_attention_layernorm(x))
 
 
+class RotaryTables(nn.Module):
+    """HF's LlamaRotaryEmbedding as a holder of buffers: inv_freq and its copy original_inv_freq, head_dim / 2
+    frequencies each, non-persistent, once per model (rope() computes the same table where it rotates)."""
+
+    def __init__(self, head_dim: int) -> None:
+        super().__init__()
+        inv_freq = 1.0 / (10000 ** (torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim))
+        self.register_buffer("inv_freq", inv_freq, persistent=False)
+        self.register_buffer("original_inv_freq", inv_freq.clone(), persistent=False)
+
+
 class Llama(nn.Module):
     """LlamaForCausalLM: no biases, RMSNorm, SwiGLU, RoPE, grouped-query attention, untied lm_head."""
 
     def __init__(self, vocab: int, d: int, depth: int, heads: int, kv_heads: int, ffn: int) -> None:
         super().__init__()
         self.embed_tokens = nn.Embedding(vocab, d)
+        self.rotary_emb = RotaryTables(d // heads)
         self.layers = nn.ModuleList(LlamaDecoderLayer(d, heads, kv_heads, ffn) for _ in range(depth))
         self.norm = nn.RMSNorm(d, eps=1e-5)
         self.lm_head = nn.Linear(d, vocab, bias=False)
@@ -626,7 +638,7 @@ def test_llama2_7b_params_and_macs_by_arithmetic():
     assert params == 6_738_415_616
     report = analyze(SPECS / "llama2_7b.yaml")
     assert report.totals.params == params
-    assert report.totals.buffers == 0
+    assert report.totals.buffers == 2 * 128 // 2  # rotary_emb's inv_freq and original_inv_freq, head_dim / 2 each
     causal_pairs = t * (t + 1) // 2
     macs = depth * (t * (4 * d * d + 3 * d * ffn) + 2 * 32 * causal_pairs * 128) + t * d * vocab
     assert report.totals.macs == macs

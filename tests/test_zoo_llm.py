@@ -4,9 +4,8 @@ Oracle: each model class (LlamaForCausalLM, MistralForCausalLM, ...) is built fr
 out here (never downloaded), with eager attention, on the meta device (no memory, no compute) or, where routing
 needs real values (Mixtral's experts), at reduced sizes on CPU. Measured in eval mode under no_grad, batch 1:
 - params: sum of parameters().numel() (a tied weight counted once), of the FULL published config;
-- buffers: sum of buffers().numel(). transformers' rotary embedding keeps its frequency table twice (inv_freq and
-  original_inv_freq, rotary_dim / 2 each, once per model), tables archcalc's `rotary` does not count (README:
-  "the cos/sin tables are not counted"): the expected buffers are archcalc's + rotary_dim, written out below;
+- buffers: sum of buffers().numel(), compared as they are: each spec holds transformers' rotary embedding module
+  (a rotary_embedding layer, once per model as rotary_emb: inv_freq and original_inv_freq, rotary_dim / 2 each);
 - MACs: FlopCounterMode total / 2 at a small T. Eager attention computes every score and masks the hidden ones,
   so FlopCounterMode counts the full T x T square where archcalc's `causal: true` counts the pairs a causal kernel
   computes: the difference is layers x heads x 2 x head_dim MACs per hidden pair, the hidden pairs counted here
@@ -69,14 +68,13 @@ def masked_macs(config: Any, t: int, window: int | None = None) -> int:
     return config.num_hidden_layers * heads * 2 * head_dim * hidden_pairs(t, window)
 
 
-def check(name: str, config: Any, cls: Any, published: int, rotary_dim: int, window: int | None = None,
-          **sizes: Any) -> None:
+def check(name: str, config: Any, cls: Any, published: int, window: int | None = None, **sizes: Any) -> None:
     """The full config on meta: params (and the published figure), buffers, MACs at T, shape, K/V cache."""
     model = build(cls, config)
     params, buffers = count(model)
     report = analyze(name, T=T, **sizes)
     assert report.totals.params == params == published
-    assert report.totals.buffers + rotary_dim == buffers
+    assert report.totals.buffers == buffers
     got = run(model, T)
     assert report.totals.macs == got["macs"] - masked_macs(config, T, window)
     assert tuple(report.output_shape) == got["shape"]
@@ -96,7 +94,7 @@ def test_llama3_8b():
     + 3 x 4096 x 14,336 + 2 x 4096) + 4096."""
     published = 2 * 128256 * 4096 + 32 * (4096 * (4096 + 2 * 1024 + 4096) + 3 * 4096 * 14336 + 2 * 4096) + 4096
     assert published == 8_030_261_248
-    check("llama3_8b", llama3_config(), transformers.LlamaForCausalLM, published, rotary_dim=128)
+    check("llama3_8b", llama3_config(), transformers.LlamaForCausalLM, published)
 
 
 def mistral_config(**changes: Any) -> Any:
@@ -112,7 +110,7 @@ def test_mistral_7b():
     """7,241,732,096 params: Llama 3's layers with a 32,000-token vocabulary."""
     published = 2 * 32000 * 4096 + 32 * (4096 * (4096 + 2 * 1024 + 4096) + 3 * 4096 * 14336 + 2 * 4096) + 4096
     assert published == 7_241_732_096
-    check("mistral_7b", mistral_config(), transformers.MistralForCausalLM, published, rotary_dim=128)
+    check("mistral_7b", mistral_config(), transformers.MistralForCausalLM, published)
 
 
 def test_mistral_sliding_window_shorter_than_the_prompt():
@@ -136,7 +134,7 @@ def test_qwen2_7b():
         vocab_size=152064, hidden_size=3584, intermediate_size=18944, num_hidden_layers=28, num_attention_heads=28,
         num_key_value_heads=4, rms_norm_eps=1e-6, rope_theta=1e6, max_position_embeddings=131072,
         use_sliding_window=False, tie_word_embeddings=False, attn_implementation="eager")
-    check("qwen2_7b", config, transformers.Qwen2ForCausalLM, published, rotary_dim=128)
+    check("qwen2_7b", config, transformers.Qwen2ForCausalLM, published)
 
 
 def test_falcon_7b():
@@ -149,7 +147,7 @@ def test_falcon_7b():
         vocab_size=65024, hidden_size=4544, num_hidden_layers=32, num_attention_heads=71, multi_query=True,
         parallel_attn=True, new_decoder_architecture=False, bias=False, alibi=False, layer_norm_epsilon=1e-5,
         max_position_embeddings=2048, tie_word_embeddings=True, attn_implementation="eager")
-    check("falcon_7b", config, transformers.FalconForCausalLM, published, rotary_dim=64)
+    check("falcon_7b", config, transformers.FalconForCausalLM, published)
 
 
 def mixtral_config(**changes: Any) -> Any:
@@ -173,7 +171,7 @@ def test_mixtral_8x7b_params_on_meta():
     params, buffers = count(build(transformers.MixtralForCausalLM, mixtral_config()))
     report = analyze("mixtral_8x7b", T=T)
     assert report.totals.params == params == published
-    assert report.totals.buffers + 128 == buffers
+    assert report.totals.buffers == buffers == 128
     assert report.totals.active_params == outside + 32 * (attention + 4096 * 8 + 2 * expert + 2 * 4096) \
         == 12_879_925_248
 
@@ -189,7 +187,7 @@ def test_mixtral_8x7b_small_on_cpu():
     params, buffers = count(model)
     report = analyze("mixtral_8x7b", T=T, **sizes)
     assert report.totals.params == params
-    assert report.totals.buffers + 16 == buffers
+    assert report.totals.buffers == buffers == 16
     got = run(model, T, "cpu")
     assert report.totals.macs == got["macs"] - masked_macs(config, T)
     assert tuple(report.output_shape) == got["shape"]
@@ -206,7 +204,7 @@ def test_phi_2():
         vocab_size=51200, hidden_size=2560, intermediate_size=10240, num_hidden_layers=32, num_attention_heads=32,
         num_key_value_heads=32, partial_rotary_factor=0.4, hidden_act="gelu_new", layer_norm_eps=1e-5,
         max_position_embeddings=2048, qk_layernorm=False, tie_word_embeddings=False, attn_implementation="eager")
-    check("phi_2", config, transformers.PhiForCausalLM, published, rotary_dim=32)  # 0.4 x 80
+    check("phi_2", config, transformers.PhiForCausalLM, published)  # rotary_emb: 2 x 16 (0.4 x 80 features)
 
 
 def test_pythia_160m():
@@ -219,7 +217,7 @@ def test_pythia_160m():
         vocab_size=50304, hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072,
         rotary_pct=0.25, max_position_embeddings=2048, use_parallel_residual=True, hidden_act="gelu",
         layer_norm_eps=1e-5, tie_word_embeddings=False, attn_implementation="eager")
-    check("pythia_160m", config, transformers.GPTNeoXForCausalLM, published, rotary_dim=16)  # 0.25 x 64
+    check("pythia_160m", config, transformers.GPTNeoXForCausalLM, published)  # rotary_emb: 2 x 8 (0.25 x 64)
 
 
 @pytest.mark.parametrize("name, rotated, head_dim", [("phi_2", 32, 80), ("pythia_160m", 16, 64)])
@@ -242,7 +240,7 @@ def test_gemma_7b():
         vocab_size=256000, hidden_size=3072, intermediate_size=24576, num_hidden_layers=28, num_attention_heads=16,
         num_key_value_heads=16, head_dim=256, hidden_activation="gelu_pytorch_tanh", rms_norm_eps=1e-6,
         rope_theta=10000.0, max_position_embeddings=8192, tie_word_embeddings=True, attn_implementation="eager")
-    check("gemma_7b", config, transformers.GemmaForCausalLM, published, rotary_dim=256)  # + embed_scale, 1 buffer
+    check("gemma_7b", config, transformers.GemmaForCausalLM, published)  # rotary_emb 2 x 128, embed_scale 1
 
 
 def test_gemma_normalizer_is_one_multiply_per_element():

@@ -146,6 +146,8 @@ def _archcalc_rules() -> dict[str, str]:
         "scale": "1 multiply (+ 1 add with a bias) per element",
         "bias_add": "1 add per element",
         "scalar_mul": "1 multiply per element (by a constant)",
+        "rotary_embedding": "0 (holds RoPE's frequency tables, dim / 2 buffers each; the rotation is counted in "
+                            "the attention)",
         "upsample": "nearest 0; interpolation with t taps: t multiplies + t - 1 adds per output element",
         "dropout/identity/flatten/reshape/permute/chunk/select/pad/crop/concat": "0 (inference; data movement)",
         "stochastic_depth": "0 (an identity at inference)",

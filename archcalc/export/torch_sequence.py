@@ -66,8 +66,9 @@ def class_token(site: Site, args: list[str]) -> str:
 ROTARY = '''
 def rotary_embedding(x: torch.Tensor, start: int, dim: int | None = None) -> torch.Tensor:
     """Rotary position embedding (RoPE) of [B, heads, T, head_dim] at positions start, start + 1, ..., in the
-    half-split form x cos + rotate_half(x) sin. The tables are computed here, not kept as buffers. dim: partial
-    rotary, the first dim features of each head rotated (a table of dim / 2 frequencies), the rest passed on."""
+    half-split form x cos + rotate_half(x) sin. The tables are computed here, with base 10000 (a RotaryEmbedding
+    holds the buffers, at its own base). dim: partial rotary, the first dim features of each head rotated (a table
+    of dim / 2 frequencies), the rest passed on."""
     if dim is not None and dim < x.shape[-1]:
         return torch.cat([rotary_embedding(x[..., :dim], start), x[..., dim:]], dim=-1)
     t, dh = x.shape[-2], x.shape[-1]
@@ -405,3 +406,29 @@ def recurrent(site: Site, args: list[str]) -> str:
         directions = 2 if s.bidirectional else 1
         return f"{module}({args[0]}){state}[-{directions}:].transpose(0, 1).flatten(1)  # the final states"
     return f"{module}({args[0]})[0]  # the output sequence; the final states are dropped"
+
+
+ROTARY_TABLES = '''
+class RotaryEmbedding(nn.Module):
+    """RoPE's frequency tables held as buffers the way transformers' LlamaRotaryEmbedding registers them
+    (non-persistent): inv_freq = 1 / base ** (2i / dim), and its copy original_inv_freq. The identity on x: the
+    rotation is the attention's."""
+
+    def __init__(self, dim: int, base: float = 10000.0, original_inv_freq: bool = True) -> None:
+        super().__init__()
+        inv_freq = 1.0 / base ** (torch.arange(0, dim, 2, dtype=torch.int64).float() / dim)
+        self.register_buffer("inv_freq", inv_freq, persistent=False)
+        if original_inv_freq:
+            self.register_buffer("original_inv_freq", inv_freq.clone(), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+'''
+define("RotaryEmbedding", ROTARY_TABLES)
+
+
+@torch_code("rotary_embedding")
+def rotary_tables(site: Site, args: list[str]) -> str:
+    s = site.spec
+    options = kw(("base", s.base, 10000), ("original_inv_freq", s.original_inv_freq, True))
+    return site.module(call(site.helper("RotaryEmbedding"), s.dim, *options)) + f"({args[0]})"

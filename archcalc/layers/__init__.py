@@ -15,7 +15,7 @@ from .base import GLOBAL, NON_UNIFORM, REGISTRY, SYMBOLIC_PHASES, Cost, LayerSpe
 
 MODULES = ("activation", "attention", "conv", "embedding", "linear", "matmul", "merge", "mlp", "norm", "padding",
            "passthrough", "pool", "recurrent", "reshape", "scale", "ssm", "upsample",
-           "frozen_norm", "activation_smooth", "grn", "std_conv", "slicing", "bias", "constant")
+           "frozen_norm", "activation_smooth", "grn", "std_conv", "slicing", "bias", "constant", "rotary")
 
 _TYPE_LITERAL = re.compile(r"^\s+TYPES = \((.*?)\)", re.S | re.M)
 

@@ -126,7 +126,7 @@ class MultiheadAttentionSpec(_AttentionBase):
                                                       "convention.")
     out_proj = field(Flag, True, "The output projection [h dh, d].")
     rotary = field(Flag, False, "Rotary position embedding (RoPE) on Q and K: x cos + rotate(x) sin, 3 FLOPs "
-                                "per element; the cos/sin tables are not counted.")
+                                "per element; the frequency tables are a rotary_embedding layer's buffers.")
     rotary_dim = field(maybe(PositiveInt), None, "Partial rotary: the first rotary_dim features of each Q and K "
                        "head are rotated, the rest pass through (Phi-2 rotates 32 of 80, Pythia 16 of 64; "
                        "transformers' partial_rotary_factor x head_dim). Default head_dim; needs rotary: true.")
