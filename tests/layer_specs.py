@@ -603,6 +603,17 @@ layers:
   - multihead_attention: {num_heads: 4, qkv: separate, call: explicit}
   - multihead_attention: {num_heads: 1, qkv: separate, call: module}  # one head: torch's slow path
 """,
+    "windows": """
+input: [16, 10, 9]
+batch: 2
+layers:
+  - permute: {dims: [0, 2, 3, 1]}                                       # [H, W, C], as Swin holds its maps
+  - window_attention: {num_heads: 2, window_size: [4, 3], shift_size: [2, 1]}   # padded to 12 x 9, shifted
+  - window_attention: {num_heads: 4, window_size: 5, qkv_bias: false, proj_bias: false, relative_position_bias: false}
+  - roll: {shifts: [1, -2], dims: [1, 2]}
+  - window_attention: {num_heads: 1, window_size: [10, 3], shift_size: [3, 1]}  # the window covers H: no shift there
+  - roll: {shifts: 4, dims: -1}
+""",
 }
 
 NOT_PEERS = frozenset({"pools_2d", "keras_channels_last", "upsample_fractional", "products_broadcast",

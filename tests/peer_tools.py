@@ -79,6 +79,7 @@ SIZES: dict[str, dict] = {
     "shufflenet_v2_x1_0": IMAGE,
     "squeezenet1_0": IMAGE,
     "squeezenet1_1": IMAGE,
+    "swin_t": {"H": 128, "W": 128},  # maps 32, 16, 8, 4: padded to whole windows; shifts in three stages, as at 224
     "tcn": {},
     "unet": {"H": 188, "W": 188},  # the smallest valid tile
     "vgg11": {},

@@ -145,6 +145,11 @@ def _archcalc_rules() -> dict[str, str]:
         "stochastic_depth": "0 (an identity at inference)",
         "channel_shuffle": "0 (a permutation of the channels; data movement)",
         "pixel_shuffle/pixel_unshuffle": "0 (a rearrangement of the elements; data movement)",
+        "roll": "0 (a cyclic shift; data movement)",
+        "window_attention": "qkv and output projections as linear, over the map padded to whole windows; per head and "
+                            "(query, key) pair of a window: QK^T and AV 2 x head_dim MACs, softmax "
+                            f"{attention.SOFTMAX}, scaling {attention.SCALE}, the relative position bias 1, a "
+                            "shift's mask 1",
         "custom": "the spec's own formula",
         **{f"activation.{name}": f"{n} per element ({how})" for name, (n, how) in PER_ELEMENT.items()},
         **{f"recurrent.{name}": f"matmuls as linear; then per hidden unit, time step, layer and direction: "

@@ -241,5 +241,5 @@ def _fields(spec: Any, seen: tuple[Any, ...]) -> dict[str, Any]:
         env.update(call_module=spec.torch_native, call_explicit=not spec.torch_native, torch_native=spec.torch_native)
     if spec.kind == "attention":
         from ..layers.attention import dense_scores
-        env.update(dense_scores(spec, seen))
+        env.update(spec.dense_scores(seen) if hasattr(spec, "dense_scores") else dense_scores(spec, seen))
     return env

@@ -1,0 +1,105 @@
+"""Attention beyond one [T, d] sequence, and the vision zoo that needs it, against independent oracles.
+
+Where the expected numbers come from: torchvision 0.28.0's own modules and models (tests/torchvision_oracle.py
+loads them without the C extension), built with random weights (nothing downloaded) and measured by torch as in
+the other oracle tests: params = sum of parameters().numel(), buffers = sum of buffers().numel(), MACs =
+torch.utils.flop_counter.FlopCounterMode total / 2 of one eval-mode forward under no_grad, and the output shape.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from torchvision_oracle import models
+
+import archcalc
+
+torch = pytest.importorskip("torch")
+SPECS = Path(__file__).resolve().parent.parent / "specs"
+
+
+def figures(spec: str | Path, **overrides) -> tuple[int, int, int, tuple[int, ...]]:
+    report = archcalc.analyze(archcalc.load(spec, **overrides))
+    return (report.totals.params, report.totals.buffers, report.totals.macs, tuple(report.output_shape))
+
+
+def measured(model, x) -> tuple[int, int, int, tuple[int, ...]]:
+    from torch.utils.flop_counter import FlopCounterMode
+    model.eval()
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        y = model(x)
+    flops = counter.get_total_flops()
+    assert flops % 2 == 0
+    return (sum(p.numel() for p in model.parameters()), sum(b.numel() for b in model.buffers()), flops // 2,
+            tuple(y.shape))
+
+
+def torchvision():
+    tv = models()
+    if tv is None:
+        pytest.skip("torchvision's model code is not importable (pip install --no-deps torchvision==0.28.0)")
+    return tv
+
+
+# (H, W, C, heads, window, shift): padded maps (10 -> 12 rows), shifts on one axis, a window covering an axis
+WINDOWS = [(14, 14, 32, 2, [7, 7], [3, 3]), (10, 9, 16, 4, [4, 3], [2, 1]), (7, 12, 24, 3, [7, 7], [3, 3]),
+           (8, 8, 16, 1, [4, 4], [0, 0]), (6, 20, 8, 2, [3, 5], [0, 2])]
+
+
+@pytest.mark.parametrize("h,w,c,heads,window,shift", WINDOWS)
+def test_window_attention_is_torchvisions(h, w, c, heads, window, shift):
+    from importlib import import_module
+    torchvision()
+    swin = import_module("torchvision.models.swin_transformer")
+    spec = f"""
+name: window
+input: [{h}, {w}, {c}]
+layers:
+  - window_attention: {{num_heads: {heads}, window_size: {window}, shift_size: {shift}}}
+"""
+    module = swin.ShiftedWindowAttention(c, window, shift, heads)
+    assert figures(spec) == measured(module, torch.zeros(1, h, w, c))
+
+
+def test_window_attention_params_and_buffers_by_hand():
+    """Heads 3, window 7, C 96: qkv 96 x 288 + 288, proj 96 x 96 + 96, the table 13 x 13 x 3; the index 49^2."""
+    spec = "name: w\ninput: [56, 56, 96]\nlayers:\n  - window_attention: {num_heads: 3, window_size: 7}\n"
+    params, buffers, macs, _ = figures(spec)
+    assert params == 96 * 288 + 288 + 96 * 96 + 96 + 13 * 13 * 3
+    assert buffers == 49 * 49
+    # 3136 tokens: qkv and proj per token, then per window of 49 tokens QK^T and AV: 49 x 49 x 96 each
+    assert macs == 3136 * (96 * 288 + 96 * 96) + 64 * 2 * 49 * 49 * 96
+
+
+def test_roll_moves_elements_and_costs_nothing():
+    spec = "name: r\ninput: [4, 6, 5]\nlayers:\n  - roll: {shifts: [2, -1], dims: [1, -1]}\n"
+    report = archcalc.analyze(archcalc.load(spec))
+    x = torch.arange(120.0).reshape(1, 4, 6, 5)
+    assert tuple(report.output_shape) == tuple(torch.roll(x, shifts=(2, -1), dims=(1, -1)).shape)
+    assert (report.totals.params, report.totals.macs, report.totals.flops) == (0, 0, 0)
+
+
+@pytest.mark.parametrize("size", [(224, 224), (256, 192)])
+def test_swin_t_is_torchvisions(size):
+    """At 256 x 192 every stage pads to whole windows (64 -> 70, 48 -> 49, ...) and the last one still shifts."""
+    tv = torchvision()
+    h, w = size
+    want = figures(SPECS / "swin_t.yaml", H=h, W=w)
+    with torch.device("meta"):
+        model = tv.swin_t(weights=None)
+        got = measured(model, torch.zeros(1, 3, h, w))
+    assert want == got
+
+
+def test_swin_t_symbolic_is_the_numeric_figure():
+    """In H and W every figure is a formula (ceil of the windows' padding, min(1, size - 7) for a shift that
+    applies) equal to the numeric figure at each size, padded or not."""
+    sympy = pytest.importorskip("sympy")
+    report = archcalc.analyze(archcalc.load(SPECS / "swin_t.yaml", symbolic=["H", "W"]))
+    h, w = (sympy.Symbol(n, integer=True, positive=True) for n in "HW")
+    for size in ((224, 224), (256, 192), (448, 320), (32, 64)):
+        numeric = archcalc.analyze(archcalc.load(SPECS / "swin_t.yaml"), H=size[0], W=size[1]).totals
+        for metric in ("params", "buffers", "macs", "flops", "activations"):
+            value = getattr(report.totals, metric)
+            value = value.subs({h: size[0], w: size[1]}) if isinstance(value, sympy.Basic) else value
+            assert value == getattr(numeric, metric), (size, metric)
