@@ -68,7 +68,8 @@ class WindowAttention(nn.Module):
             apart = region[:, None, :] != region[:, :, None]
             scores = scores + (apart.to(scores.dtype) * -100.0)[None, :, None]
         y = F.softmax(scores, dim=-1).matmul(v).transpose(2, 3).reshape(b, nw, n, c)
-        y = F.linear(y, self.proj.weight, self.proj.bias).reshape(b, hp // mh, wp // mw, mh, mw, c).permute(0, 1, 3, 2, 4, 5).reshape(b, hp, wp, c)
+        y = F.linear(y, self.proj.weight, self.proj.bias).reshape(b, hp // mh, wp // mw, mh, mw, c)
+        y = y.permute(0, 1, 3, 2, 4, 5).reshape(b, hp, wp, c)  # the windows back in place
         if any(shift):
             y = torch.roll(y, shifts=(shift[0], shift[1]), dims=(1, 2))
         return y[:, :h, :w].contiguous()
