@@ -614,6 +614,15 @@ layers:
   - window_attention: {num_heads: 1, window_size: [10, 3], shift_size: [3, 1]}  # the window covers H: no shift there
   - roll: {shifts: 4, dims: -1}
 """,
+    "attention_batched": """
+input: [4, 6, 16]
+batch: 2
+layers:
+  - multihead_attention: {num_heads: 2, call: explicit}           # 4 independent sequences of 6 tokens (MobileViT)
+  - multihead_attention: {num_heads: 4, head_dim: 8, kv_heads: 2, bias: false, qkv: separate}
+  - reshape: {shape: [2, 2, 6, 16]}
+  - multihead_attention: {num_heads: 1, out_proj: false, kernel: fused}
+""",
 }
 
 NOT_PEERS = frozenset({"pools_2d", "keras_channels_last", "upsample_fractional", "products_broadcast",

@@ -103,3 +103,30 @@ def test_swin_t_symbolic_is_the_numeric_figure():
             value = getattr(report.totals, metric)
             value = value.subs({h: size[0], w: size[1]}) if isinstance(value, sympy.Basic) else value
             assert value == getattr(numeric, metric), (size, metric)
+
+
+@pytest.mark.parametrize("lead", [(4,), (2, 3)])
+def test_attention_on_leading_dims_is_timms_attention_over_the_sequences(lead):
+    """timm's Attention (fused qkv with bias, explicit softmax(QK^T)V, proj) run on the sequences side by side in
+    the batch, as MobileViT runs it on [B * P, N, d]."""
+    pytest.importorskip("timm")
+    from timm.layers import set_fused_attn
+    from timm.models.vision_transformer import Attention
+    set_fused_attn(False)  # torch's CPU scaled_dot_product_attention kernel is not seen by FlopCounterMode
+    try:
+        module = Attention(48, num_heads=4, qkv_bias=True)
+        shape = (*lead, 10, 48)
+        spec = f"name: a\ninput: {list(shape)}\nlayers:\n  - multihead_attention: {{num_heads: 4, call: explicit}}\n"
+        want = figures(spec)
+        got = measured(module, torch.zeros(shape).flatten(0, -3))
+        assert want[:3] == got[:3] and want[3] == (1, *lead, 10, 48)
+    finally:
+        set_fused_attn(True)
+
+
+def test_attention_on_leading_dims_refuses_what_it_does_not_model():
+    for fields, words in (("num_heads: 2", "call: explicit"), ("num_heads: 2, call: explicit, causal: true",
+                                                                "causal: true")):
+        spec = f"name: a\ninput: [3, 5, 8]\nlayers:\n  - multihead_attention: {{{fields}}}\n"
+        with pytest.raises(archcalc.SpecError, match=words):
+            archcalc.analyze(archcalc.load(spec))

@@ -174,6 +174,8 @@ def multihead_attention(site: Site, args: list[str]) -> str:
         ("kv_heads", g, h), ("head_dim", dh, d // h), ("bias", s.bias, True), ("fused", s.qkv == "fused", True),
         ("out_proj", s.out_proj, True), ("causal", s.causal, False), ("window", s.window, None),
         ("cache", s.cache, 0), ("rotary", s.rotary, False))))
+    if len(site.x) > 2:  # [B, ..., T, d]: the sequences side by side in the batch, then apart again
+        return f"{module}({args[0]}.flatten(0, -3)).unflatten(0, {args[0]}.shape[:-2])"
     return f"{module}({args[0]})"
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..core.declare import field
 from ..core.errors import SpecError
-from ..core.fields import IntList
+from ..core.fields import IntAxes
 from .base import NON_UNIFORM, Cost, LayerSpec, Shape, formula, torch_dim
 
 
@@ -12,8 +12,8 @@ class RollSpec(LayerSpec):
     """torch.roll(x, shifts, dims): element i of a rolled dimension of size n moves to (i + shift) mod n."""
 
     TYPES = ("roll",)
-    shifts = field(IntList, description="Places to shift by, one per entry of dims (negative: towards 0).")
-    dims = field(IntList, description="Dimensions to roll, counted as in torch (0 is the batch, which stays).")
+    shifts = field(IntAxes, description="Places to shift by: one, or one per entry of dims (negative: towards 0).")
+    dims = field(IntAxes, description="Dimension(s) to roll, counted as in torch (0 is the batch, which stays).")
     kind = "reshape"
 
 

@@ -1,0 +1,42 @@
+"""Attention on more than one sequence per sample: a per-sample input ``[..., T, d]`` (MobileViT's patch sequences
+``[P, N, d]``, batched windows) is that many independent ``[T, d]`` sequences, sharing the layer's weights.
+
+Every figure that a sequence costs (MACs, FLOPs, the score workspace, the scored pairs, a K/V cache) is multiplied
+by the number of sequences; parameters are not. The leading dimensions do not mix: along them an output reads its
+own sequence only."""
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from ..core.errors import SpecError
+from ..core.num import is_concrete, prod
+from .base import Cost, Shape
+
+
+def over_leading_dims(formula: Callable[[Any, Shape], Cost]) -> Callable[[Any, Shape], Cost]:
+    """The formula of a layer on ``[T, d]``, extended to ``[..., T, d]``."""
+    @functools.wraps(formula)
+    def batched(spec: Any, x: Shape) -> Cost:
+        if len(x) <= 2:
+            return formula(spec, x)
+        lead, n = x[:-2], prod(x[:-2])
+        for reason, holds in (("causal: true", getattr(spec, "causal", False)),
+                              ("a cache", not (is_concrete(spec.cache) and spec.cache == 0)),
+                              ("kv_cache: true", getattr(spec, "kv_cache", None))):
+            if holds:
+                raise SpecError(f"{reason} on a rank-{len(x)} input {list(x)}: a decoder's cache over several "
+                                "sequences per sample is not modelled", hint="give the layer one [T, d] sequence")
+        if getattr(spec, "torch_native", False):
+            raise SpecError(f"torch.nn.MultiheadAttention takes one batch dimension, not the rank-{len(x)} input "
+                            f"{list(x)}", hint="set call: explicit (attention written out over the leading "
+                                               "dimensions, as timm's Attention)")
+        one = formula(spec, x[-2:])
+        pairs = one.pairs._replace(scored=one.pairs.scored * n) if one.pairs is not None else None
+        rf = one.rf if not isinstance(one.rf, dict) else {d + len(lead): w for d, w in one.rf.items()}
+        return Cost(shape=(*lead, *one.shape), params=one.params, buffers=one.buffers, macs=one.macs * n,
+                    flops={k: v * n for k, v in one.flops.items()}, rf=rf, dims=None, cache=one.cache * n,
+                    shared=one.shared, active=one.active, bias=one.bias, workspace=one.workspace * n,
+                    statistics=one.statistics, running=one.running, pairs=pairs)
+    return batched
