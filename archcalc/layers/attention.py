@@ -1,6 +1,7 @@
 """Attention: ``multihead_attention`` (projections included) and ``scaled_dot_product_attention``.
 
-Per sample the input is a sequence ``[T, d]``, or independent sequences ``[..., T, d]`` (layers/leading.py). With ``h`` query heads, ``g`` key/value heads (``g = h``:
+Per sample the input is a sequence ``[T, d]``, or independent sequences ``[..., T, d]``
+(layers/leading.py). With ``h`` query heads, ``g`` key/value heads (``g = h``:
 multi-head; ``1 < g < h``: grouped-query; ``g = 1``: multi-query) of size ``dh``, and ``P`` the number of
 (query, key) pairs each head scores:
 

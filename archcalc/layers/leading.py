@@ -30,8 +30,9 @@ def over_leading_dims(formula: Callable[[Any, Shape], Cost]) -> Callable[[Any, S
                                 "sequences per sample is not modelled", hint="give the layer one [T, d] sequence")
         if getattr(spec, "torch_native", False):
             raise SpecError(f"torch.nn.MultiheadAttention takes one batch dimension, not the rank-{len(x)} input "
-                            f"{list(x)}", hint="set call: explicit (attention written out over the leading "
-                                               "dimensions, as timm's Attention)")
+                            f"{list(x)}", hint="for independent sequences [..., T, d] set call: explicit (as timm's "
+                                               "Attention); a feature map [C, H, W] is flattened and permuted to "
+                                               "[T, d] first")
         one = formula(spec, x[-2:])
         pairs = one.pairs._replace(scored=one.pairs.scored * n) if one.pairs is not None else None
         rf = one.rf if not isinstance(one.rf, dict) else {d + len(lead): w for d, w in one.rf.items()}
