@@ -66,6 +66,7 @@ SIZES: dict[str, dict] = {
     "mobilenet_v2": IMAGE,
     "mobilenet_v3_large": IMAGE,
     "mobilenet_v3_small": IMAGE,
+    "mobilevit_s": {"H": 128, "W": 128},  # the last MobileViT block on a 4 x 4 map: 2 x 2 patches of 2 x 2
     "regnet_x_400mf": IMAGE,
     "regnet_y_400mf": IMAGE,
     "resnet101": IMAGE,

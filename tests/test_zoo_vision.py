@@ -130,3 +130,24 @@ def test_attention_on_leading_dims_refuses_what_it_does_not_model():
         spec = f"name: a\ninput: [3, 5, 8]\nlayers:\n  - multihead_attention: {{{fields}}}\n"
         with pytest.raises(archcalc.SpecError, match=words):
             archcalc.analyze(archcalc.load(spec))
+
+
+def timm_model(name: str, device: str = "meta", **kwargs):
+    """timm's model (random weights; nothing downloaded) with its explicit attention: FlopCounterMode does not see
+    torch's CPU scaled_dot_product_attention kernel, which timm's fused attention calls."""
+    timm = pytest.importorskip("timm")
+    from timm.layers import set_fused_attn
+    set_fused_attn(False)
+    try:
+        with torch.device(device):
+            return timm.create_model(name, pretrained=False, **kwargs).eval()
+    finally:
+        set_fused_attn(True)
+
+
+@pytest.mark.parametrize("size", [(256, 256), (192, 320)])
+def test_mobilevit_s_is_timms(size):
+    h, w = size
+    want = figures(SPECS / "mobilevit_s.yaml", H=h, W=w)
+    assert want[0] == 5_578_632 and want[3] == (1, 1000)  # timm's mobilevit_s.cvnets_in1k: 5.58 M params
+    assert want == measured(timm_model("mobilevit_s"), torch.zeros(1, 3, h, w, device="meta"))
