@@ -623,6 +623,30 @@ layers:
   - reshape: {shape: [2, 2, 6, 16]}
   - multihead_attention: {num_heads: 1, out_proj: false, kernel: fused}
 """,
+    "levit_parts": """
+input: [16, 12]
+batch: 2
+layers:
+  - linear: {out_features: 24, bias: false}
+  - token_batchnorm                                              # over the 24 features of each of 16 tokens
+  - reshape: {shape: [16, 2, 12]}
+  - permute: {name: k, dims: [0, 2, 1, 3]}                       # [2 heads, 16 tokens of a 4 x 4 grid, 12]
+  - matmul: {inputs: [k, k], transpose_b: true}                  # [2, 16, 16]
+  - attention_bias: {resolution: [4, 4]}
+  - softmax: {dim: -1}
+  - matmul: {inputs: [".", k]}                                   # [2, 16, 12]
+  - permute: {dims: [0, 2, 1, 3]}
+  - reshape: {shape: [4, 4, 24]}
+  - permute: {dims: [0, 3, 1, 2]}
+  - maxpool2d: {kernel_size: 1, stride: 2}                       # queries: the 4 x 4 grid every 2
+  - permute: {dims: [0, 2, 3, 1]}
+  - reshape: {shape: [4, 2, 12]}
+  - permute: {name: q, dims: [0, 2, 1, 3]}                       # [2, 4 queries, 12]
+  - matmul: {inputs: [q, k], transpose_b: true}                  # [2, 4, 16]
+  - attention_bias: {resolution: 4, stride: 2}
+  - reshape: {shape: [8, 16]}
+  - token_batchnorm: {affine: false, num_batches_tracked: false}
+""",
 }
 
 NOT_PEERS = frozenset({"pools_2d", "keras_channels_last", "upsample_fractional", "products_broadcast",

@@ -150,6 +150,9 @@ def _archcalc_rules() -> dict[str, str]:
                             "(query, key) pair of a window: QK^T and AV 2 x head_dim MACs, softmax "
                             f"{attention.SOFTMAX}, scaling {attention.SCALE}, the relative position bias 1, a "
                             "shift's mask 1",
+        "token_batchnorm": f"as batchnorm, over the last dimension: {norm.NORMALISE} per element + {norm.AFFINE} if "
+                           "affine",
+        "attention_bias": "1 add per score (LeViT's learned biases, read through their index buffer)",
         "custom": "the spec's own formula",
         **{f"activation.{name}": f"{n} per element ({how})" for name, (n, how) in PER_ELEMENT.items()},
         **{f"recurrent.{name}": f"matmuls as linear; then per hidden unit, time step, layer and direction: "

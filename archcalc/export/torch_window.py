@@ -1,5 +1,6 @@
-"""PyTorch translations of Swin's window vocabulary: roll (torch.roll) and window_attention (a module computing
-torchvision's shifted window attention, relative position bias included)."""
+"""PyTorch translations of the vision attention vocabulary: roll (torch.roll), window_attention (a module computing
+torchvision's shifted window attention, relative position bias included), LeViT's attention_bias and
+token_batchnorm."""
 from __future__ import annotations
 
 from ..layers.base import per_axis
@@ -85,4 +86,55 @@ def window_attention(site: Site, args: list[str]) -> str:
     module = site.module(call(site.helper("WindowAttention"), site.x[-1], s.num_heads, lit(compact(window)), *kw(
         ("shift_size", shift, 0), ("qkv_bias", s.qkv_bias, True), ("proj_bias", s.proj_bias, True),
         ("relative_position_bias", s.relative_position_bias, True))))
+    return f"{module}({args[0]})"
+
+
+ATTENTION_BIAS = '''
+class AttentionBias(nn.Module):
+    """LeViT's attention biases (timm's levit.Attention, AttentionDownsample): one learned bias per head and key-grid
+    offset |dy| * rw + |dx|, added to scores [..., heads, Nq, Nk]; the queries are the key grid every stride."""
+
+    def __init__(self, heads: int, resolution: tuple[int, int], stride: int = 1) -> None:
+        super().__init__()
+        rh, rw = resolution
+        self.attention_biases = nn.Parameter(torch.zeros(heads, rh * rw))
+        keys = torch.stack(torch.meshgrid(torch.arange(rh), torch.arange(rw), indexing="ij")).flatten(1)
+        queries = torch.stack(torch.meshgrid(torch.arange(0, rh, stride), torch.arange(0, rw, stride),
+                                             indexing="ij")).flatten(1)
+        offset = (queries[:, :, None] - keys[:, None, :]).abs()  # [2, Nq, Nk]
+        self.register_buffer("attention_bias_idxs", offset[0] * rw + offset[1])
+
+    def forward(self, scores: torch.Tensor) -> torch.Tensor:
+        return scores + self.attention_biases[:, self.attention_bias_idxs]
+'''
+define("AttentionBias", ATTENTION_BIAS)
+
+
+@torch_code("attention_bias")
+def attention_bias(site: Site, args: list[str]) -> str:
+    s = site.spec
+    resolution = per_axis(s.resolution, 2, "resolution")
+    module = site.module(call(site.helper("AttentionBias"), site.x[-3], lit(resolution), *kw(("stride", s.stride, 1))))
+    return f"{module}({args[0]})"
+
+
+TOKEN_BATCH_NORM = '''
+class TokenBatchNorm(nn.BatchNorm1d):
+    """BatchNorm1d over the last dimension of [B, ..., C] tokens, the others flattened into its batch (timm's
+    LeViT LinearNorm)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x.reshape(-1, x.shape[-1])).reshape_as(x)
+'''
+define("TokenBatchNorm", TOKEN_BATCH_NORM)
+
+
+@torch_code("token_batchnorm")
+def token_batchnorm(site: Site, args: list[str]) -> str:
+    s = site.spec
+    module = site.module(call(site.helper("TokenBatchNorm"), site.x[-1], *kw(
+        ("eps", s.eps, 1e-5), ("momentum", s.momentum, 0.1), ("affine", s.affine, True),
+        ("track_running_stats", s.track_running_stats, True))))
+    if s.track_running_stats and not s.num_batches_tracked:
+        site.init(f'{module}.register_buffer("num_batches_tracked", None)  # no batch counter')
     return f"{module}({args[0]})"

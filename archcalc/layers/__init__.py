@@ -14,7 +14,8 @@ from pathlib import Path
 from .base import GLOBAL, NON_UNIFORM, REGISTRY, SYMBOLIC_PHASES, Cost, LayerSpec, LayerType, PeriodicWindow, Window
 
 MODULES = ("activation", "attention", "conv", "embedding", "linear", "matmul", "merge", "mlp", "norm", "padding",
-           "passthrough", "pool", "recurrent", "reshape", "roll", "scale", "upsample", "window_attention")
+           "passthrough", "pool", "recurrent", "reshape", "roll", "scale", "token_norm", "upsample", "window_attention",
+           "attention_bias")
 
 _TYPE_LITERAL = re.compile(r"^\s+TYPES = \((.*?)\)", re.S | re.M)
 
