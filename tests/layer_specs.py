@@ -632,7 +632,7 @@ layers:
   - reshape: {shape: [16, 2, 12]}
   - permute: {name: k, dims: [0, 2, 1, 3]}                       # [2 heads, 16 tokens of a 4 x 4 grid, 12]
   - matmul: {inputs: [k, k], transpose_b: true}                  # [2, 16, 16]
-  - attention_bias: {resolution: [4, 4]}
+  - attention_bias: {resolution: [4, 4], scale: 0.25}
   - softmax: {dim: -1}
   - matmul: {inputs: [".", k]}                                   # [2, 16, 12]
   - permute: {dims: [0, 2, 1, 3]}

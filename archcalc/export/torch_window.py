@@ -94,9 +94,11 @@ class AttentionBias(nn.Module):
     """LeViT's attention biases (timm's levit.Attention, AttentionDownsample): one learned bias per head and key-grid
     offset |dy| * rw + |dx|, added to scores [..., heads, Nq, Nk]; the queries are the key grid every stride."""
 
-    def __init__(self, heads: int, resolution: tuple[int, int], stride: int = 1) -> None:
+    def __init__(self, heads: int, resolution: tuple[int, int], stride: int = 1,
+                 scale: float | None = None) -> None:
         super().__init__()
         rh, rw = resolution
+        self.scale = scale
         self.attention_biases = nn.Parameter(torch.zeros(heads, rh * rw))
         keys = torch.stack(torch.meshgrid(torch.arange(rh), torch.arange(rw), indexing="ij")).flatten(1)
         queries = torch.stack(torch.meshgrid(torch.arange(0, rh, stride), torch.arange(0, rw, stride),
@@ -105,6 +107,7 @@ class AttentionBias(nn.Module):
         self.register_buffer("attention_bias_idxs", offset[0] * rw + offset[1])
 
     def forward(self, scores: torch.Tensor) -> torch.Tensor:
+        scores = scores if self.scale is None else scores * self.scale
         return scores + self.attention_biases[:, self.attention_bias_idxs]
 '''
 define("AttentionBias", ATTENTION_BIAS)
@@ -114,7 +117,8 @@ define("AttentionBias", ATTENTION_BIAS)
 def attention_bias(site: Site, args: list[str]) -> str:
     s = site.spec
     resolution = per_axis(s.resolution, 2, "resolution")
-    module = site.module(call(site.helper("AttentionBias"), site.x[-3], lit(resolution), *kw(("stride", s.stride, 1))))
+    options = kw(("stride", s.stride, 1), ("scale", s.scale, None))
+    module = site.module(call(site.helper("AttentionBias"), site.x[-3], lit(resolution), *options))
     return f"{module}({args[0]})"
 
 
