@@ -59,6 +59,7 @@ SIZES: dict[str, dict] = {
     "gpt_kaplan": {"n_layer": 2, "d_model": 96, "d_attn": 96, "d_ff": 384, "n_ctx": 32, "n_vocab": 500},
     "inception_v3": {"H": 107, "W": 107},
     "lenet5": {},
+    "levit_128": {"H": 128, "W": 96},  # token grids 8 x 6, 4 x 3, 2 x 2: every stage, odd sides too
     "llama2_7b": {"T": 16, "vocab": 500, "width": 128, "depth": 2, "ffn": 344},
     "lstm_lm": {"vocab": 1000, "hidden": 128},
     "mnasnet0_5": IMAGE,

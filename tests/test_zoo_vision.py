@@ -151,3 +151,57 @@ def test_mobilevit_s_is_timms(size):
     want = figures(SPECS / "mobilevit_s.yaml", H=h, W=w)
     assert want[0] == 5_578_632 and want[3] == (1, 1000)  # timm's mobilevit_s.cvnets_in1k: 5.58 M params
     assert want == measured(timm_model("mobilevit_s"), torch.zeros(1, 3, h, w, device="meta"))
+
+
+@pytest.mark.parametrize("size", [(224, 224), (256, 192), (240, 208)])
+def test_levit_128_is_timms(size):
+    """At 240 x 208 the token grid is 15 x 13: the subsampled queries take the ceiling (8 x 7, then 4 x 4)."""
+    h, w = size
+    want = figures(SPECS / "levit_128.yaml", H=h, W=w)
+    got = measured(timm_model("levit_128", img_size=(h, w)), torch.zeros(1, 3, h, w, device="meta"))
+    assert want == got
+
+
+def test_levit_128_published_figures():
+    """timm's levit_128 at 224: 9.21 M params; the attention bias indices are 4 x 196^2 + 196 x 49 + 4 x 49^2 + 49 x 16
+    + 4 x 16^2 int64 buffers, the rest BatchNorm statistics."""
+    params, buffers, _, shape = figures(SPECS / "levit_128.yaml")
+    assert round(params / 1e6, 2) == 9.21 and shape == (1, 1000)
+    indices = 4 * 196 ** 2 + 196 * 49 + 4 * 49 ** 2 + 49 * 16 + 4 * 16 ** 2
+    report = archcalc.analyze(archcalc.load(SPECS / "levit_128.yaml"))
+    assert sum(r.buffers for r in report.layers if r.type == "attention_bias") == indices
+
+
+def test_token_batchnorm_and_attention_bias_are_timms_levit_modules():
+    pytest.importorskip("timm")
+    from timm.models.levit import Attention, LinearNorm
+    norm = "name: n\ninput: [10, 12]\nlayers:\n  - linear: {out_features: 20, bias: false}\n  - token_batchnorm\n"
+    assert figures(norm) == measured(LinearNorm(12, 20), torch.zeros(1, 10, 12))
+    # one LeViT attention (dim 32, key_dim 8, 2 heads, attn_ratio 2) on a 3 x 5 grid, written as the zoo spec does
+    spec = """
+name: a
+input: [15, 32]
+layers:
+  - linear: {out_features: 64, bias: false}                 # per head q 8, k 8, v 16
+  - token_batchnorm
+  - reshape: {name: per_head, shape: [15, 2, 32]}
+  - crop: {margin: [0, [0, 24]]}
+  - permute: {name: q, dims: [0, 2, 1, 3]}
+  - crop: {margin: [0, [8, 16]], from: per_head}
+  - permute: {name: k, dims: [0, 2, 1, 3]}
+  - crop: {margin: [0, [16, 0]], from: per_head}
+  - permute: {name: v, dims: [0, 2, 1, 3]}
+  - matmul: {inputs: [q, k], transpose_b: true}
+  - attention_bias: {resolution: [3, 5], scale: 0.35355}
+  - softmax: {dim: -1}
+  - matmul: {inputs: [".", v]}
+  - permute: {dims: [0, 2, 1, 3]}
+  - reshape: {shape: [15, 32]}
+  - hardswish
+  - linear: {out_features: 32, bias: false}
+  - token_batchnorm
+"""
+    params, buffers, macs, _ = figures(spec)
+    module = Attention(32, key_dim=8, num_heads=2, attn_ratio=2, resolution=(3, 5), act_layer=torch.nn.Hardswish)
+    got = measured(module, torch.zeros(1, 15, 32))
+    assert (params, buffers, macs) == got[:3]
