@@ -621,6 +621,8 @@ layers:
   - multihead_attention: {num_heads: 2, call: explicit}           # 4 independent sequences of 6 tokens (MobileViT)
   - multihead_attention: {num_heads: 4, head_dim: 8, kv_heads: 2, bias: false, qkv: separate}
   - reshape: {shape: [2, 2, 6, 16]}
+  - multihead_attention: {num_heads: 1, call: module}           # nn.MultiheadAttention over the 4 sequences
+  - multihead_attention: {num_heads: 4}                          # (the fast path, on the sequences of the batch)
   - multihead_attention: {num_heads: 1, out_proj: false, kernel: fused}
 """,
     "levit_parts": """

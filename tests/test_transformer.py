@@ -180,10 +180,6 @@ def test_attention_needs_a_sequence():
     with pytest.raises(ArchcalcError) as info:
         run("  - multihead_attention: {num_heads: 4}\n", input="[8]")
     assert "rank-2 input [positions, features]" in info.value.format()
-    # [..., T, d] is independent sequences (tests/test_zoo_vision.py), which nn.MultiheadAttention cannot take
-    with pytest.raises(ArchcalcError) as info:
-        run("  - multihead_attention: {num_heads: 4}\n", input="[3, 8, 8]")
-    assert "[C, H, W] is flattened and permuted to [T, d]" in info.value.format()
 
 
 def test_sdpa_alone():

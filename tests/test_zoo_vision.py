@@ -125,8 +125,8 @@ def test_attention_on_leading_dims_is_timms_attention_over_the_sequences(lead):
 
 
 def test_attention_on_leading_dims_refuses_what_it_does_not_model():
-    for fields, words in (("num_heads: 2", "call: explicit"), ("num_heads: 2, call: explicit, causal: true",
-                                                                "causal: true")):
+    for fields, words in (("num_heads: 2, cache: 4", "a cache"), ("num_heads: 2, call: explicit, causal: true",
+                                                                  "causal: true")):
         spec = f"name: a\ninput: [3, 5, 8]\nlayers:\n  - multihead_attention: {{{fields}}}\n"
         with pytest.raises(archcalc.SpecError, match=words):
             archcalc.analyze(archcalc.load(spec))

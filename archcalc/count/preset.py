@@ -14,8 +14,8 @@ expression over the layer's figures, whole batch included:
     flops_<kind>                        archcalc's FLOPs of one kind (linear, attention, softmax, bias, ...)
     dense_scores, dense_score_macs      attention: per sample, the scores and QK^T/AV MACs of a dense (masked)
                                         kernel
-    sequences                           attention: the [T, d] sequences per sample (1, or the product of the
-                                        leading dimensions of a [..., T, d] input)
+    sequences, positions                attention: the [T, d] sequences per sample (1, or the product of the
+                                        leading dimensions of a [..., T, d] input), and their T
     kprod                               product of kernel_size, for layers that have one
     torch_out_sp                        a transposed convolution: the output positions of the torch module that
                                         computes it (torch's full output, before Keras' same/valid cut)

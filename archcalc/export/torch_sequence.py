@@ -167,6 +167,9 @@ def multihead_attention(site: Site, args: list[str]) -> str:
     s, d = site.spec, site.x[-1]
     if s.torch_native:
         module = site.module(call("nn.MultiheadAttention", d, s.num_heads, "batch_first=True"))
+        if len(site.x) > 2:  # [B, ..., T, d]: the sequences side by side in the batch (one tensor: self-attention)
+            y = f"{module}((seq := {args[0]}.flatten(0, -3)), seq, seq, need_weights=False)[0]"
+            return f"{y}.unflatten(0, {args[0]}.shape[:-2])"
         x = args[0]
         return f"{module}({x}, {x}, {x}, need_weights=False)[0]"
     h, g, dh = _heads(site, d)

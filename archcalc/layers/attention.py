@@ -141,12 +141,13 @@ def dense_scores(spec: _AttentionBase, x: Shape) -> dict[str, Any]:
     """Per sample, what an implementation that computes every (query, key) score and then masks does:
     ``dense_scores`` h x T x (cache + T) and ``dense_score_macs`` (QK^T and AV over them). Counters that
     see the dense matmuls (torch's FlopCounterMode) count these, whatever the mask. ``sequences``: the [T, d]
-    sequences per sample (1, or the product of the leading dimensions of [..., T, d])."""
+    sequences per sample (1, or the product of the leading dimensions of [..., T, d]); ``positions``: T."""
     *lead, t, width = x  # [..., T, d]: prod(lead) independent sequences
     h = spec.num_heads
     dh = spec.head_dim or width // h
     scores = prod(lead) * h * t * (spec.cache + t)
-    return {"dense_scores": scores, "dense_score_macs": 2 * scores * dh, "sequences": prod(lead)}
+    return {"dense_scores": scores, "dense_score_macs": 2 * scores * dh, "sequences": prod(lead),
+            "positions": t}
 
 
 def pairs(t: Any, cache: Any, causal: bool, window: Any) -> Any:

@@ -3,7 +3,8 @@
 
 Every figure that a sequence costs (MACs, FLOPs, the score workspace, the scored pairs, a K/V cache) is multiplied
 by the number of sequences; parameters are not. The leading dimensions do not mix: along them an output reads its
-own sequence only."""
+own sequence only. torch computes it with the sequences side by side in the batch (``x.flatten(0, -3)``), through
+nn.MultiheadAttention or written out."""
 from __future__ import annotations
 
 import functools
@@ -28,11 +29,6 @@ def over_leading_dims(formula: Callable[[Any, Shape], Cost]) -> Callable[[Any, S
             if holds:
                 raise SpecError(f"{reason} on a rank-{len(x)} input {list(x)}: a decoder's cache over several "
                                 "sequences per sample is not modelled", hint="give the layer one [T, d] sequence")
-        if getattr(spec, "torch_native", False):
-            raise SpecError(f"torch.nn.MultiheadAttention takes one batch dimension, not the rank-{len(x)} input "
-                            f"{list(x)}", hint="for independent sequences [..., T, d] set call: explicit (as timm's "
-                                               "Attention); a feature map [C, H, W] is flattened and permuted to "
-                                               "[T, d] first")
         one = formula(spec, x[-2:])
         pairs = one.pairs._replace(scored=one.pairs.scored * n) if one.pairs is not None else None
         rf = one.rf if not isinstance(one.rf, dict) else {d + len(lead): w for d, w in one.rf.items()}
