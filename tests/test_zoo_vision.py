@@ -205,3 +205,22 @@ layers:
     module = Attention(32, key_dim=8, num_heads=2, attn_ratio=2, resolution=(3, 5), act_layer=torch.nn.Hardswish)
     got = measured(module, torch.zeros(1, 15, 32))
     assert (params, buffers, macs) == got[:3]
+
+
+def test_window_attention_field_is_its_window_by_gradient_support():
+    """tests/test_rf_oracle.py's gradient-support oracle on the exported module: without a shift each output reads
+    exactly its 7 x 7 window (the map padded from 26 to 28 rows); with one, the axis is reported non-uniform."""
+    from test_rf_oracle import spec_check
+    body = """
+input: [2, 26, 21]
+layers:
+  - conv2d: {out_channels: 4, kernel_size: 1}
+  - permute: {dims: [0, 2, 3, 1]}
+  - window_attention: {num_heads: 2, window_size: 7%s}
+  - permute: {dims: [0, 3, 1, 2]}
+  - conv2d: {out_channels: 2, kernel_size: 1}
+"""
+    record, _ = spec_check("window_attention", "name: w\n" + body % "")
+    assert record == [(7, 7), (7, 7)]
+    shifted = archcalc.analyze(archcalc.load("name: w\n" + body % ", shift_size: [3, 0]"))
+    assert shifted.rf.axes[0] == "non-uniform" and shifted.rf.axes[1].size == 7

@@ -18,9 +18,10 @@ that axis's shift, and so does this layer. The roll costs nothing.
 The bias is a learned table of ``(2Mh - 1)(2Mw - 1) x h`` parameters, one per relative offset and head, read
 through an ``N^2`` index buffer (int64, as torch holds it).
 
-Receptive field: the tokens of one window (of one masked region, with a shift) mix; along each axis an output
-reads the ``M`` positions of its window, a pattern that repeats every ``M`` positions, clipped at the edges
-(the padding). Every channel mixes every channel.
+Receptive field: the tokens of one window mix; along an unshifted axis an output reads the ``M`` positions of its
+window, a pattern that repeats every ``M`` positions, clipped at the end (the padding): exact. Along a shifted axis
+the last window wraps around to the first positions (the mask, -100 in torchvision, damps them but does not cut
+them off): reported non-uniform. Every channel mixes every channel.
 """
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ from ..core.num import ceil_div, is_concrete
 from .attention import SCALE, SOFTMAX
 from .base import (
     GLOBAL,
+    NON_UNIFORM,
     SYMBOLIC_PHASES,
     Cost,
     LayerSpec,
@@ -81,13 +83,15 @@ def _shift_applies(size: Any, window: Any) -> Any:
 
 
 def _axis_rf(size: Any, window: int, shift: int) -> Any:
-    """One axis: output p reads its (shifted) window, [floor((p - s) / M) M + s, + M - 1], clipped at the edges;
-    the pattern repeats every M positions."""
+    """One axis: output p reads the M positions of its window, [floor(p / M) M, + M - 1] (clipped at the end, where
+    the map is padded); the pattern repeats every M positions. A shift makes the last window wrap around to the
+    first positions, and torchvision's mask (-100, not -inf) still lets them through: non-uniform."""
     applies = _shift_applies(size, window) if shift else 0
     if not is_concrete(applies):
         return SYMBOLIC_PHASES  # whether the shift applies depends on a symbol: give it a value
-    s = shift * applies
-    first = tuple((r - s) // window * window + s for r in range(window))
+    if applies:
+        return NON_UNIFORM
+    first = tuple(r // window * window for r in range(window))
     return PeriodicWindow(window, window, first, tuple(f + window - 1 for f in first))
 
 
