@@ -71,6 +71,15 @@ def test_window_attention_params_and_buffers_by_hand():
     assert macs == 3136 * (96 * 288 + 96 * 96) + 64 * 2 * 49 * 49 * 96
 
 
+def test_roll_refusals_are_one_line():
+    for fields, words in (("shifts: [1, 2], dims: [1]", "2 shifts for 1 dims"), ("shifts: [1, 1], dims: [1, -2]",
+                                                                                 "names dimension -2 twice"),
+                          ("shifts: 1, dims: 0", "batch dimension")):
+        spec = f"name: r\ninput: [4, 6]\nlayers:\n  - roll: {{{fields}}}\n"
+        with pytest.raises(archcalc.ArchcalcError, match=words):
+            archcalc.analyze(archcalc.load(spec))
+
+
 def test_roll_moves_elements_and_costs_nothing():
     spec = "name: r\ninput: [4, 6, 5]\nlayers:\n  - roll: {shifts: [2, -1], dims: [1, -1]}\n"
     report = archcalc.analyze(archcalc.load(spec))
@@ -91,14 +100,19 @@ def test_swin_t_is_torchvisions(size):
     assert want == got
 
 
-def test_swin_t_symbolic_is_the_numeric_figure():
-    """In H and W every figure is a formula (ceil of the windows' padding, min(1, size - 7) for a shift that
-    applies) equal to the numeric figure at each size, padded or not."""
+@pytest.mark.parametrize("name, sizes", [
+    ("swin_t", ((224, 224), (256, 192), (448, 320), (32, 64))),
+    ("mobilevit_s", ((256, 256), (192, 320), (64, 128))),
+    ("levit_128", ((224, 224), (240, 208), (16, 48), (512, 128))),
+])
+def test_symbolic_in_h_w_is_the_numeric_figure(name, sizes):
+    """In H and W every figure is a formula (for Swin: ceilings for the windows' padding, min(1, size - 7) for a
+    shift that applies; for LeViT: the token grids' ceilings) equal to the numeric figure at each size."""
     sympy = pytest.importorskip("sympy")
-    report = archcalc.analyze(archcalc.load(SPECS / "swin_t.yaml", symbolic=["H", "W"]))
+    report = archcalc.analyze(archcalc.load(SPECS / f"{name}.yaml", symbolic=["H", "W"]))
     h, w = (sympy.Symbol(n, integer=True, positive=True) for n in "HW")
-    for size in ((224, 224), (256, 192), (448, 320), (32, 64)):
-        numeric = archcalc.analyze(archcalc.load(SPECS / "swin_t.yaml"), H=size[0], W=size[1]).totals
+    for size in sizes:
+        numeric = archcalc.analyze(archcalc.load(SPECS / f"{name}.yaml"), H=size[0], W=size[1]).totals
         for metric in ("params", "buffers", "macs", "flops", "activations"):
             value = getattr(report.totals, metric)
             value = value.subs({h: size[0], w: size[1]}) if isinstance(value, sympy.Basic) else value
