@@ -33,8 +33,11 @@ def analyze(network: Network, *, simplify: str = "expand", collect: tuple[str, .
     """
     from .core.symbolic import metered
     from .count.convention import ARCHCALC
+    from .outputs.render import table
     from .read.spec import rebuild
     from .walk.engine import analyze as walk
+    from .walk.report import VIEWS
+    VIEWS.setdefault("table", table)  # report.table() and a notebook's display of a report
     with metered():  # the build and the walk share one budget of symbolic work
         built = rebuild(network, **overrides) if overrides else network
         return walk(built, simplify=simplify, collect=collect, convention=convention or ARCHCALC)

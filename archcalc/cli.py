@@ -8,6 +8,7 @@
     archcalc report SPEC -o report.html [--hardware NAME] [--memory]
     archcalc export SPEC --to pytorch [-o FILE]
     archcalc schema
+    archcalc zoo
 """
 from __future__ import annotations
 
@@ -17,46 +18,86 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from .core.errors import ArchcalcError, SpecError
+from .core.errors import ArchcalcError, InputError, SpecError
 from .core.metrics import LISTED_NAMES
 
-COMMANDS = ("formula", "sweep", "solve", "compare", "plot", "report", "export", "schema")
+COMMANDS = ("formula", "sweep", "solve", "compare", "plot", "report", "export", "schema", "zoo")
 METRICS = LISTED_NAMES  # --metric choices of formula and sweep
 
 
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("spec", help="spec file (YAML), or - for standard input")
+# What each command does, and two or three examples (its --help shows them).
+ABOUT = {
+    None: ("Shapes, parameters, MACs/FLOPs and receptive fields of a network declared in YAML, layer by layer, "
+           f"under a named counting convention. Other commands: {', '.join(COMMANDS)} (archcalc COMMAND --help).",
+           ["archcalc specs/vgg16.yaml", "archcalc resnet18 -f json --set H=256 --set W=256",
+            "archcalc gpt2 --memory --dtype bf16 --batch 8"]),
+    "formula": ("One total as a closed-form formula in the symbols named by --symbolic (or the spec's symbols:).",
+                ["archcalc formula specs/resnet50.yaml --symbolic H W", "archcalc formula gpt2 --metric params "
+                 "--symbolic T --latex"]),
+    "sweep": ("Totals over a grid of values, as CSV, JSON or a table, and optionally a plot.",
+              ["archcalc sweep specs/resnet18.yaml --vary H=64:512:64 --set W=H",
+               "archcalc sweep gpt2 --vary T=128,256,512 --metric macs flops -f table"]),
+    "solve": ("The largest value of a variable that keeps every budget.",
+              ["archcalc solve specs/resnet18.yaml --budget macs=4e9 --for H",
+               "archcalc solve gpt2 --budget params=200M --for depth"]),
+    "compare": ("Every counting convention side by side: archcalc's, Kaplan's and each tool's preset.",
+                ["archcalc compare specs/resnet18.yaml", "archcalc compare gpt2 --metric flops -f markdown"]),
+    "plot": ("One chart of the analysis, as PNG, SVG or PDF (needs the plot extra).",
+             ["archcalc plot specs/vgg16.yaml -o vgg16.png", "archcalc plot resnet18 -o rf.svg --kind rf"]),
+    "report": ("One self-contained HTML page: the summary, charts, the layer table and the spec.",
+               ["archcalc report specs/resnet50.yaml -o resnet50.html",
+                "archcalc report gpt2 -o gpt2.html --hardware a100-80gb-sxm --memory"]),
+    "export": ("The spec as source code: a runnable torch.nn.Module with an example input.",
+               ["archcalc export specs/resnet18.yaml --to pytorch -o resnet18.py",
+                "archcalc export gpt2 --to pytorch --set T=8"]),
+    "schema": ("The JSON Schema of a spec, for editors (yaml-language-server).",
+               ["archcalc schema > archcalc.schema.json"]),
+    "zoo": ("The specs installed with archcalc, one line each; any of them runs by name.",
+            ["archcalc zoo", "archcalc resnet18"]),
+}
+SYMBOLIC = (None, "formula", "report")  # the commands whose figures may be formulas (compare: --symbolic only)
+
+
+def _spec_options(p: argparse.ArgumentParser, command: str | None) -> None:
+    """The spec and the options that build and count it, as far as ``command`` uses them."""
+    p.add_argument("spec", help="spec file (YAML), a zoo name (archcalc zoo), or - for standard input")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE",
                    help="override a variable, batch, or input (e.g. --set H=256 --set input=3,256,256)")
-    p.add_argument("--symbolic", nargs="+", default=[], metavar="NAME",
-                   help="keep these variables as symbols (positive integers): figures become formulas")
-    p.add_argument("--simplify", default="expand", choices=["expand", "factor", "collect", "none"],
-                   help="form of the formulas (default: expand)")
-    p.add_argument("--collect", nargs="+", default=[], metavar="NAME", help="with --simplify collect: by these")
+    if command == "export":
+        return
+    if command in (*SYMBOLIC, "compare"):
+        p.add_argument("--symbolic", nargs="+", default=[], metavar="NAME",
+                       help="keep these variables as symbols (positive integers): figures become formulas")
+    if command in (*SYMBOLIC, "compare"):
+        p.add_argument("--assume", action="append", default=[], metavar="NAME=multiple_of:M",
+                       help="assume a symbol is a multiple of M (e.g. --assume H=multiple_of:32, the total stride), "
+                            "so that strided floors simplify; as symbols: {H: {multiple_of: 32}} in the spec")
+    if command in SYMBOLIC:
+        p.add_argument("--simplify", default="expand", choices=["expand", "factor", "collect", "none"],
+                       help="form of the formulas (default: expand)")
+        p.add_argument("--collect", nargs="+", default=[], metavar="NAME", help="with --simplify collect: by these")
     p.add_argument("--batch", type=int, metavar="N", help="batch size, overriding the spec's batch (as --set batch=N)")
-    p.add_argument("--convention", default="archcalc", metavar="NAME|FILE",
-                   help="counting convention (default: archcalc): kaplan (Kaplan et al. 2020's non-embedding "
-                        "parameters and forward FLOPs per token), a tool's preset (torch, fvcore, ptflops, thop, "
-                        "torchinfo, paper), or a YAML file of your own; archcalc compare shows them side by side")
+    if command != "compare":  # compare shows every convention
+        p.add_argument("--convention", default="archcalc", metavar="NAME|FILE",
+                       help="counting convention (default: archcalc): kaplan (Kaplan et al. 2020's non-embedding "
+                            "parameters and forward FLOPs per token), a tool's preset (torch, fvcore, ptflops, thop, "
+                            "torchinfo, paper), or a YAML file of your own; archcalc compare shows them side by side")
 
 
 def _parser(command: str | None) -> argparse.ArgumentParser:
     from .core.version import __version__
     prog = f"archcalc {command}" if command else "archcalc"
-    p = argparse.ArgumentParser(prog=prog, description=(
-        "Shapes, parameters, MACs/FLOPs and receptive fields of a network declared in YAML. "
-        f"Other commands: {', '.join(COMMANDS)} (archcalc COMMAND --help)."))
-    if command == "schema":
+    about, examples = ABOUT[command]
+    p = argparse.ArgumentParser(prog=prog, description=about, formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog="examples:\n" + "\n".join(f"  {e}" for e in examples))
+    if command in ("schema", "zoo"):
         return p
+    _spec_options(p, command)
     if command == "export":
-        p.add_argument("spec", help="spec file (YAML), or - for standard input")
-        p.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE",
-                       help="override a variable, batch, or input before exporting")
         from .export import TARGETS
         p.add_argument("--to", required=True, choices=TARGETS, help="the framework to write code for")
         p.add_argument("-o", "--output", metavar="FILE", help="the file to write (default: standard output)")
         return p
-    _common(p)
     if command in (None, "report"):
         p.add_argument("--hardware", metavar="NAME|FILE", help="add roofline bounds for a device: a built-in "
                        "name (archcalc --hardware list) or a YAML file of your own entries")
@@ -92,14 +133,17 @@ def _parser(command: str | None) -> argparse.ArgumentParser:
     elif command == "sweep":
         p.add_argument("--vary", action="append", required=True, metavar="NAME=START:STOP:STEP",
                        help="a grid axis (stop included), or NAME=v1,v2,...; repeat for a grid")
-        p.add_argument("--metric", nargs="+", default=["params", "macs", "flops"], choices=METRICS)
-        p.add_argument("-f", "--format", default="csv", choices=["csv", "json", "table"])
+        p.add_argument("--metric", nargs="+", default=["params", "macs", "flops"], choices=METRICS,
+                       help="the totals to give at each point (default: params macs flops)")
+        p.add_argument("-f", "--format", default="csv", choices=["csv", "json", "table"],
+                       help="output format (default: csv)")
         p.add_argument("--plot", metavar="FILE", help="also draw the totals against the first axis "
                                                       "(needs the plot extra: pip install 'archcalc[plot]')")
     elif command == "compare":
         p.add_argument("--metric", default="macs", choices=["macs", "flops"],
                        help="MACs or FLOPs, each preset as its tool counts them (default: macs)")
-        p.add_argument("-f", "--format", default="table", choices=["table", "markdown", "json"])
+        p.add_argument("-f", "--format", default="table", choices=["table", "markdown", "json"],
+                       help="output format (default: table)")
     elif command == "solve":
         p.add_argument("--budget", action="append", required=True, metavar="METRIC=VALUE",
                        help="e.g. macs=4e9; repeat for several budgets, every one binds")
@@ -137,14 +181,15 @@ def _analyze(args: argparse.Namespace, symbolic: Sequence[str] = ()) -> Any:
     """The report of ``args.spec`` under ``--convention``."""
     from .count.preset import load  # the built-in conventions first, then presets and files
     from .walk.engine import analyze
-    return analyze(_network(args, symbolic), simplify=args.simplify, collect=tuple(args.collect),
-                   convention=load(args.convention))
+    return analyze(_network(args, symbolic), simplify=getattr(args, "simplify", "expand"),
+                   collect=tuple(getattr(args, "collect", ())), convention=load(getattr(args, "convention", None)
+                                                                                or "archcalc"))
 
 
 def _network(args: argparse.Namespace, symbolic: Sequence[str] = ()) -> Any:
     """The network of ``args.spec`` with --set, --batch and --symbolic applied; its text is kept as
     ``args.text`` (standard input can be read only once)."""
-    from .read.spec import build, read_text
+    from .read.spec import build, read_text, with_assumptions
     from .read.yamlio import load_yaml
     overrides = dict(parse_override(o) for o in args.overrides)
     batch = getattr(args, "batch", None)  # export takes --set only
@@ -156,7 +201,25 @@ def _network(args: argparse.Namespace, symbolic: Sequence[str] = ()) -> Any:
             raise SpecError(f"--batch {batch} is not a positive integer", file="--batch", hint="e.g. --batch 8")
         overrides["batch"] = batch
     args.text, shown = read_text(args.spec)
-    return build(load_yaml(args.text, shown), shown, overrides, [*getattr(args, "symbolic", ()), *symbolic])
+    assume = dict(parse_assumption(a) for a in getattr(args, "assume", ()))
+    network = build(with_assumptions(load_yaml(args.text, shown), assume), shown, overrides,
+                    [*getattr(args, "symbolic", ()), *symbolic])
+    missing = [name for name in assume if network.symbols is None or name not in network.symbols.names]
+    if missing:
+        raise SpecError(f"--assume {missing[0]}: {missing[0]} is not a symbol of this run", file="--assume",
+                        hint=f"make it one with --symbolic {missing[0]}, or leave --assume out")
+    return network
+
+
+def parse_assumption(text: str) -> tuple[str, int]:
+    """``NAME=multiple_of:M`` -> (NAME, M)."""
+    name, _, assumption = text.partition("=")
+    kind, _, value = assumption.partition(":")
+    if not name.isidentifier() or kind != "multiple_of" or not value.isdigit() or not 0 < len(value) <= 18 \
+            or int(value) < 1:
+        raise SpecError(f"--assume {text!r} is not NAME=multiple_of:M", file="--assume",
+                        hint="e.g. --assume H=multiple_of:32 (M a positive integer)")
+    return name, int(value)
 
 
 def _roofline(report: Any, args: argparse.Namespace) -> None:
@@ -175,12 +238,37 @@ def _roofline(report: Any, args: argparse.Namespace) -> None:
 def _export(args: argparse.Namespace) -> None:
     """archcalc export: the spec, with its --set overrides, as source code for --to (to -o FILE or stdout)."""
     from .export import export
-    source = export(_network(args), args.to)
+    network = _network(args)
+    source = export(network, args.to)
     if args.output is None:
         write_stdout(source)
         return
     from .outputs.files import write_file
     write_file(args.output, source)
+    _wrote(args.output, f"the {_FRAMEWORKS[args.to]} code of {network.name}")
+
+
+_FRAMEWORKS = {"pytorch": "PyTorch"}  # how an export target is named in prose
+
+
+def _wrote(path: str, what: str) -> None:
+    """The one line a command that writes a file prints on standard output once it has written it (errors alone
+    go to standard error)."""
+    from .core.escape import printable
+    write_stdout(f"wrote {printable(path)}: {printable(what)}\n")
+
+
+def _spec(source: str) -> str:
+    """The spec file ``source`` names: a file path always wins over a zoo name (``resnet18``)."""
+    import os
+
+    from .read.zoo import resolve, unknown_hint
+    path = resolve(source)
+    if path == source and source != "-" and not os.path.lexists(source):
+        hint = unknown_hint(source)
+        if hint:
+            raise InputError(f"no such file or zoo spec: {source}", file=source, hint=hint)
+    return path
 
 
 def _check_outputs(command: str | None, args: argparse.Namespace) -> None:
@@ -217,9 +305,17 @@ def write_stdout(text: str) -> None:
 
 
 def run(command: str | None, args: argparse.Namespace) -> int:
-    if command != "schema":
+    if getattr(args, "spec", None):
+        args.spec = _spec(args.spec)
+    if command not in ("schema", "zoo"):
         _check_outputs(command, args)
-    if command == "schema":
+    if command == "zoo":
+        from .core.escape import printable
+        from .read.zoo import listing
+        rows = listing()
+        width = max((len(name) for name, _ in rows), default=0)
+        write_stdout("".join(f"{name:<{width}}  {printable(what)}\n" for name, what in rows))
+    elif command == "schema":
         import json
 
         from .read.schema import json_schema
@@ -233,16 +329,23 @@ def run(command: str | None, args: argparse.Namespace) -> int:
             write_stdout(FORMATS[args.format](report, args.depth) + "\n")
     elif command == "plot":
         from .outputs.plot import plot
-        plot(_analyze(args), args.kind, args.output, args.depth)
+        report = _analyze(args)
+        plot(report, args.kind, args.output, args.depth)
+        _wrote(args.output, f"the {args.kind} chart of {report.name} (convention {report.convention.name})")
     elif command == "report":
         from .outputs.html import write_report
         report = _analyze(args)
         _roofline(report, args)
         with all_digits():
             write_report(report, args.text, args.output)
+        _wrote(args.output, f"the HTML report of {report.name} (convention {report.convention.name})")
     elif command == "formula":
-        from .analyses.explore import formula
-        write_stdout(formula(_analyze(args), args.metric, args.latex) + "\n")
+        from .analyses.explore import formula, piecewise_note
+        report = _analyze(args)
+        write_stdout(formula(report, args.metric, args.latex) + "\n")
+        note = piecewise_note(report, args.metric)
+        if note and sys.stderr is not None:
+            print(f"archcalc: {note}", file=sys.stderr)
     elif command == "sweep":
         from .analyses.sweep import parse_axis, sweep, write_sweep
         axes = [parse_axis(a) for a in args.vary]
@@ -276,9 +379,6 @@ def _runs(args: argparse.Namespace) -> Any:
     """sweep and solve: numeric runs of the spec (with --set, --batch, --convention) at the values they try."""
     from .analyses.explore import Runs
     from .count.preset import load
-    if args.symbolic:
-        raise SpecError(f"--symbolic {' '.join(args.symbolic)}: sweep and solve run the network at numbers",
-                        hint="give those names values with --set, or vary them with --vary")
     return Runs(_network(args), load(args.convention))
 
 

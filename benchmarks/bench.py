@@ -111,6 +111,7 @@ def main() -> None:
         lambda: in_process("load + analyze 10,000-layer sequential spec", lambda: archcalc.load(spec), 3, 500),
         lambda: in_process("analyze ResNet-152 (loaded)", lambda: resnet152, 5, None),
         lambda: symbolic_resnet(3 if args.quick else 5),
+        symbolic_zoo,
         lambda: sweep_grid(32, 32),
         lambda: fuzz_cases(200 if args.quick else 2000),
     ):
@@ -126,6 +127,24 @@ def symbolic_resnet(repeats: int) -> None:
     t = wall(archcalc_cmd("specs/resnet50.yaml", "--symbolic", "H", "W"), repeats)
     label = "archcalc specs/resnet50.yaml --symbolic H W"
     print(f"{label:<52} {t * 1000:7.1f} ms   (target < 3 s, ideally < 1.5 s)" + verdict(label, t, 3.0))
+
+
+def symbolic_zoo() -> None:
+    """formula SPEC --symbolic over the spatial symbols, for every zoo vision spec: the slowest, and each over 3 s."""
+    slow, times = [], {}
+    for path in sorted((ROOT / "specs").glob("*.yaml")):
+        first_input = next((line for line in path.read_text(encoding="utf-8").splitlines()
+                            if line.startswith("input:")), "")
+        names = ["H", "W"] if ", H, W]" in first_input else ["image"] if "image" in first_input else None
+        if names is None:
+            continue
+        times[path.stem] = t = wall(archcalc_cmd("formula", f"specs/{path.name}", "--symbolic", *names), 1)
+        if t > 3.0:
+            slow.append(f"{path.stem} {t:.1f} s")
+    label = f"formula --symbolic H W, {len(times)} zoo vision specs"
+    worst = max(times, key=times.get)
+    print(f"{label:<52} {times[worst] * 1000:7.1f} ms slowest ({worst}; target < 3 s each)"
+          + (verdict(label, times[worst], 3.0) + f" ({', '.join(slow)})" if slow else ""))
 
 
 def fuzz_cases(cases: int) -> None:

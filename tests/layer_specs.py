@@ -9,7 +9,8 @@ Left out, and why:
 - pools_2d, keras_channels_last: Keras' "same" pooling (exported with F.pad or a helper function);
 - upsample_fractional: fractional upsampling factors, under ptflops;
 - products_broadcast: broadcast matmuls and non-bmm einsums, under fvcore, and outputs that reach nothing;
-- merges_from_saved, tied_embedding: tensors saved or read back (`save:`, `from:`) whose layers reach nothing.
+- merges_from_saved, tied_embedding: tensors saved or read back (`save:`, `from:`) whose layers reach nothing;
+- cross_attention: two network inputs (`inputs:`), where the tool harness feeds one.
 merges_from_saved and upsample_fractional hold only what merges and upsample (which they would repeat) do not.
 """
 from __future__ import annotations
@@ -603,6 +604,99 @@ layers:
   - multihead_attention: {num_heads: 4, qkv: separate, call: explicit}
   - multihead_attention: {num_heads: 1, qkv: separate, call: module}  # one head: torch's slow path
 """,
+    "accumulated_sum": """
+input: [3, 8]
+layers:
+  - conv1d: {name: first, out_channels: 4, kernel_size: 1, accumulate: total}
+  - sequential:
+      name: stack
+      repeat: 2
+      layers:
+        - conv1d: {name: skip, out_channels: 4, kernel_size: 3, padding: 1, accumulate: total}
+  - add: {inputs: [total, "."]}
+""",
+    "state_space": """
+input: [5, 24]
+batch: 2
+layers:
+  - mamba: {d_state: 4, d_conv: 3}
+  - mamba: {expand: 1, dt_rank: 3, conv_bias: false, bias: true, state_cache: false}
+""",
+    "frozen_batchnorm2d": """
+input: [4, 6, 5]
+batch: 2
+layers:
+  - frozen_batchnorm2d
+  - conv2d: {out_channels: 3, kernel_size: 1, bias: false}
+  - frozen_batchnorm2d: {num_features: 3, eps: 0.0}
+""",
+    "cnn_ops": """
+input: [4, 10, 8]
+batch: 2
+layers:
+  - identity: {name: x0}
+  - std_conv2d: {out_channels: 8, kernel_size: 3, padding: 1, gain: true, gamma: 1.5, eps: 1.0e-5}
+  - std_conv2d: {out_channels: 8, kernel_size: 3, stride: 2, groups: 2, bias: false}
+  - grn: {eps: 1.0e-5}
+  - quick_gelu
+  - softplus: {beta: 2, threshold: 10}
+  - mish
+  - parallel:
+      branches: {pool: [{avgpool2d: {kernel_size: 3, stride: 1, padding: 1, count_include_pad: false}}], id: []}
+      merge: sub
+  - split: {split_size_or_sections: [2, 5, 1], index: 1}
+  - slice: {dim: 2, step: 2}
+  - slice: {dim: -1, start: 1, length: 2}
+  - conv2d: {out_channels: 4, kernel_size: 1}
+  - upsample: {size_of: x0, mode: bilinear}
+  - sub: {inputs: [x0, .]}
+""",
+    "cnn_ops_functions": """
+input: [3, 9]
+layers:
+  - quick_gelu: {call: function}
+  - softplus: {call: function}
+  - mish: {call: function}
+  - grn
+  - reshape: {shape: [3, 3, 3]}
+  - permute: {dims: [0, 2, 3, 1]}
+  - grn: {dim: -1}
+  - permute: {dims: [0, 3, 1, 2]}
+  - flatten: {start_dim: 2}
+  - split: {split_size_or_sections: 2, index: 1}
+  - slice: {dim: 2, start: -6, end: -1, step: 2}
+  - upsample: {size_of: input, call: function}
+""",
+    "attention_projection_bias": """
+input: [6, 32]
+batch: 2
+layers:
+  - multihead_attention: {num_heads: 4, kv_heads: 2, qkv: separate, causal: true,
+                          bias: {q: true, k: true, v: true, out: false}}  # Qwen2
+  - multihead_attention: {num_heads: 4, qkv: separate, bias: {q: true, k: false, v: true, out: true}}  # Whisper
+  - multihead_attention: {num_heads: 4, bias: {q: false, k: false, v: false, out: true}}  # fused, out only
+""",
+    "bias_add": """
+input: [5, 12]
+batch: 2
+layers:
+  - linear: {out_features: 10, bias: false}
+  - bias_add: {buffer: true}
+  - bias_add
+""",
+    "cross_attention": """
+variables: {S: 7, T: 5}
+inputs: {memory: [S, 16], tokens: [T]}
+batch: 2
+layers:
+  - linear: {name: encoded, out_features: 24}
+  - embedding: {num_embeddings: 30, embedding_dim: 12, from: tokens}
+  - multihead_attention: {num_heads: 4, relative_buckets: 8, scaling: false}
+  - multihead_attention: {num_heads: 4, causal: true, cache: 2, relative_buckets: 8, relative_table: false}
+  - multihead_attention: {num_heads: 4, kv_from: encoded}
+  - multihead_attention: {num_heads: 4, kv_from: encoded, qkv: separate, bias: {q: true, k: false, v: true, out: true}}
+  - multihead_attention: {num_heads: 2, kv_heads: 1, head_dim: 5, bias: false, kv_from: memory, cache: 3}
+""",
     "windows": """
 input: [16, 10, 9]
 batch: 2
@@ -652,7 +746,7 @@ layers:
 }
 
 NOT_PEERS = frozenset({"pools_2d", "keras_channels_last", "upsample_fractional", "products_broadcast",
-                       "merges_from_saved", "tied_embedding"})
+                       "merges_from_saved", "tied_embedding", "cross_attention"})
 PEERS = tuple(name for name in SPECS if name not in NOT_PEERS)
 
 

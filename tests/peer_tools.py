@@ -57,11 +57,13 @@ SIZES: dict[str, dict] = {
     "googlenet": IMAGE,
     "gpt2": {"T": 32, "vocab": 500, "n_ctx": 64, "width": 96, "depth": 2},
     "gpt_kaplan": {"n_layer": 2, "d_model": 96, "d_attn": 96, "d_ff": 384, "n_ctx": 32, "n_vocab": 500},
+    "hrnet_w18_small": IMAGE,
     "inception_v3": {"H": 107, "W": 107},
     "lenet5": {},
     "levit_128": {"H": 128, "W": 96},  # token grids 8 x 6, 4 x 3, 2 x 2: every stage, odd sides too
     "llama2_7b": {"T": 16, "vocab": 500, "width": 128, "depth": 2, "ffn": 344},
     "lstm_lm": {"vocab": 1000, "hidden": 128},
+    "mamba_130m": {"T": 8, "vocab": 500, "width": 64, "depth": 2},
     "mnasnet0_5": IMAGE,
     "mnasnet1_0": IMAGE,
     "mobilenet_v2": IMAGE,
@@ -75,6 +77,7 @@ SIZES: dict[str, dict] = {
     "resnet18": IMAGE,
     "resnet34": IMAGE,
     "resnet50": {},  # full size: the figures tests/test_conventions.py checks against torchvision's
+    "resnet50_fpn": IMAGE,
     "resnext50_32x4d": IMAGE,
     "resnext101_32x8d": IMAGE,
     "shufflenet_v2_x0_5": IMAGE,
@@ -96,6 +99,15 @@ SIZES: dict[str, dict] = {
     "vit_b_32": {"image": 96, "depth": 2},
     "wide_resnet50_2": IMAGE,
     "wide_resnet101_2": IMAGE,
+    "wav2vec2_feature_encoder": {"T": 3200, "channels": 32},
+    "wavenet": {"T": 64, "quantization": 8, "residual": 4, "dilation_channels": 4, "skip": 8},
+    "convnextv2_atto": IMAGE,
+    "nfnet_l0": IMAGE,
+    "poolformer_s12": IMAGE,
+    "deeplabv3_resnet50": IMAGE,
+    "t5_small": {"S": 8, "T": 8},  # encoder-decoders: two inputs, shorter sequences
+    "bart_base": {"S": 8, "T": 8},
+    "whisper_tiny": {"T": 8, "frames": 64},
 }
 
 
@@ -113,17 +125,22 @@ def quiet():
         logging.getLogger("fvcore").setLevel(level)
 
 
+def inputs(x) -> tuple:
+    """The positional inputs: x itself, or the tuple an export with several inputs (inputs:) makes."""
+    return x if isinstance(x, tuple) else (x,)
+
+
 def run_torch(model, x):
     import torch
     from torch.utils.flop_counter import FlopCounterMode
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        model(x)
+        model(*inputs(x))
     return counter.get_total_flops()
 
 
 def run_fvcore(model, x):
     from fvcore.nn import FlopCountAnalysis
-    analysis = FlopCountAnalysis(model, (x,))
+    analysis = FlopCountAnalysis(model, inputs(x))
     analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
     return analysis.total()
 
@@ -131,7 +148,13 @@ def run_fvcore(model, x):
 def run_ptflops(model, x):
     from ptflops import get_model_complexity_info
     with quiet() as out:
-        macs, _ = get_model_complexity_info(model, tuple(x.shape[1:]), input_constructor=lambda _: x,
+        if isinstance(x, tuple):  # several inputs: ptflops calls model(**kwargs)
+            import inspect
+            names = list(inspect.signature(model.forward).parameters)
+            shape, make = tuple(x[0].shape[1:]), (lambda _: dict(zip(names, x)))
+        else:
+            shape, make = tuple(x.shape[1:]), (lambda _: x)
+        macs, _ = get_model_complexity_info(model, shape, input_constructor=make,
                                             as_strings=False, print_per_layer_stat=False, backend="pytorch")
     if macs is None:  # ptflops catches the model's exception, prints it and returns None
         raise RuntimeError(out.getvalue().strip().splitlines()[-1])
@@ -140,12 +163,12 @@ def run_ptflops(model, x):
 
 def run_thop(model, x):
     import thop
-    return thop.profile(model, inputs=(x,), verbose=False)[0]
+    return thop.profile(model, inputs=inputs(x), verbose=False)[0]
 
 
 def run_torchinfo(model, x):
     import torchinfo
-    return torchinfo.summary(model, input_data=x, verbose=0).total_mult_adds
+    return torchinfo.summary(model, input_data=list(inputs(x)), verbose=0).total_mult_adds
 
 
 RUN = {"torch": run_torch, "fvcore": run_fvcore, "ptflops": run_ptflops, "thop": run_thop,

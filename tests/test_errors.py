@@ -342,7 +342,9 @@ def test_process_exit_status_and_no_traceback(tmp_path):
 def test_process_missing_file(tmp_path):
     proc = _python_m(tmp_path, "missing.yaml")
     assert proc.returncode == 2
-    assert proc.stderr == "archcalc: missing.yaml: no such file: missing.yaml (check the path)\n"
+    # a bare name may be a zoo spec's (archcalc resnet18): the hint says where the zoo's names are listed
+    assert proc.stderr == ("archcalc: missing.yaml: no such file or zoo spec: missing.yaml (check the path; "
+                           "archcalc zoo lists the zoo's specs)\n")
 
 
 def test_process_success(tmp_path):

@@ -106,19 +106,22 @@ def measure(source: str, device: str = "cpu", onednn: bool = True) -> dict:
         # flash kernel would count 0). The arithmetic is the same; only what the counter sees changes.
         grad, kernel = torch.enable_grad(), sdpa_kernel(SDPBackend.MATH)
     with grad, kernel, flags, FlopCounterMode(display=False) as counter:
-        y = model(x)
+        y = model(*x) if isinstance(x, tuple) else model(x)  # a tuple: several network inputs (inputs:)
     flops = counter.get_total_flops()
     assert flops % 2 == 0
     return {"params": sum(p.numel() for p in model.parameters()),
             "buffers": sum(b.numel() for b in model.buffers()),
-            "macs": flops // 2, "output_shape": tuple(y.shape)}
+            "macs": flops // 2, "output_shape": tuple(map(tuple, (t.shape for t in y))) if isinstance(y, tuple)
+            else tuple(y.shape)}  # several outputs (an outputs: header): a tuple of them
 
 
 def expected(network: archcalc.Network) -> dict:
     """archcalc's figures, the MACs plus what torch computes under a causal mask (masked_macs)."""
     report = archcalc.analyze(network)
     return {"params": report.totals.params, "buffers": report.totals.buffers,
-            "macs": report.totals.macs + masked_macs(network, report), "output_shape": tuple(report.output_shape)}
+            "macs": report.totals.macs + masked_macs(network, report),
+            "output_shape": tuple(tuple(out.output_shape) for out in report.outputs) if report.outputs
+            else tuple(report.output_shape)}
 
 
 def check(spec: str | Path, device: str | None = None, **overrides) -> dict:
@@ -357,7 +360,8 @@ def test_generated_file_runs_as_a_script(tmp_path):
     path = tmp_path / "lenet5.py"
     done = subprocess.run([sys.executable, "-m", "archcalc", "export", "specs/lenet5.yaml", "--to", "pytorch", "-o",
                            str(path)], cwd=ROOT, capture_output=True, text=True)
-    assert done.returncode == 0 and done.stdout == "", done.stderr
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    assert done.stdout == f"wrote {path}: the PyTorch code of lenet5\n"  # the one line naming what it wrote
     run = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     report = archcalc.analyze(archcalc.load(ROOT / "specs" / "lenet5.yaml"))
@@ -387,7 +391,7 @@ def test_cli_writes_to_stdout_or_a_file(tmp_path):
     assert "class Resnet18(nn.Module):" in done.stdout and "INPUT_SHAPE = (1, 3, 64, 64)" in done.stdout
     path = tmp_path / "net.py"
     done = cli("export", "specs/resnet18.yaml", "--to", "pytorch", "--set", "H=64", "--set", "W=64", "-o", str(path))
-    assert done.returncode == 0 and done.stdout == ""
+    assert done.returncode == 0 and done.stdout == f"wrote {path}: the PyTorch code of resnet18\n"
     written = path.read_text().replace("specs/resnet18.yaml", str(ROOT / "specs" / "resnet18.yaml"))
     assert written == export(ROOT / "specs" / "resnet18.yaml", H=64, W=64)
 

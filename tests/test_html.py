@@ -193,10 +193,12 @@ def test_symbolic_report(no_plot):
     assert len(_rows(page)) == len(report.layers)
 
 
-def test_cli_report(tmp_path, no_plot):
+def test_cli_report(tmp_path, no_plot, capsys):
     from archcalc.cli import main
     out = tmp_path / "lenet.html"
     assert main(["report", str(ROOT / "specs" / "lenet5.yaml"), "-o", str(out)]) == 0
+    # one line naming what it wrote, on standard output (standard error is for errors)
+    assert capsys.readouterr() == (f"wrote {out}: the HTML report of lenet5 (convention archcalc)\n", "")
     page = out.read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>") and "61,706" in page  # LeNet-5: 61,706 params (README)
 

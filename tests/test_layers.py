@@ -347,6 +347,9 @@ ACTIVATIONS = {
     "hardswish": 5,  # +3, max, min, *x, /6
     "hardsigmoid": 4,  # +3, max, min, /6
     "softmax": 3,  # exp, add into the sum, divide
+    "quick_gelu": 5,  # *1.702, sigmoid (3), *x
+    "mish": 5,  # exp, +1, log, tanh, *x
+    "softplus": 4,  # exp, +1, log, the comparison with the threshold
 }
 
 

@@ -31,6 +31,7 @@ from peer_tools import IMAGE, SIZES, TOOLS, check, measure, preset_total, quiet
 from torchvision_oracle import models
 
 import archcalc
+from archcalc.count.preset import load
 
 torch = pytest.importorskip("torch")
 # ptflops imports torchvision.ops when torchvision is installed, and torchvision 0.28.0's package __init__ raises
@@ -111,17 +112,28 @@ def test_module_is_archcalcs(case):
     net, model, x = prepared(case)
     report = archcalc.analyze(net)
     with torch.no_grad(), quiet():
-        y = model(x)
+        y = model(*x) if isinstance(x, tuple) else model(x)  # a tuple: several inputs (inputs:)
     assert sum(p.numel() for p in model.parameters()) == report.totals.params
     assert sum(b.numel() for b in model.buffers()) == report.totals.buffers
-    assert tuple(y.shape) == tuple(report.output_shape)
+    if report.outputs:  # several outputs: the module returns them as a tuple
+        assert [tuple(t.shape) for t in y] == [tuple(o.output_shape) for o in report.outputs]
+    else:
+        assert tuple(y.shape) == tuple(report.output_shape)
 
 
 PAIRS = [(case, tool) for case in CASES for tool in TOOLS]
+
+
+# fvcore counts from a JIT trace, which drops dead code: layers whose output reaches no later layer nor the network
+# output. WaveNet's last residual 1x1 conv is one (the network's output is the skip sum's); the model computes it, and
+# FlopCounterMode and the hooking tools count it.
+DEAD = {"wavenet": ("dilated_stack.49.dense",)}
 
 
 @pytest.mark.parametrize("case, tool", PAIRS, ids=[f"{c}-{t}" for c, t in PAIRS])
 def test_tool_total_is_the_presets(case, tool):
     net, model, x = prepared(case)
     want = preset_total(net, tool)
+    if tool == "fvcore" and case in DEAD:
+        want -= sum(r.macs for r in archcalc.analyze(net, convention=load(tool)).layers if r.name in DEAD[case])
     check(tool, measure(tool, model, x, case), want, case)

@@ -168,7 +168,9 @@ def test_cli_plot_writes_the_file(tmp_path: Path, capsys: pytest.CaptureFixture[
     out = tmp_path / "vgg.svg"
     assert main(["plot", str(ROOT / "specs" / "vgg16.yaml"), "--kind", "rf", "-o", str(out)]) == 0
     check_file(out, "svg")
-    assert capsys.readouterr().err == ""
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    assert captured.out == f"wrote {out}: the rf chart of vgg16 (convention archcalc)\n"  # one line, what and where
 
 
 def test_bad_file_names_are_one_line_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

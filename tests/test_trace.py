@@ -36,13 +36,13 @@ def test_steps_read_and_write_buffers_in_walk_order():
     assert kinds == [("stem", False), ("block", True), ("block.conv", False), ("block.act", False),
                      ("block.add", False), ("head", False)]
     by = {s.node.path: s for s in trace.steps}
-    assert trace.input == 0 and by["stem"].reads == [0]
+    assert trace.input == 0 and by["stem"].reads == (0,)
     stem = by["stem"].out
-    assert by["block"].reads == [stem] and by["block.conv"].reads == [stem]
-    assert by["block.act"].reads == [by["block.conv"].out]
-    assert by["block.add"].reads == [by["block.act"].out, stem]  # the branch, then the identity
+    assert by["block"].reads == (stem,) and by["block.conv"].reads == (stem,)
+    assert by["block.act"].reads == (by["block.conv"].out,)
+    assert by["block.add"].reads == (by["block.act"].out, stem)  # the branch, then the identity
     assert by["block"].out == by["block.add"].out
-    assert by["head"].reads == [stem] and trace.output == by["head"].out
+    assert by["head"].reads == (stem,) and trace.output == by["head"].out
     assert trace.names["stem"] == stem and trace.names["block"] == by["block.add"].out
     outs = [s.out for s in trace.layers()]
     assert len(set(outs)) == len(outs)  # one buffer per tensor written
@@ -54,7 +54,7 @@ def test_step_holds_the_cost_as_the_formula_returned_it():
     _, trace = walk(archcalc.load(RESIDUAL, batch=3))
     conv = next(s for s in trace.steps if s.node.path == "block.conv")
     assert conv.cost.macs == 4 * 4 * 3 * 3 * 8 * 8  # per sample: the batch is the convention's to apply
-    assert conv.seen == [(4, 8, 8)] and conv.inputs == 4 * 8 * 8 and not conv.moved
+    assert conv.seen == ((4, 8, 8),) and conv.inputs == 4 * 8 * 8 and not conv.moved
 
 
 KERAS_CONV = """name: k
@@ -69,7 +69,7 @@ def test_channels_last_step_is_moved_and_sees_channels_first():
     text = KERAS_CONV
     _, trace = walk(archcalc.load(text))
     (conv,) = trace.layers()
-    assert conv.moved and conv.seen == [(6, 10)]  # [C, L] as the formula reads it
+    assert conv.moved and conv.seen == ((6, 10),)  # [C, L] as the formula reads it
     assert tuple(conv.cost.shape) == (5, 8) and conv.shape == (8, 5)  # given channels first, held channels last
 
 

@@ -27,6 +27,28 @@ def formula(report: Any, metric: str, latex: bool = False) -> str:
     return to_latex(value) if latex else str(fmt_exact(value))
 
 
+def piecewise_note(report: Any, metric: str) -> str | None:
+    """A one-line note when a symbolic total is piecewise (floors or ceilings of strided sizes), naming the
+    assumption that lets them simplify: each symbol a multiple of the largest stride reached (None otherwise)."""
+    from ..core.symbolic import is_piecewise
+    from ..walk.rf import AxisRF
+    value = getattr(report.totals, metric, None) if metric != "rf" else None
+    if value is None or not is_piecewise(value):
+        return None
+    free = sorted(str(s) for s in value.free_symbols)
+    # the strides reached, read off the windows' field (a gate or a statistic makes the full field global)
+    stride = max((int(a.jump) for row in report.layers if row.rf_windows for a in row.rf_windows.axes
+                  if isinstance(a, AxisRF) and (isinstance(a.jump, int) or getattr(a.jump, "is_Integer", False))),
+                 default=1)
+    assumed = report.assumptions or {}
+    wanted = [n for n in free if n in (report.symbols or {}) and stride > 1 and assumed.get(n, 1) % stride]
+    if not wanted:
+        return f"note: the {metric} formula is piecewise in {', '.join(free)} (floors or ceilings of sizes)"
+    flags = " ".join(f"--assume {n}=multiple_of:{stride}" for n in wanted)
+    return (f"note: the {metric} formula is piecewise in {', '.join(free)} (floors of strided sizes); {flags} "
+            f"(the total stride) may make it a polynomial")
+
+
 class Runs:
     """Numeric runs of one network at values of some of its names (variables, symbols, batch), built again from
     its spec with the values it was built with, then these: every check of a run applies."""

@@ -40,8 +40,9 @@ ASSUMPTIONS = (
     "over the layers; other workspace inside a layer is not counted (im2col or GEMM buffers, temporaries of a "
     "fused op)",
     "KV cache = the K and V that attention layers keep between decode steps (kv_cache: by default causal "
-    "attention and decode steps, cache > 0; an encoder's self-attention keeps none), at the positions each holds "
-    "x batch x bytes, held for the whole generation on top of the peak activations",
+    "attention and decode steps, cache > 0; an encoder's self-attention keeps none; cross-attention, kv_from, the "
+    "encoder's K and V once), at the positions each holds x batch x bytes, and the recurrent state a mamba layer "
+    "keeps (conv and SSM state, whatever the context), held for the whole generation on top of the peak activations",
     "inference total = parameters + buffers + peak activations + KV cache",
     "training state per parameter: fp32 keeps 4-byte weights and gradients; bf16/fp16 is mixed precision as in "
     "ZeRO (Rajbhandari et al., 2020): 2-byte weights and gradients plus fp32 master weights and fp32 optimizer "
@@ -54,6 +55,7 @@ ASSUMPTIONS = (
     "held at once (an upper bound: activations are freed as backward produces gradients); no gradient buckets, "
     "allocator fragmentation, framework or runtime overhead",
 )
+OUTPUTS = "the network's outputs (its outputs: header) all stay to the end, each from the layer that writes it"
 SYMBOLIC_REPEAT = ("a repeat with a symbolic count is one unit standing for all its copies: its layers' live "
                    "memory is that of a copy after the first (which reads the previous copy's output)")
 
@@ -157,9 +159,12 @@ def annotate(report: Any, dtype: str = "fp32", optimizer: str = "adam") -> Any:
             "kv_cache_bytes": fmt_exact(row.cache * size),
             **{f"{m.name}_bytes": fmt_exact(getattr(row, m.name) * size) for m in IN_BYTES}}
     t = report.totals
-    input_elements = 1
-    for d in report.input_shape:  # batch first
-        input_elements = input_elements * d
+    input_elements = 0
+    for shape in report.inputs.values():  # batch first; every network input
+        elements = 1
+        for d in shape:
+            elements = elements * d
+        input_elements = input_elements + elements
     top, where = peak([row.live for row in rows], report.assumptions)
     params, buffers, cache = t.params * size, t.buffers * size, t.cache * size
     inference = {"input_bytes": fmt_exact(input_elements * size), "peak_activation_bytes": fmt_exact(top * size),
@@ -176,12 +181,14 @@ def annotate(report: Any, dtype: str = "fp32", optimizer: str = "adam") -> Any:
                     "total_bytes": fmt_exact(t.params * each + buffers + saved)}
     report.extra["memory"] = {
         "dtype": dtype, "bytes_per_value": size, "batch": fmt_exact(report.input_shape[0]), "optimizer": optimizer,
+        **({"inputs": len(report.inputs)} if len(report.inputs) > 1 else {}),  # network inputs, all in input_bytes
         "param_bytes": fmt_exact(params), "buffer_bytes": fmt_exact(buffers),
         **{f"{m.name}_bytes": fmt_exact(getattr(t, m.name) * size) for m in IN_BYTES},
         "inference": inference, "training": training,
         "formulas": dict(FORMULAS),
         "units": "bytes, exact integers (formulas in symbolic mode)",
-        "assumptions": [*ASSUMPTIONS, *((SYMBOLIC_REPEAT,) if report.symbols else ())],
+        "assumptions": [*ASSUMPTIONS, *((SYMBOLIC_REPEAT,) if report.symbols else ()),
+                        *((OUTPUTS,) if report.outputs else ())],
     }
     return report
 

@@ -86,8 +86,9 @@ def _items(m: dict[str, Any], num: Callable[[Any], str], name: Callable[[str], s
                    f"batch {m['batch']}"),
         ("parameters", num(m["param_bytes"])),
         ("buffers", num(m["buffer_bytes"])),
-        ("peak activations", f"{num(inf['peak_activation_bytes'])} {where} (inference; the input alone is "
-                             f"{num(inf['input_bytes'])})"),
+        ("peak activations", f"{num(inf['peak_activation_bytes'])} {where} (inference; the "
+                             f"{'inputs' if m.get('inputs', 1) > 1 else 'input'} alone "
+                             f"{'are' if m.get('inputs', 1) > 1 else 'is'} {num(inf['input_bytes'])})"),
         ("KV cache", num(inf["kv_cache_bytes"])),
         ("traffic", f"{num(m['traffic_bytes'])}: what the layers read and write (inputs, weights, outputs)"),
         ("inference", f"{num(inf['total_bytes'])} = parameters + buffers + peak activations + KV cache"),

@@ -53,6 +53,8 @@ def plain(value: Any) -> Any:
     """
     if isinstance(value, tuple):
         return tuple(plain(v) for v in value)
+    if isinstance(value, dict):  # a flag per part (multihead_attention's bias: {q, k, v, out})
+        return {k: plain(v) for k, v in value.items()}
     if isinstance(value, Fraction):
         return f"{value.numerator}/{value.denominator}"
     if value is None or isinstance(value, (bool, int, float, str)):

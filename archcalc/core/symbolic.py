@@ -102,6 +102,14 @@ def substitute(expr: Any, values: Mapping[str, Any], symbols: Symbols) -> Any:
     return to_python(result)
 
 
+def is_piecewise(value: Any) -> bool:
+    """A formula holding a floor, ceiling, remainder, min, max or piecewise branch (not a polynomial)."""
+    if not is_symbolic(value):
+        return False
+    import sympy
+    return bool(value.has(sympy.floor, sympy.ceiling, sympy.Mod, sympy.Min, sympy.Max, sympy.Piecewise))
+
+
 def to_python(value: Any) -> Any:
     """sympy numbers as exact Python ints or Fractions; expressions unchanged."""
     import sympy

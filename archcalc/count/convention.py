@@ -108,8 +108,9 @@ class Convention:
 
 
 def _archcalc_rules() -> dict[str, str]:
-    from ..layers import attention, norm
+    from ..layers import attention, norm, ssm
     from ..layers.activation import PER_ELEMENT
+    from ..layers.activation_smooth import SMOOTH_PER_ELEMENT
     from ..layers.recurrent import CELLS
     return {
         "conv/linear/matmul": "2 FLOPs per MAC (one multiply, one add)",
@@ -124,7 +125,9 @@ def _archcalc_rules() -> dict[str, str]:
         "attention": f"per head and scored (query, key) pair: QK^T and AV, 2 x head_dim MACs; softmax "
                      f"{attention.SOFTMAX}; scaling by 1/sqrt(head_dim) {attention.SCALE}; rotary "
                      f"{attention.ROTARY} per element of Q and K. Pairs: T x (cache + T) unmasked; "
-                     f"T x cache + T(T+1)/2 with causal: true; at most `window` keys per query with a window",
+                     f"T x cache + T(T+1)/2 with causal: true; at most `window` keys per query with a window; "
+                     f"T x S with kv_from (cross-attention), whose K and V are projected once (none in a decode "
+                     f"step); a relative position bias 1 add per score; scaling: false no scaling",
         "embedding": "a lookup: 0; positional_embedding 1 add per element; class_token 0",
         "gated_mlp/moe": "matrices as linear; activation per hidden element; the gate 1 multiply per hidden "
                          "element; moe: router (linear), softmax over the experts, top_k experts per token, "
@@ -140,6 +143,7 @@ def _archcalc_rules() -> dict[str, str]:
                   "letter is contracted, else 1 multiply per output element; size-1 dims take no part (as "
                   "torch); 3+ operands refused",
         "scale": "1 multiply (+ 1 add with a bias) per element",
+        "bias_add": "1 add per element",
         "upsample": "nearest 0; interpolation with t taps: t multiplies + t - 1 adds per output element",
         "dropout/identity/flatten/reshape/permute/chunk/select/pad/crop/concat": "0 (inference; data movement)",
         "stochastic_depth": "0 (an identity at inference)",
@@ -153,12 +157,26 @@ def _archcalc_rules() -> dict[str, str]:
         "token_batchnorm": f"as batchnorm, over the last dimension: {norm.NORMALISE} per element + {norm.AFFINE} if "
                            "affine",
         "attention_bias": "1 add per score (LeViT's learned biases, read through their index buffer)",
+        "frozen_batchnorm2d": "2 per element (x * scale + shift; the per-channel folding of the frozen statistics "
+                              "into scale and shift is scalar work, not counted)",
+        "grn": "6 per element (square and sum for the L2 norm; x times the normalised norm; weight, bias; the "
+               "residual add); the per-channel root, mean and divide are scalar work, not counted",
+        "std_conv": "std_conv2d as conv; the standardization of the weights (once per forward, whatever the input; "
+                    "foldable at inference) not counted",
+        "sub": "1 per output element",
+        "split/slice": "0 (data movement)",
+        **{f"activation.{name}": f"{n} per element ({how})" for name, (n, how) in SMOOTH_PER_ELEMENT.items()},
         "custom": "the spec's own formula",
         **{f"activation.{name}": f"{n} per element ({how})" for name, (n, how) in PER_ELEMENT.items()},
         **{f"recurrent.{name}": f"matmuls as linear; then per hidden unit, time step, layer and direction: "
                                 f"{2 * cell.gates} bias adds (b_ih, b_hh) if bias; {cell.elementwise} elementwise "
                                 f"({cell.how}); activations {', '.join(f'{f} {what}' for f, what in cell.activations)}"
            for name, cell in CELLS.items()},
+        "mamba": f"projections as linear, the causal depthwise conv as conv, the readout y = h C as matmul (d_state "
+                 f"MACs per token and inner channel); per token and inner channel: silu {PER_ELEMENT['silu'][0]} "
+                 f"twice (conv output, gate), softplus {ssm.SOFTPLUS} (dt), {ssm.SKIP_AND_GATE} for y + D x and the "
+                 f"gate; per token, inner channel and state: {ssm.DISCRETISE} to discretise (exp(A dt), dt B), "
+                 f"{ssm.RECURRENCE} for h = dA h + dB x; A = -exp(A_log), per weight, not counted",
     }
 
 

@@ -208,7 +208,7 @@ def variables(step: Step, own: Counted, batch: Any) -> dict[str, Any]:
     if isinstance(spec, CustomLayer):  # its arguments, by name: a custom layer has no declared fields
         env = {name: spec.env[name] for name in spec.definition.args}
     else:
-        env = _fields(spec, seen)
+        env = _fields(spec, seen, step.seen[1:])
     env.update({f"flops_{kind}": own.flops_by_kind.get(kind, 0) for kind in KINDS})
     if step.node.type.startswith("conv_transpose"):
         from ..layers.conv import torch_transpose
@@ -228,7 +228,7 @@ def variables(step: Step, own: Counted, batch: Any) -> dict[str, Any]:
     return env
 
 
-def _fields(spec: Any, seen: tuple[Any, ...]) -> dict[str, Any]:
+def _fields(spec: Any, seen: tuple[Any, ...], others: Any = ()) -> dict[str, Any]:
     """A declared layer's own variables: its int and bool fields, one flag per option of a choice field, and
     attention's figures (``seen``: its input as its formula saw it)."""
     env: dict[str, Any] = {}
@@ -243,5 +243,6 @@ def _fields(spec: Any, seen: tuple[Any, ...]) -> dict[str, Any]:
         env.update(call_module=spec.torch_native, call_explicit=not spec.torch_native, torch_native=spec.torch_native)
     if spec.kind == "attention":
         from ..layers.attention import dense_scores
-        env.update(spec.dense_scores(seen) if hasattr(spec, "dense_scores") else dense_scores(spec, seen))
+        env.update(spec.dense_scores(seen) if hasattr(spec, "dense_scores")  # window_attention's own
+                   else dense_scores(spec, seen, *others))  # others: cross-attention's keys and values [S, e]
     return env

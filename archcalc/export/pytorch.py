@@ -29,7 +29,7 @@ from ..walk.trace import Step, Trace
 
 # importing them registers their translations, in this order: a generated file lists the helpers they define
 # (torch_base.HELPERS) in the order they were defined
-from . import torch_conv, torch_merge, torch_norm, torch_reshape, torch_sequence, torch_window  # noqa: F401
+from . import torch_conv, torch_merge, torch_norm, torch_reshape, torch_sequence, torch_ssm, torch_window  # noqa: F401
 from .torch_base import HELPERS, TORCH, Site
 
 # Attributes of torch.nn.Module (torch 2.x) that a layer's attribute must not shadow.
@@ -43,7 +43,7 @@ register_state_dict_post_hook register_state_dict_pre_hook requires_grad_ set_ex
 state_dict to to_empty train training type xpu zero_grad
 """.split())
 # Names the generated file uses at module level, which a forward variable must not shadow.
-RESERVED = frozenset({"self", "x", "torch", "nn", "F", "math", "INPUT_SHAPE", "VOCAB", "example_input",
+RESERVED = frozenset({"self", "x", "torch", "nn", "F", "math", "INPUT_SHAPE", "INPUT_SHAPES", "VOCAB", "example_input",
                       *HELPERS, *dir(builtins)})
 
 
@@ -111,6 +111,8 @@ class _Writer:
                 readers.setdefault(t, []).append(i)
         made = {step.out: i for i, step in enumerate(leaves)}
         made[self.trace.input] = -1
+        several = {t: key for key, t in self.trace.inputs.items()} if len(self.trace.inputs) > 1 else {}
+        made.update(dict.fromkeys(several, -1))
         known: dict[int, list[str]] = {}
         for key, t in self.trace.names.items():
             known.setdefault(t, []).append(key)
@@ -118,20 +120,26 @@ class _Writer:
         avoid = RESERVED | keyword_set()
         for t, i in sorted(made.items(), key=lambda item: item[1]):
             final = t == self.trace.output
-            if all(r == i + 1 for r in readers.get(t, [])) and (not final or i == len(leaves) - 1):
+            if t not in several and all(r == i + 1 for r in readers.get(t, [])) and (not final or i == len(leaves) - 1):
                 names[t] = "x"
                 continue
             keys = sorted(known.get(t, []), key=lambda k: (k.count("."), len(k)))
-            base = "inp" if t == self.trace.input else identifier(keys[0], "t") if keys else f"t{t}"
+            base = identifier(several[t], "inp") if t in several else "inp" if t == self.trace.input else \
+                identifier(keys[0], "t") if keys else f"t{t}"
             names[t] = self.unique(base, "var", avoid)
+        for t in [t for _, t in self.trace.outputs if names[t] == "x" and made[t] != len(leaves) - 1]:
+            # an output (outputs: header) is read by the return as well: a name of its own, unless made last
+            keys = sorted(known.get(t, []), key=lambda k: (k.count("."), len(k)))
+            names[t] = self.unique(identifier(keys[0], "t") if keys else f"t{t}", "var", avoid)
         return names
 
     # ---- the file ----
 
     def source(self) -> str:
         names = self.variables(self.layers)
+        self.arg_names = [names[t] for t in self.input_ids()]
         body: list[str] = []
-        inp = names[self.trace.input]
+        inp = ", ".join(f"{names[t]}: torch.Tensor" for t in self.input_ids())
         for step in self.trace.steps:
             group = step.node
             if isinstance(group, Group):
@@ -142,7 +150,11 @@ class _Writer:
             out = names[step.out]
             if expr != out:
                 body.append(f"{out} = {expr}")
-        body.append(f"return {names[self.trace.output]}")
+        if self.trace.outputs:  # several outputs (an outputs: header): a tuple, in the header's order
+            outs = [names[t] for _, t in self.trace.outputs]
+            body.append(f"return ({outs[0]},)" if len(outs) == 1 else f"return ({', '.join(outs)})")
+        else:
+            body.append(f"return {names[self.trace.output]}")
         return self.assemble(inp, body)
 
     def translate(self, step: Step, args: list[str]) -> str:
@@ -164,6 +176,10 @@ class _Writer:
         except ArchcalcError as e:
             raise e.locate(path=node.path, line=node.line, file=self.net.file) from None
 
+    def input_ids(self) -> list[int]:
+        """The buffers of the network inputs, the first first."""
+        return list(self.trace.inputs.values()) or [self.trace.input]
+
     def assemble(self, inp: str, body: list[str]) -> str:
         net, report, totals = self.net, self.report, self.report.totals
         cls = class_name(net.name)
@@ -180,7 +196,9 @@ class _Writer:
             "",
             f"archcalc's figures at batch {report.input_shape[0]}: {totals.params:,} parameters, "
             f"{totals.buffers:,} buffers,",
-            f"{totals.macs:,} MACs; output shape {tuple(int(d) for d in report.output_shape)}.",
+            f"{totals.macs:,} MACs; " + (f"output shape {tuple(int(d) for d in report.output_shape)}." if
+                                          not report.outputs else "outputs, a tuple in this order:"),
+            *(f"    {py_doc(out.name)}: {tuple(int(d) for d in out.output_shape)}" for out in report.outputs),
             "Inference (eval mode): dropout and stochastic depth are identities, batch norm uses running statistics.",
         ]
         if causal:
@@ -192,7 +210,12 @@ class _Writer:
                   *(["from torch.nn import functional as F"] if uses_f else []), "",
                   f"INPUT_SHAPE = {shape}  # batch first" + (
                       ", channels last" if net.layout == "channels_last" and len(shape) > 2 else "")]
-        if vocab is not None:
+        several = len(self.arg_names) > 1
+        if several:  # the first is INPUT_SHAPE too
+            shapes = ", ".join(f'"{a}": {tuple(int(d) for d in given)}'
+                               for a, given in zip(self.arg_names, report.inputs.values()))
+            lines.append(f"INPUT_SHAPES = {{{shapes}}}  # every input, batch first")
+        if vocab is not None and len(self.input_ids()) == 1:
             lines.append(f"VOCAB = {vocab}  # token ids are int64 in [0, VOCAB)")
         for name in self.helper_order():
             lines += ["", "", HELPERS[name].source.strip("\n")]
@@ -200,29 +223,40 @@ class _Writer:
                   f'    """{spec_name} as declared in {spec_file}; layers are named after their archcalc paths."""',
                   "", "    def __init__(self) -> None:", "        super().__init__()"]
         lines += [f"        {part}" for line in self.init for part in wrap(line, 8)]
-        lines += ["", f"    def forward(self, {inp}: torch.Tensor) -> torch.Tensor:"]
+        lines += ["", f"    def forward(self, {inp}) -> torch.Tensor:"]
         lines += [f"        {part}" for line in body for part in wrap(line, 8)]
-        if vocab is not None:
+        if several:
+            made = [f'torch.randint(0, {v}, INPUT_SHAPES["{a}"], device=device)' if v is not None else
+                    f'torch.randn(INPUT_SHAPES["{a}"], device=device)'
+                    for a, v in zip(self.arg_names, (self.vocabulary(t) for t in self.input_ids()))]
+            make = "(" + ", ".join(made) + ")"
+            what = "Random inputs of INPUT_SHAPES in forward's order (token ids where an embedding reads one)."
+        elif vocab is not None:
             make = "torch.randint(0, VOCAB, INPUT_SHAPE, device=device)"
             what = "Random token ids of INPUT_SHAPE."
         else:
             make = "torch.randn(INPUT_SHAPE, device=device)"
             what = "A random input of INPUT_SHAPE."
-        lines += ["", "", "def example_input(device: torch.device | str | None = None) -> torch.Tensor:",
-                  f'    """{what}"""', f"    return {make}", "", "",
+        returned = "tuple[torch.Tensor, ...]" if several else "torch.Tensor"
+        lines += ["", "", f"def example_input(device: torch.device | str | None = None) -> {returned}:",
+                  f'    """{what}"""', *(f"    {part}" for part in wrap(f"return {make}", 4)), "", "",
                   'if __name__ == "__main__":',
                   f"    model = {cls}().eval()",
                   "    with torch.no_grad():",
-                  "        y = model(example_input())",
+                  f"        y = model({'*' if several else ''}example_input())",
                   '    print(f"output shape {tuple(y.shape)}")',
                   '    print(f"params {sum(p.numel() for p in model.parameters()):,}")',
                   '    print(f"buffers {sum(b.numel() for b in model.buffers()):,}")']
+        if self.trace.outputs:  # several outputs (an outputs: header): forward returns a tuple of them
+            lines = [TUPLE_OF_OUTPUTS.get(line, line) if not line.startswith("    def forward(") else
+                     line.replace(") -> torch.Tensor:", ") -> tuple[torch.Tensor, ...]:") for line in lines]
         return "\n".join(lines) + "\n"
 
-    def vocabulary(self) -> int | None:
-        """Token ids in: the smallest table among the embeddings that read the network input."""
+    def vocabulary(self, given: int | None = None) -> int | None:
+        """Token ids in: the smallest table among the embeddings that read the network input (or input ``given``)."""
+        given = self.trace.input if given is None else given
         sizes = [s.node.spec.num_embeddings for s in self.layers
-                 if self.trace.input in s.reads and s.node.type == "embedding"]
+                 if given in s.reads and s.node.type == "embedding"]
         return min(sizes) if sizes else None
 
     def helper_order(self) -> list[str]:
@@ -234,6 +268,11 @@ class _Writer:
                 wanted.add(name)
                 todo.extend(HELPERS[name].requires)
         return [name for name in HELPERS if name in wanted]
+
+
+# The __main__ block's line for one output, and its form for a tuple of them.
+TUPLE_OF_OUTPUTS = {'    print(f"output shape {tuple(y.shape)}")':
+                    '    print(f"output shapes {[tuple(t.shape) for t in y]}")'}
 
 
 def wrap(line: str, indent: int, limit: int = 120) -> list[str]:

@@ -24,7 +24,7 @@ Shape = tuple[int, ...]
 class Site:
     """One layer as its translation sees it: spec and shapes, and hooks to add code to the module."""
 
-    def __init__(self, spec: Any, inputs: list[Shape], output: Shape, path: str, writer: Any,
+    def __init__(self, spec: Any, inputs: tuple[Shape, ...], output: Shape, path: str, writer: Any,
                  owner: tuple[str, str, Any, Shape] | None = None) -> None:
         self.spec = spec
         self.inputs = inputs  # per-sample shapes of the tensors it reads

@@ -161,3 +161,35 @@ def global_pool(site: Site, args: list[str]) -> str:
         pooled = site.module(f"nn.Adaptive{kind.capitalize()}Pool{nd}d(1)") + f"({args[0]})"
     return pooled if s.keepdims else f"torch.flatten({pooled}, 1)"
 
+
+
+STD_CONV = '''
+class StdConv2d(nn.Conv2d):
+    """A convolution with weight standardization, as timm's StdConv2d (BiT), or with a learnable gain per output
+    channel, as timm's ScaledStdConv2d (NFNet): F.batch_norm standardises each filter in forward."""
+
+    def __init__(self, *args, gain: bool = False, gamma: float = 1.0, eps: float = 1e-6, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.eps = eps
+        self.scale = gamma * self.weight[0].numel() ** -0.5 if gain else None
+        self.gain = nn.Parameter(torch.ones(self.out_channels, 1, 1, 1)) if gain else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        weight = F.batch_norm(self.weight.reshape(1, self.out_channels, -1), None, None,
+                              weight=None if self.gain is None else (self.gain * self.scale).view(-1),
+                              training=True, momentum=0.0, eps=self.eps).reshape_as(self.weight)
+        return self._conv_forward(x, weight, self.bias)
+'''
+define("StdConv2d", STD_CONV)
+
+
+@torch_code("std_conv2d")
+def std_conv(site: Site, args: list[str]) -> str:
+    """The convolution's translation, built as StdConv2d (a subclass of nn.Conv2d) with its options."""
+    s = site.spec
+    out = conv(site, args)
+    line = site.writer.init[-1]
+    options = kw(("gain", s.gain, False), ("gamma", s.gamma, 1.0), ("eps", s.eps, 1e-6))
+    site.writer.init[-1] = line.replace("nn.Conv2d(", f"{site.helper('StdConv2d')}(", 1).removesuffix(")") + \
+        "".join(f", {o}" for o in options) + ")"
+    return out

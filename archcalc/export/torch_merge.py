@@ -53,3 +53,10 @@ def einsum(site: Site, args: list[str]) -> str:
     equation = ",".join(batch + "".join(op) for op in terms) + "->" + batch + "".join(out)
     return call("torch.einsum", lit(equation), *args)
 
+
+
+@torch_code("sub")
+def subtract(site: Site, args: list[str]) -> str:
+    """The Python operator, as PoolFormer writes pool(x) - x."""
+    a, b = batched(site, args)
+    return f"({a} - {b})"

@@ -1,6 +1,7 @@
 """PyTorch translations of normalisation, activations, dropout (stochastic depth too) and identity."""
 from __future__ import annotations
 
+from ..layers.base import torch_dim
 from .torch_base import Site, call, define, kw, lit, torch_code
 
 # ---- normalisation ----
@@ -151,3 +152,84 @@ def dropout(site: Site, args: list[str]) -> str:
 def identity(site: Site, args: list[str]) -> str:
     return args[0]
 
+
+
+# ---- frozen batch norm (torchvision's detection backbones) ----
+
+FROZEN_BATCH_NORM = '''
+class FrozenBatchNorm2d(nn.Module):
+    """Batch norm whose statistics and affine transform are buffers, as torchvision.ops.FrozenBatchNorm2d: folded per
+    channel into one scale and one shift."""
+
+    def __init__(self, num_features: int, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.eps = eps
+        for name, fill in (("weight", 1.0), ("bias", 0.0), ("running_mean", 0.0), ("running_var", 1.0)):
+            self.register_buffer(name, torch.full((num_features,), fill))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        scale = (self.weight * (self.running_var + self.eps).rsqrt()).reshape(1, -1, 1, 1)
+        shift = self.bias.reshape(1, -1, 1, 1) - self.running_mean.reshape(1, -1, 1, 1) * scale
+        return x * scale + shift
+'''
+define("FrozenBatchNorm2d", FROZEN_BATCH_NORM)
+
+
+@torch_code("frozen_batchnorm2d")
+def frozen_batchnorm2d(site: Site, args: list[str]) -> str:
+    s = site.spec
+    return site.module(call(site.helper("FrozenBatchNorm2d"), site.x[0], *kw(("eps", s.eps, 1e-5)))) + f"({args[0]})"
+
+
+# ---- Global Response Normalization (ConvNeXt V2) and smooth activations ----
+
+GLOBAL_RESPONSE_NORM = '''
+class GlobalResponseNorm(nn.Module):
+    """Global Response Normalization (Woo et al. 2023), as timm's GlobalResponseNorm, with the channels at dimension
+    dim: the L2 norm of each channel over the other dimensions, divided by its mean over the channels, scales x."""
+
+    def __init__(self, channels: int, dim: int = 1, eps: float = 1e-6) -> None:
+        super().__init__()
+        self.dim, self.eps = dim, eps
+        self.weight = nn.Parameter(torch.zeros(channels))
+        self.bias = nn.Parameter(torch.zeros(channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        dim = self.dim % x.dim()
+        shape = [-1 if d == dim else 1 for d in range(x.dim())]
+        g = x.norm(p=2, dim=tuple(d for d in range(1, x.dim()) if d != dim), keepdim=True)
+        n = g / (g.mean(dim=dim, keepdim=True) + self.eps)
+        return x + torch.addcmul(self.bias.view(shape), self.weight.view(shape), x * n)
+'''
+define("GlobalResponseNorm", GLOBAL_RESPONSE_NORM)
+
+
+@torch_code("grn")
+def grn(site: Site, args: list[str]) -> str:
+    s = site.spec
+    channels = site.x[torch_dim(s.dim, site.x)]
+    options = kw(("dim", s.dim, 1), ("eps", s.eps, 1e-6))
+    return site.module(call(site.helper("GlobalResponseNorm"), channels, *options)) + f"({args[0]})"
+
+
+QUICK_GELU = '''
+class QuickGELU(nn.Module):
+    """x * sigmoid(1.702 x), CLIP's approximation of GELU (Hugging Face's QuickGELUActivation)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.sigmoid(1.702 * x)
+'''
+define("QuickGELU", QUICK_GELU)
+
+
+@torch_code("quick_gelu", "mish", "softplus")
+def smooth_activation(site: Site, args: list[str]) -> str:
+    s, x = site.spec, args[0]
+    options = kw(("beta", s.beta, 1.0), ("threshold", s.threshold, 20.0)) if s.type == "softplus" else []
+    if s.call == "function":
+        if s.type == "quick_gelu":
+            return f"({x} * torch.sigmoid(1.702 * {x}))"
+        return call(f"F.{s.type}", x, *options)
+    if s.type == "quick_gelu":
+        return site.module(call(site.helper("QuickGELU"))) + f"({x})"
+    return site.module(call({"mish": "nn.Mish", "softplus": "nn.Softplus"}[s.type], *options)) + f"({x})"

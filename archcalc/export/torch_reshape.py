@@ -126,3 +126,30 @@ def upsample(site: Site, args: list[str]) -> str:
         return call("F.interpolate", args[0], *options)
     return site.module(call("nn.Upsample", *options)) + f"({args[0]})"
 
+
+@torch_code("split")
+def split(site: Site, args: list[str]) -> str:
+    s = site.spec
+    return f"torch.split({args[0]}, {lit(s.split_size_or_sections)}, dim={s.dim})[{s.index}]"
+
+
+@torch_code("slice")
+def slice_(site: Site, args: list[str]) -> str:
+    """x[..., start:end:step] with the bounds as given (Python's rules), or x.narrow(dim, start, length)."""
+    s = site.spec
+    if s.length is not None:
+        return call(f"{args[0]}.narrow", s.dim, s.start, s.length)
+    dim = s.dim % (len(site.x) + 1)  # counted from the batch
+    end = "" if s.end is None else str(s.end)
+    step = "" if s.step == 1 else f":{s.step}"
+    return f"{args[0]}[{':, ' * dim}{s.start or ''}:{end}{step}]"
+
+
+@torch_code("bias_add")
+def bias_add(site: Site, args: list[str]) -> str:
+    """A tensor of the network module itself, added: a buffer (BART's final_logits_bias) or a parameter."""
+    n = site.x[-1]
+    if site.spec.buffer:
+        site.init(f'self.register_buffer("{site.attr}", torch.zeros({n}))')
+        return f"{args[0]} + self.{site.attr}"
+    return f"{args[0]} + {site.module(f'nn.Parameter(torch.zeros({n}))')}"

@@ -118,24 +118,26 @@ define("attend", ATTEND, "rotary_embedding")
 ATTENTION = '''
 class Attention(nn.Module):
     """Self-attention on [B, T, embed_dim] with its projections: one fused Q/K/V projection (as
-    nn.MultiheadAttention's in_proj) or q_proj, k_proj and v_proj; then attend(); then out_proj."""
+    nn.MultiheadAttention's in_proj) or q_proj, k_proj and v_proj; then attend(); then out_proj. bias: one flag
+    for every projection, or one per projection ({"q": .., "k": .., "v": .., "out": ..})."""
 
     def __init__(self, embed_dim: int, num_heads: int, kv_heads: int | None = None, head_dim: int | None = None,
-                 bias: bool = True, fused: bool = True, out_proj: bool = True, causal: bool = False,
+                 bias: bool | dict = True, fused: bool = True, out_proj: bool = True, causal: bool = False,
                  window: int | None = None, cache: int = 0, rotary: bool = False) -> None:
         super().__init__()
+        has = bias if isinstance(bias, dict) else dict.fromkeys(("q", "k", "v", "out"), bias)  # per projection
         self.heads, self.kv_heads = num_heads, kv_heads or num_heads
         self.head_dim = head_dim or embed_dim // num_heads
         self.causal, self.window, self.cache, self.rotary = causal, window, cache, rotary
         q, kv = self.heads * self.head_dim, self.kv_heads * self.head_dim
         self.sizes = [q, kv, kv]
         if fused:
-            self.qkv = nn.Linear(embed_dim, q + 2 * kv, bias=bias)
+            self.qkv = nn.Linear(embed_dim, q + 2 * kv, bias=has["q"])
         else:
-            self.q_proj = nn.Linear(embed_dim, q, bias=bias)
-            self.k_proj = nn.Linear(embed_dim, kv, bias=bias)
-            self.v_proj = nn.Linear(embed_dim, kv, bias=bias)
-        self.out_proj = nn.Linear(q, embed_dim, bias=bias) if out_proj else None
+            self.q_proj = nn.Linear(embed_dim, q, bias=has["q"])
+            self.k_proj = nn.Linear(embed_dim, kv, bias=has["k"])
+            self.v_proj = nn.Linear(embed_dim, kv, bias=has["v"])
+        self.out_proj = nn.Linear(q, embed_dim, bias=has["out"]) if out_proj else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if hasattr(self, "qkv"):
@@ -165,6 +167,8 @@ def multihead_attention(site: Site, args: list[str]) -> str:
     """nn.MultiheadAttention (``call: module``, the default where it computes the layer exactly), called as
     torchvision's ViT calls it; otherwise attention written out (Attention, attend)."""
     s, d = site.spec, site.x[-1]
+    if s.kv_from is not None or s.relative_buckets or not s.scaling:
+        return encoder_decoder_attention(site, args)
     if s.torch_native:
         module = site.module(call("nn.MultiheadAttention", d, s.num_heads, "batch_first=True"))
         if len(site.x) > 2:  # [B, ..., T, d]: the sequences side by side in the batch (one tensor: self-attention)
@@ -173,13 +177,113 @@ def multihead_attention(site: Site, args: list[str]) -> str:
         x = args[0]
         return f"{module}({x}, {x}, {x}, need_weights=False)[0]"
     h, g, dh = _heads(site, d)
+    per_projection = isinstance(s.bias, dict)
+    bias = ["bias={" + ", ".join(f'"{k}": {v!r}' for k, v in s.bias.items()) + "}"] if per_projection else []
     module = site.module(call(site.helper("Attention"), d, f"num_heads={h}", *kw(
-        ("kv_heads", g, h), ("head_dim", dh, d // h), ("bias", s.bias, True), ("fused", s.qkv == "fused", True),
-        ("out_proj", s.out_proj, True), ("causal", s.causal, False), ("window", s.window, None),
-        ("cache", s.cache, 0), ("rotary", s.rotary, False))))
+        ("kv_heads", g, h), ("head_dim", dh, d // h)), *bias, *kw(("bias", per_projection or s.bias, True),
+        ("fused", s.qkv == "fused", True), ("out_proj", s.out_proj, True), ("causal", s.causal, False),
+        ("window", s.window, None), ("cache", s.cache, 0), ("rotary", s.rotary, False))))
     if len(site.x) > 2:  # [B, ..., T, d]: the sequences side by side in the batch, then apart again
         return f"{module}({args[0]}.flatten(0, -3)).unflatten(0, {args[0]}.shape[:-2])"
     return f"{module}({args[0]})"
+
+
+RELATIVE_BUCKET = '''
+def relative_bucket(query: torch.Tensor, key: torch.Tensor, buckets: int, bidirectional: bool,
+                    max_distance: int = 128) -> torch.Tensor:
+    """T5's bucket of each (query, key) offset: half the buckets exact offsets, the rest logarithmic up to
+    max_distance; a bidirectional bias splits them between keys before and after the query."""
+    offset = key[None, :] - query[:, None]
+    out = torch.zeros_like(offset)
+    if bidirectional:
+        buckets //= 2
+        out = (offset > 0).long() * buckets
+        offset = offset.abs()
+    else:
+        offset = -offset.clamp(max=0)
+    exact = buckets // 2
+    far = exact + (torch.log(offset.float().clamp(min=1) / exact) / math.log(max_distance / exact)
+                   * (buckets - exact)).long()
+    return out + torch.where(offset < exact, offset, far.clamp(max=buckets - 1))
+'''
+define("relative_bucket", RELATIVE_BUCKET)
+
+ENCODER_DECODER_ATTENTION = '''
+class EncoderDecoderAttention(nn.Module):
+    """Attention as encoder-decoders write it (T5, BART, Whisper), projections q_proj, k_proj, v_proj and out_proj:
+    self-attention on x [B, T, embed_dim], or cross-attention with keys and values from memory [B, S, kv_dim] (an
+    encoder's output). cache: a decode step; self-attention also attends to `cache` earlier positions, and
+    cross-attention reads K and V projected at the first step; zeros stand in for both caches. relative_buckets: T5's
+    relative position bias, a table of buckets x heads (without relative_table the bias comes from an earlier layer;
+    zeros stand in for it). scaling: False leaves the scores unscaled (T5)."""
+
+    def __init__(self, embed_dim: int, num_heads: int, kv_dim: int | None = None, kv_heads: int | None = None,
+                 head_dim: int | None = None, bias: bool | dict = True, out_proj: bool = True, causal: bool = False,
+                 cache: int = 0, scaling: bool = True, relative_buckets: int = 0, relative_table: bool = True) -> None:
+        super().__init__()
+        has = bias if isinstance(bias, dict) else dict.fromkeys(("q", "k", "v", "out"), bias)  # per projection
+        self.heads, self.kv_heads = num_heads, kv_heads or num_heads
+        self.head_dim = head_dim or embed_dim // num_heads
+        self.causal, self.cache, self.buckets = causal, cache, relative_buckets
+        self.scale = 1.0 / math.sqrt(self.head_dim) if scaling else None
+        kv_dim = kv_dim or embed_dim
+        self.q_proj = nn.Linear(embed_dim, self.heads * self.head_dim, bias=has["q"])
+        self.k_proj = nn.Linear(kv_dim, self.kv_heads * self.head_dim, bias=has["k"])
+        self.v_proj = nn.Linear(kv_dim, self.kv_heads * self.head_dim, bias=has["v"])
+        self.out_proj = nn.Linear(self.heads * self.head_dim, embed_dim, bias=has["out"]) if out_proj else None
+        self.relative_bias = nn.Embedding(relative_buckets, num_heads) if relative_buckets and relative_table else None
+
+    def forward(self, x: torch.Tensor, memory: torch.Tensor | None = None) -> torch.Tensor:
+        (b, t), h, g, dh = x.shape[:2], self.heads, self.kv_heads, self.head_dim
+        q = self.q_proj(x).reshape(b, t, h, dh).transpose(1, 2)  # [B, h, T, dh]
+        if memory is not None and self.cache:  # cross-attention in a decode step: K and V from the cache
+            k = v = torch.zeros(b, g, memory.shape[1], dh, dtype=x.dtype, device=x.device)
+        else:
+            source = x if memory is None else memory
+            k = self.k_proj(source).reshape(b, source.shape[1], g, dh).transpose(1, 2)  # [B, g, keys, dh]
+            v = self.v_proj(source).reshape(b, source.shape[1], g, dh).transpose(1, 2)
+            if memory is None and self.cache:
+                past = torch.zeros(b, g, self.cache, dh, dtype=k.dtype, device=k.device)
+                k, v = torch.cat([past, k], dim=2), torch.cat([past, v], dim=2)
+        if g != h:
+            k, v = k.repeat_interleave(h // g, dim=1), v.repeat_interleave(h // g, dim=1)
+        scores = torch.matmul(q, k.transpose(-2, -1))  # [B, h, T, keys]
+        if self.scale is not None:
+            scores = scores * self.scale
+        first = self.cache if memory is None else 0
+        query = torch.arange(first, first + t, device=x.device)
+        key = torch.arange(k.shape[2], device=x.device)
+        if self.buckets:
+            if self.relative_bias is None:
+                scores = scores + torch.zeros(h, t, k.shape[2], dtype=scores.dtype, device=scores.device)
+            else:
+                bucket = relative_bucket(query, key, self.buckets, bidirectional=not self.causal)
+                scores = scores + self.relative_bias(bucket).permute(2, 0, 1)  # [h, T, keys]
+        if self.causal:
+            scores = scores.masked_fill(key[None, :] > query[:, None], float("-inf"))
+        y = torch.matmul(F.softmax(scores, dim=-1), v).transpose(1, 2).reshape(b, t, h * dh)
+        return y if self.out_proj is None else self.out_proj(y)
+'''
+define("EncoderDecoderAttention", ENCODER_DECODER_ATTENTION, "relative_bucket")
+
+
+def encoder_decoder_attention(site: Site, args: list[str]) -> str:
+    """Cross-attention (kv_from), a relative position bias or unscaled scores: EncoderDecoderAttention."""
+    s, d = site.spec, site.x[-1]
+    if s.rotary or s.window is not None:
+        raise SpecError("rotary or a window with kv_from, relative_buckets or scaling: false cannot be exported yet",
+                        hint="export without them; archcalc's counts follow the spec")
+    h, g, dh = _heads(site, d)
+    cross = s.kv_from is not None
+    per_projection = isinstance(s.bias, dict)
+    bias = ["bias={" + ", ".join(f'"{k}": {v!r}' for k, v in s.bias.items()) + "}"] if per_projection else []
+    module = site.module(call(site.helper("EncoderDecoderAttention"), d, f"num_heads={h}", *kw(
+        ("kv_dim", site.inputs[1][-1] if cross else d, d), ("kv_heads", g, h), ("head_dim", dh, d // h)), *bias, *kw(
+        ("bias", per_projection or s.bias, True), ("out_proj", s.out_proj, True), ("causal", s.causal, False),
+        ("cache", s.cache, 0),
+        ("scaling", s.scaling, True), ("relative_buckets", s.relative_buckets, 0),
+        ("relative_table", s.relative_table, True))))
+    return f"{module}({args[0]}, {args[1]})" if cross else f"{module}({args[0]})"
 
 
 @torch_code("scaled_dot_product_attention")

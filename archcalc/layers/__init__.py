@@ -14,8 +14,9 @@ from pathlib import Path
 from .base import GLOBAL, NON_UNIFORM, REGISTRY, SYMBOLIC_PHASES, Cost, LayerSpec, LayerType, PeriodicWindow, Window
 
 MODULES = ("activation", "attention", "conv", "embedding", "linear", "matmul", "merge", "mlp", "norm", "padding",
-           "passthrough", "pool", "recurrent", "reshape", "roll", "scale", "token_norm", "upsample", "window_attention",
-           "attention_bias")
+           "passthrough", "pool", "recurrent", "reshape", "scale", "ssm", "upsample",
+           "frozen_norm", "activation_smooth", "grn", "std_conv", "slicing", "bias", "roll", "token_norm",
+           "window_attention", "attention_bias")
 
 _TYPE_LITERAL = re.compile(r"^\s+TYPES = \((.*?)\)", re.S | re.M)
 

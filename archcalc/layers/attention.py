@@ -33,9 +33,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..core.declare import choice, field, maybe
+from ..core.declare import TEXT, checked, choice, field, maybe
 from ..core.errors import ShapeError, SpecError
-from ..core.fields import Flag, NonNegInt, PositiveInt
+from ..core.fields import Flag, NonNegInt, PositiveInt, fail, flag
 from ..core.num import is_concrete, prod, ratio
 from .base import (
     GLOBAL,
@@ -50,10 +50,34 @@ from .base import (
     expect_rank,
     formula,
 )
+from .cross_attention import cross_attention, position_bias, why_not_cross
 from .leading import over_leading_dims
 
 SOFTMAX, SCALE = 3, 1  # FLOPs per score
 ROTARY = 3  # FLOPs per element of Q and K: x * cos + rotate_half(x) * sin
+
+
+PROJECTIONS = ("q", "k", "v", "out")
+
+
+def projection_bias(value: Any, info: Any) -> Any:
+    """``bias``: true or false for every projection, or ``{q: .., k: .., v: .., out: ..}``, one flag each (all
+    four named: a projection left out would be a silent guess). One flag for all four reads back as that flag."""
+    if not isinstance(value, dict):
+        return flag(value, info)
+    unknown = [str(k) for k in value if k not in PROJECTIONS]
+    missing = [k for k in PROJECTIONS if k not in value]
+    if unknown or missing:
+        what = f"unknown projection {', '.join(unknown)}" if unknown else f"no flag for {', '.join(missing)}"
+        raise fail(f"bias: {what}", "give one flag per projection: {q: true, k: false, v: true, out: true}, "
+                                    "or true / false for all")
+    flags = {k: flag(value[k], info) for k in PROJECTIONS}
+    return flags["q"] if len(set(flags.values())) == 1 else flags
+
+
+ProjectionBias = checked(projection_bias, {"anyOf": [
+    Flag.json, {"type": "object", "properties": {k: Flag.json for k in PROJECTIONS}, "required": list(PROJECTIONS),
+                "additionalProperties": False}]})
 
 
 class _AttentionBase(LayerSpec):
@@ -95,7 +119,9 @@ class MultiheadAttentionSpec(_AttentionBase):
     TYPES = ("multihead_attention",)
     embed_dim = field(maybe(PositiveInt), None, "Model width d; inferred from the last dimension, checked "
                                                 "when given.")
-    bias = field(Flag, True, "Biases on the Q, K, V and output projections.")
+    bias = field(ProjectionBias, True, "Biases on the Q, K, V and output projections: one flag for all, or one per "
+                 "projection, {q: true, k: false, v: true, out: true} (Whisper's k_proj has none; Qwen2's o_proj "
+                 "none). qkv: fused has one bias for Q, K and V: their flags must agree.")
     qkv = field(choice("fused", "separate"), "fused", "One [d, (h + 2g) dh] projection (torch's in_proj) or "
                                                       "three; the counts are the same either way, under every "
                                                       "convention.")
@@ -108,10 +134,29 @@ class MultiheadAttentionSpec(_AttentionBase):
                              "cache or rotary",
                       explicit="explicit projections and matmuls, as Hugging Face's eager attention writes them "
                                "(nn.Linear projections, torch.matmul for QK^T and AV, F.softmax)")
+    # Encoder-decoders (cross_attention.py): cross-attention, T5's relative position bias and unscaled scores.
+    kv_from = field(maybe(TEXT), None, "Cross-attention: keys and values from this earlier tensor [S, e] (the "
+                    "encoder's output), queries from the input; S*T pairs, no mask. Its K/V cache holds the S "
+                    "positions' K and V once (kept by default); a decode step (cache > 0) reads them from it, "
+                    "projecting no K or V.")
+    relative_buckets = field(NonNegInt, 0, "A learned relative position bias added to every score (T5): a table of "
+                             "relative_buckets x num_heads, one add per score. 0: none.")
+    relative_table = field(Flag, True, "The layer owns the relative bias table (T5's first layer); false: it adds "
+                           "the bias an earlier layer computed (T5's later layers), owning no parameters.")
+    scaling = field(Flag, True, "Scores scaled by 1/sqrt(head_dim), 1 FLOP each; false: unscaled (T5).")
+
+    def reads(self) -> tuple[str, ...]:
+        return (self.kv_from,) if self.kv_from is not None else ()
+
+    def biases(self) -> dict[str, bool]:
+        """Whether each projection (q, k, v, out) has a bias."""
+        return dict(self.bias) if isinstance(self.bias, dict) else dict.fromkeys(PROJECTIONS, self.bias)
 
     def why_not_module(self) -> str | None:
         """What keeps torch.nn.MultiheadAttention from computing exactly this layer; None when it can."""
-        for reason, holds in (("bias: false", not self.bias), ("out_proj: false", not self.out_proj),
+        if why_not_cross(self) is not None:
+            return why_not_cross(self)
+        for reason, holds in (("bias: false", not all(self.biases().values())), ("out_proj: false", not self.out_proj),
                               ("rotary: true", self.rotary), ("causal: true", self.causal),
                               ("a window", self.window is not None),
                               ("a cache", not (is_concrete(self.cache) and self.cache == 0)),
@@ -137,15 +182,16 @@ class SDPASpec(_AttentionBase):
     TYPES = ("scaled_dot_product_attention",)
 
 
-def dense_scores(spec: _AttentionBase, x: Shape) -> dict[str, Any]:
+def dense_scores(spec: _AttentionBase, x: Shape, kv: Shape | None = None) -> dict[str, Any]:
     """Per sample, what an implementation that computes every (query, key) score and then masks does:
-    ``dense_scores`` h x T x (cache + T) and ``dense_score_macs`` (QK^T and AV over them). Counters that
-    see the dense matmuls (torch's FlopCounterMode) count these, whatever the mask. ``sequences``: the [T, d]
-    sequences per sample (1, or the product of the leading dimensions of [..., T, d]); ``positions``: T."""
+    ``dense_scores`` h x T x (cache + T) (cross-attention: h x T x S) and ``dense_score_macs`` (QK^T and AV over
+    them). Counters that see the dense matmuls (torch's FlopCounterMode) count these, whatever the mask.
+    ``sequences``: the [T, d] sequences per sample (1, or the product of the leading dimensions of [..., T, d]);
+    ``positions``: T."""
     *lead, t, width = x  # [..., T, d]: prod(lead) independent sequences
     h = spec.num_heads
     dh = spec.head_dim or width // h
-    scores = prod(lead) * h * t * (spec.cache + t)
+    scores = prod(lead) * h * t * (spec.cache + t if kv is None else kv[0])
     return {"dense_scores": scores, "dense_score_macs": 2 * scores * dh, "sequences": prod(lead),
             "positions": t}
 
@@ -212,9 +258,22 @@ def _min(a: Any, b: Any) -> Any:
     return min(a, b) if is_concrete(a) and is_concrete(b) else a  # symbolic: window is numeric-only anyway
 
 
+def _bias(spec: MultiheadAttentionSpec, d: Any, h: Any, g: Any, dh: Any) -> Any:
+    """Bias entries: h dh for Q, g dh each for K and V, d for the output projection, where each has one."""
+    has = spec.biases()
+    if spec.qkv == "fused" and len({has["q"], has["k"], has["v"]}) > 1:
+        raise SpecError("qkv: fused is one projection with one bias, but bias gives Q, K and V different flags",
+                        hint="qkv: separate (q_proj, k_proj, v_proj), or the same flag for q, k and v")
+    if isinstance(spec.bias, dict) and has["out"] and not spec.out_proj:
+        raise SpecError("bias: out: true, but out_proj: false leaves no output projection",
+                        hint="out: false, or out_proj: true")
+    sizes = {"q": h * dh, "k": g * dh, "v": g * dh, "out": d if spec.out_proj else 0}
+    return sum(sizes[k] for k in PROJECTIONS if has[k])
+
+
 @formula(MultiheadAttentionSpec)
 @over_leading_dims  # [..., T, d]: independent sequences (layers/leading.py)
-def multihead_attention(spec: MultiheadAttentionSpec, x: Shape) -> Cost:
+def multihead_attention(spec: MultiheadAttentionSpec, x: Shape, kv: Shape | None = None) -> Cost:
     expect_rank(x, 2, "[positions, features]")
     t, d = x
     check_equal(spec.embed_dim, d, "embed_dim", "features in its last dimension")
@@ -223,16 +282,18 @@ def multihead_attention(spec: MultiheadAttentionSpec, x: Shape) -> Cost:
         raise SpecError(f"call: module, but torch.nn.MultiheadAttention cannot compute this layer ({why})",
                         hint="call: explicit writes it out with projections and matmuls")
     h, g, dh = _heads(spec, d)
+    if kv is not None:  # kv_from: cross-attention
+        return cross_attention(spec, x, kv, h, g, dh)
     q, kv, out = d * h * dh, 2 * d * g * dh, (h * dh * d if spec.out_proj else 0)
     proj_macs = t * (q + kv + out)
-    bias = (h * dh + 2 * g * dh + (d if spec.out_proj else 0)) if spec.bias else 0
+    bias = _bias(spec, d, h, g, dh)
     macs, flops, cache, scored = _scores(spec, t, h, g, dh)
     if spec.rotary:
         flops["elementwise"] += ROTARY * t * (h + g) * dh
     width = d if spec.out_proj else h * dh
-    return Cost(shape=(t, width), params=q + kv + out + bias, macs=proj_macs + macs,
-                flops={"linear": 2 * proj_macs, "bias": t * bias, **flops}, rf=_rf(spec),
-                cache=cache, bias=bias, workspace=_workspace(spec, t), pairs=scored)
+    return position_bias(spec, Cost(shape=(t, width), params=q + kv + out + bias, macs=proj_macs + macs,
+                                    flops={"linear": 2 * proj_macs, "bias": t * bias, **flops}, rf=_rf(spec),
+                                    cache=cache, bias=bias, workspace=_workspace(spec, t), pairs=scored), h)
 
 
 @formula(SDPASpec)

@@ -126,6 +126,11 @@ class LayerSpec(Model):
     # under layout: channels_last the engine presents the tensor so. False: it acts on the tensor as it is held.
     channels_first: ClassVar[bool] = False
 
+    def reads(self) -> tuple[str, ...]:
+        """Names of earlier tensors a one-input layer reads besides its input (cross-attention's kv_from): the engine
+        passes their shapes to the formula after the input's."""
+        return ()
+
     @property
     def ndim(self) -> int:
         """Spatial rank from a ``...1d/2d/3d`` type name."""

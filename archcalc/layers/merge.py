@@ -78,3 +78,19 @@ def concat(spec: ConcatSpec, xs: list[Shape], labels: list[str]) -> Cost:
                              f"dimension {a + 1} differs", hint="all other dimensions must match")
     total: Any = sum(s[axis] for s in xs)
     return Cost(shape=tuple(total if a == axis else n for a, n in enumerate(xs[0])))
+
+
+class SubtractSpec(_MergeBase):
+    """The first input minus the second, broadcasting like torch (PoolFormer's token mixer: pool(x) - x)."""
+
+    TYPES = ("sub",)
+
+
+@formula(SubtractSpec)
+def subtract(spec: SubtractSpec, xs: list[Shape], labels: list[str]) -> Cost:
+    """One subtraction per output element."""
+    if len(xs) != 2:
+        raise ShapeError(f"sub takes two inputs (the first minus the second), got {len(xs)}",
+                         hint="list two names in inputs, or give the parallel two branches")
+    out = broadcast(xs, labels)
+    return Cost(shape=out, flops={"elementwise": prod(out)})

@@ -4,7 +4,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
-from ..core.declare import checked, choice, field, maybe
+from ..core.declare import TEXT, checked, choice, field, maybe
 from ..core.errors import ShapeError, SpecError
 from ..core.fields import Flag, PositiveAxes, number
 from ..core.num import is_concrete, prod
@@ -44,6 +44,9 @@ class UpsampleSpec(LayerSpec):
     TYPES = ("upsample",)
     scale_factor = field(maybe(Scale), None, "Multiplier per spatial axis: a number or a list.")
     size = field(maybe(PositiveAxes), None, "Output size per spatial axis (instead of scale_factor).")
+    size_of = field(maybe(TEXT), None, "The name of an earlier tensor whose spatial size the output takes, as "
+                                       "F.interpolate(x, size=y.shape[-2:]) (DeepLabV3's ASPP pooling, FPN); "
+                                       "instead of scale_factor and size.")
     mode = field(choice("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear"), "nearest",
                  "Interpolation mode, as in torch.")
     align_corners = field(maybe(Flag), None, "Align corner pixels (linear modes only), as in torch.")
@@ -76,13 +79,26 @@ def _resample_window(step: Any, offset: Any, taps: tuple[int, ...]) -> Any:
     return PeriodicWindow(period, step.numerator, tuple(first), tuple(last))
 
 
+def sized_as(spec: UpsampleSpec, target: Shape, last: bool) -> UpsampleSpec:
+    """The layer with ``size_of`` resolved: a copy whose ``size`` is the spatial dimensions of ``target`` (held
+    channels last if ``last``)."""
+    if spec.size is not None or spec.scale_factor is not None:
+        raise SpecError("give exactly one of scale_factor, size and size_of")
+    if len(target) < 2:
+        raise ShapeError(f"size_of {spec.size_of!r} names a tensor of shape {list(target)}, which has no spatial "
+                         "dimensions", hint="name a tensor [channels, *spatial]")
+    copy = UpsampleSpec._make({**spec.__dict__, "size_of": None,
+                               "size": tuple(target[:-1] if last else target[1:])})
+    return copy
+
+
 @formula(UpsampleSpec)
 def upsample(spec: UpsampleSpec, x: Shape) -> Cost:
     """Nearest: a copy, 0 FLOPs. Linear modes: per output element t taps, t multiplies and t-1 adds."""
     expect_rank(x, tuple(range(2, 5)), "[channels, *spatial]")
     nd = len(x) - 1
     if (spec.scale_factor is None) == (spec.size is None):
-        raise SpecError("give exactly one of scale_factor and size")
+        raise SpecError("give exactly one of scale_factor, size and size_of")
     if spec.mode in _RANK and _RANK[spec.mode] != nd:
         raise ShapeError(f"mode {spec.mode!r} needs {_RANK[spec.mode]} spatial axes, the input has {nd}",
                          hint="use linear (1-D), bilinear or bicubic (2-D), trilinear (3-D)")
@@ -105,6 +121,8 @@ def upsample(spec: UpsampleSpec, x: Shape) -> Cost:
         out.append(o)
         if step is NON_UNIFORM:
             windows.append(NON_UNIFORM)
+        elif is_concrete(n) and n == 1:  # every output reads the one input, whatever the size (ASPP pooling)
+            windows.append(PeriodicWindow(1, 0, (0,), (0,)))
         elif spec.mode == "nearest":  # src = floor(o * step)
             windows.append(_resample_window(step, 0, (0,)))
         elif spec.mode == "nearest-exact":  # src = floor((o + 1/2) * step)

@@ -66,7 +66,7 @@ script-src 'unsafe-inline'; img-src data:">
 <header>
 <h1>{name}</h1>
 <p class="sub">archcalc {escape(__version__)} report &middot;
-input <code>{escape(shape_text(report.input_shape))}</code>
+{_inputs_html(report)}
 &rarr; output <code>{escape(shape_text(report.output_shape))}</code> &middot; {len(report.layers)} layers</p>
 <nav>{nav_html}</nav>
 </header>
@@ -90,7 +90,12 @@ def _summary(report: Report) -> str:
                     f'{escape(exact(value))}</td><td class="unit">{escape(unit)}</td></tr>')
     rows += _memory_totals(report)
     notes = []
-    if report.rf is not None and report.rf.axes:
+    if report.outputs:  # an outputs: header: each output's shape and field
+        notes += [f"Output <code>{escape(o.name)}</code> ({escape(o.ref)}): <code>{escape(shape_text(o.output_shape))}"
+                  f"</code>, receptive field size {escape(rf_text(o.rf, 'size'))}, "
+                  f"jump {escape(rf_text(o.rf, 'jump'))}."
+                  for o in report.outputs]
+    elif report.rf is not None and report.rf.axes:
         notes.append(f"Receptive field at the output: size {escape(rf_text(report.rf, 'size'))}, "
                      f"jump {escape(rf_text(report.rf, 'jump'))}.")
     if report.symbols:
@@ -279,3 +284,10 @@ def _extra_columns(layers: list[LayerResult]) -> list[str]:
 
 def _anchor(key: str) -> str:
     return "x-" + (re.sub(r"[^A-Za-z0-9_-]+", "-", str(key)).strip("-") or "section")
+
+
+def _inputs_html(report: Any) -> str:
+    """The network input's shape, or with several inputs each one's name and shape."""
+    if len(report.inputs) < 2:
+        return f"input <code>{escape(shape_text(report.input_shape))}</code>"
+    return "inputs " + ", ".join(f"{escape(k)} <code>{escape(shape_text(v))}</code>" for k, v in report.inputs.items())

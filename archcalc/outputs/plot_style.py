@@ -174,8 +174,9 @@ def shade_bands(axes: Sequence[Any], report: Report, label_ax: Any | None) -> No
 def header(fig: Any, report: Report, what: str) -> None:
     """Suptitle: the network and what is drawn, with its totals on a second line."""
     t = report.totals
-    shape = "×".join(str(d) for d in report.input_shape)
-    fig.suptitle(f"{mathtext(report.name)}: {what}\ninput {shape}  ·  {human(t.params)} params  ·  "
+    shape = "input " + "×".join(str(d) for d in report.input_shape) if len(report.inputs) < 2 else \
+        "inputs " + ", ".join(f"{mathtext(k)} " + "×".join(str(d) for d in v) for k, v in report.inputs.items())
+    fig.suptitle(f"{mathtext(report.name)}: {what}\n{shape}  ·  {human(t.params)} params  ·  "
                  f"{human(t.macs)} MACs  ·  {human(t.flops)} FLOPs  (batch {report.input_shape[0]})")
 
 

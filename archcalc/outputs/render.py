@@ -20,6 +20,14 @@ def shape_text(shape: tuple[Any, ...]) -> str:
     return "[" + ", ".join(str(fmt_exact(d)) for d in shape) + "]"
 
 
+def inputs_text(report: Any) -> str:
+    """"input [1, 3, 224, 224]", or with several network inputs "inputs ids [1, S], audio [1, 80, 3000]"."""
+    inputs = getattr(report, "inputs", {})
+    if len(inputs) < 2:
+        return f"input {shape_text(report.input_shape)}"
+    return "inputs " + ", ".join(f"{name} {shape_text(shape)}" for name, shape in inputs.items())
+
+
 PHASE_MARK = "~"  # after a size that varies by phase (the largest is shown)
 
 
@@ -49,6 +57,12 @@ def _totals_lines(report: Report, num: Callable[[Any], str]) -> list[str]:
         if m.name == "params":  # its parts follow it
             lines += [*active, *keras]
     return lines
+
+
+def _outputs_lines(report: Report, name: Callable[[str], str] = str) -> list[str]:
+    """One line per output of an ``outputs:`` header: its name, shape, the tensor it is, its receptive field."""
+    return [f"output {name(out.name)}: {shape_text(out.output_shape)} from {name(out.ref)}, RF size "
+            f"{rf_text(out.rf, 'size', mark=True)}, jump {rf_text(out.rf, 'jump')}" for out in report.outputs]
 
 
 def _outline(report: Report, depth: int | None) -> list[LayerResult | BlockResult]:
@@ -116,7 +130,7 @@ def table(report: Report, depth: int | None = None) -> str:
         rows = [rows[0] + columns(report)] + [row + cells(r) for row, r in zip(rows[1:], outline)]
         numeric |= set(range(n, len(rows[0])))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = [f"{report.name}  input {shape_text(report.input_shape)}"]
+    lines = [f"{report.name}  {inputs_text(report)}"]
     for j, row in enumerate(rows):
         cells = [c.rjust(w) if i in numeric else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))]
         lines.append("  ".join(cells).rstrip())
@@ -124,6 +138,7 @@ def table(report: Report, depth: int | None = None) -> str:
             lines.append("  ".join("-" * w for w in widths))
     lines.append("")
     lines += _totals_lines(report, lambda n: f"{exact(n):>20}  ({human(n)})" if is_concrete(n) else str(n))
+    lines += _outputs_lines(report)
     if report.symbols:
         lines.append("symbols: " + ", ".join(report.symbols) + " (positive integers"
                      + "".join(f"; {n} a multiple of {m}" for n, m in (report.assumptions or {}).items()) + ")")
@@ -184,6 +199,7 @@ def csv(report: Report, depth: int | None = None) -> str:
     row(["total", "", "x".join(str(fmt_exact(d)) for d in report.output_shape),
          *(str(fmt_exact(getattr(t, m.name))) for m in LISTED),
          "", "", "", *(csv_values(roof["totals"]) if roof else ()), *(memory_text.csv_totals(report) if mem else ())])
+    buf.write("".join(f"# {escape.printable(line)}\n" for line in _outputs_lines(report)))
     buf.write(f"# {escape.printable(report.convention.summary())}\n")
     if report.rf_view == "windows":
         buf.write("# rf_*: the field of the convolution and pooling windows alone\n")
@@ -205,7 +221,9 @@ def markdown(report: Report, depth: int | None = None) -> str:
         mem_cells, mem_heads = memory_text.row_cells(report, num), memory_text.columns(report)
     head = "| name | type | output shape |" + "".join(f" {m.title} |" for m in COLUMNS) + " RF size | RF jump |" + (
         " intensity | bound | time |" if roof else "") + ("".join(f" {h} (bytes) |" for h in mem_heads) if mem else "")
-    lines = [f"### {escape.markdown(report.name)}", "", f"Input `{shape_text(report.input_shape)}`", "", head,
+    given = f"Input `{shape_text(report.input_shape)}`" if len(report.inputs) < 2 else "Inputs " + ", ".join(
+        f"{escape.markdown(k)} `{shape_text(v)}`" for k, v in report.inputs.items())
+    lines = [f"### {escape.markdown(report.name)}", "", given, "", head,
              "|" + "---|" * 2 + "---|" + "---:|" * len(COLUMNS) + "---|---|" + ("---:|---|---:|" if roof else "")
              + ("---:|" * len(mem_heads) if mem else "")]
     for r in _outline(report, depth):
@@ -224,6 +242,7 @@ def markdown(report: Report, depth: int | None = None) -> str:
     if report.layout == "channels_last":
         lines[-1] += (f" Keras: {num(t.trainable)} trainable, {num(t.non_trainable)} non-trainable params (the "
                       "moving statistics, also in buffers).")
+    lines += [f"{line}." for line in _outputs_lines(report, escape.markdown)]
     lines += [f"{note}." for note in _rf_notes(report, _outline(report, depth))]
     if roof:
         lines += ["", *summary(report, markdown=True)]

@@ -90,6 +90,30 @@ NO_COUNT = frozenset({
 # Keras activation names -> archcalc types (the others are spelt alike).
 ACTIVATIONS = {"swish": "silu", "hard_swish": "hardswish", "hard_silu": "hardswish", "hard_sigmoid": "hardsigmoid"}
 
+# The first positional argument of a Keras layer's constructor, in Keras' name: ``MaxPool2D: 2`` is
+# ``MaxPool2D(2)``, that is ``{pool_size: 2}``.
+FIRST_ARGUMENT: dict[str, str] = {
+    "dense": "units", "dropout": "rate", "activation": "activation", "reshape": "target_shape", "permute": "dims",
+    "softmax": "axis", "concatenate": "axis", "lstm": "units", "gru": "units", "simple_rnn": "units",
+    **{f"spatial_dropout{d}d": "rate" for d in (1, 2, 3)},
+    **{f"{kind}{d}d": "filters" for kind in ("conv", "separable_conv") for d in (1, 2, 3)},
+    **{f"conv{d}d_transpose": "filters" for d in (1, 2, 3)},
+    **{f"depthwise_conv{d}d": "kernel_size" for d in (1, 2)},
+    **{f"{kind}{d}d": "pool_size" for kind in ("max_pooling", "max_pool", "average_pooling", "avg_pool")
+       for d in (1, 2, 3)},
+    **{f"up_sampling{d}d": "size" for d in (1, 2, 3)},
+    **{f"zero_padding{d}d": "padding" for d in (1, 2, 3)},
+    **{f"cropping{d}d": "cropping" for d in (1, 2, 3)},
+}
+
+
+def first_argument(name: str) -> str | None:
+    """The field a Keras layer's first positional argument sets (``MaxPool2D`` -> ``pool_size``), or None."""
+    if not name[:1].isupper():
+        return None
+    return FIRST_ARGUMENT.get(snake(name))
+
+
 # Keras class names that have no archcalc form, and what to write instead.
 INSTEAD = {
     "Lambda": "declare it as a custom layer (custom:) by its formulas",

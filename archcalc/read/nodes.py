@@ -11,7 +11,7 @@ from ..layers.base import Formula
 class Leaf:
     """One layer: its validated spec, its formula, and where it sits."""
 
-    __slots__ = ("spec", "formula", "name", "path", "line", "inputs", "save", "user_defined")
+    __slots__ = ("spec", "formula", "name", "path", "line", "inputs", "save", "user_defined", "accumulate", "adder")
 
     def __init__(self, spec: Any, formula: Formula, name: str, path: str, line: int | None,
                  inputs: tuple[str, ...] | None = None, save: str | None = None, user_defined: bool = False) -> None:
@@ -23,6 +23,8 @@ class Leaf:
         self.inputs = inputs  # refs to earlier tensors; None: the previous output
         self.save = save
         self.user_defined = user_defined
+        self.accumulate: str | None = None  # the running sum its output is added into (``accumulate:``)
+        self.adder: Leaf | None = None  # the add layer that does it, from the second item of the sum on
 
     @property
     def type(self) -> str:
@@ -32,7 +34,8 @@ class Leaf:
 class Group:
     """A named group of nodes: a block call, a repeat, a sequential, or branches with a merge."""
 
-    __slots__ = ("kind", "name", "path", "line", "children", "branches", "merge", "inputs", "save", "count")
+    __slots__ = ("kind", "name", "path", "line", "children", "branches", "merge", "inputs", "save", "count",
+                 "accumulate", "adder")
 
     def __init__(self, kind: str, name: str, path: str, line: int | None, inputs: tuple[str, ...] | None = None,
                  save: str | None = None, count: Any = None) -> None:
@@ -46,6 +49,8 @@ class Group:
         self.inputs = inputs
         self.save = save
         self.count = count  # a repeat's count; a symbol means one generic unit stands for all of them
+        self.accumulate: str | None = None  # as Leaf's
+        self.adder: Leaf | None = None
 
 
 Node = Union[Leaf, Group]

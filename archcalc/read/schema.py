@@ -18,17 +18,25 @@ ITEM = {"$ref": "#/$defs/Item"}
 ITEM_KEYS = {  # meaningful on every item (graph.ITEM_KEYS), documented here for editors
     "from": {"type": "string", "description": "Take the input from this earlier layer or block."},
     "save": {"type": "string", "description": "An extra name for this output."},
+    "accumulate": {"type": "string", "description": "Add this output into the running sum of this name (the first "
+                                                    "item naming it starts the sum): a skip sum over a repeat."},
     "if": {"anyOf": [{"type": "boolean"}, {"type": "string"}], "description": "Skip the item when false."},
     "repeat": {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "string"}],
                "description": "Repeat the item; children are named name.0, name.1, ... and see the index i."},
+    "as": {"type": "string", "description": "The name of a repeat's index in its unit (default i)."},
 }
 _LIST = {"type": "array", "items": ITEM}
+_BRANCH = {"anyOf": [_LIST, {"type": "object", "additionalProperties": False, "required": ["layers"],
+                             "properties": {"layers": _LIST, "if": ITEM_KEYS["if"], "repeat": ITEM_KEYS["repeat"],
+                                            "as": ITEM_KEYS["as"]},
+                             "description": "A branch kept only when if: holds, or made repeat: n times."}]}
 STRUCTURE_BODIES = {
     "sequential": {"layers": _LIST},
-    "residual": {"body": _LIST, "shortcut": _LIST},
-    "parallel": {"branches": {"anyOf": [{"type": "array", "items": _LIST},
-                                        {"type": "object", "additionalProperties": _LIST}]},
-                 "merge": {"anyOf": [{"enum": ["add", "mul", "concat"]}, {"type": "object"}]}},
+    "residual": {"body": _LIST, "shortcut": _LIST,
+                 "shortcut_name": {"type": "string", "description": "The shortcut's name (default shortcut)."}},
+    "parallel": {"branches": {"anyOf": [{"type": "array", "items": _BRANCH},
+                                        {"type": "object", "additionalProperties": _BRANCH}]},
+                 "merge": {"anyOf": [{"enum": ["add", "mul", "sub", "concat"]}, {"type": "object"}]}},
 }
 
 

@@ -21,7 +21,7 @@ from ..core.num import decimal
 from ..layers import LAYER_TYPES
 from .graph import STRUCTURES, Expander
 from .nodes import Node, Scope
-from .validation import MAX_NAME, check_text, quoted, reword
+from .validation import MAX_NAME, MAX_REF, check_text, quoted, reword
 from .yamlio import line_of, load_yaml
 
 
@@ -30,8 +30,11 @@ class Header(Model):
 
     name = field(TEXT, description="Name of the network.")
     description = field(maybe(TEXT), None, "Free text.")
-    input = field(PositiveAxes, description="Per-sample input shape, batch excluded, channels first unless "
-                                            "layout says otherwise: [3, 224, 224], [1, 100], [16, 32, 32, 32].")
+    input = field(maybe(PositiveAxes), None, "Per-sample input shape, batch excluded, channels first unless "
+                  "layout says otherwise: [3, 224, 224], [1, 100], [16, 32, 32, 32]. Required unless inputs is given.")
+    inputs = field(maybe(dict_of(PositiveAxes)), None, "Several network inputs, by name (instead of input): "
+                   "{input_ids: [S], decoder_input_ids: [T]}. The layers start from the first; a layer reads another "
+                   "by its name (from:, inputs:, kv_from:), as a named tensor.")
     layout = field(choice("channels_first", "channels_last", "sequence"), "channels_first",
                    "Axis order of the tensors. channels_last is Keras': tensors are [*spatial, C] ([H, W, C], "
                    "sequences [T, features]) and every layer acts as Keras' does (convolutions, pools and norms on "
@@ -48,15 +51,22 @@ class Header(Model):
                                "{multiple_of: 32}, so strided floors simplify). A symbol without a value in "
                                "variables makes the analysis symbolic.")
     layers = field(list_of(ANY), description="The layers, applied in order.")
+    outputs = field(ANY, None, "The network's outputs, when it has several (an FPN's levels, auxiliary heads): a list "
+                               "of earlier layer or saved names, or a mapping of output names to them. Each is "
+                               "reported, kept alive to the end in --memory, and returned by the export (a tuple). "
+                               "Default: the last layer's output.")
 
 
 class Network:
     """A validated spec, ready for ``analyze``."""
 
     def __init__(self, name: str, input: tuple[Any, ...], batch: Any, nodes: list[Node], variables: dict[str, Any],
-                 layout: str = "channels_first", file: str = "<spec>", raw: Any = None, symbols: Any = None) -> None:
+                 layout: str = "channels_first", file: str = "<spec>", raw: Any = None, symbols: Any = None,
+                 inputs: dict[str, tuple[Any, ...]] | None = None) -> None:
         self.name = name
-        self.input = input  # per sample, in the declared order (channels last: [*spatial, C])
+        self.input = input  # per sample, in the declared order (channels last: [*spatial, C]); the first input
+        # Every network input by name, the first one (``input``) first; a spec with ``input:`` has one, "input".
+        self.inputs = inputs or {"input": input}
         self.batch = batch
         self.nodes = nodes
         self.variables = variables
@@ -65,6 +75,8 @@ class Network:
         self.raw = raw  # the parsed YAML, kept so that analyze(**overrides) can rebuild
         self.symbols = symbols  # symbolic.Symbols when any name is a symbol
         self.overrides: dict[str, Any] = {}  # the values it was built with (build sets them): runs at other values
+        self.outputs: list[tuple[str, str]] | None = None  # the outputs: header, (output name, tensor name) each
+        self.outputs_line: int | None = None
 
     def __repr__(self) -> str:
         return f"Network({self.name!r}, input={list(self.input)}, batch={self.batch}, {len(self.nodes)} nodes)"
@@ -153,7 +165,7 @@ def _decode(data: bytes | str, shown: str) -> str:
 
 def load(source: str | os.PathLike[str] | Mapping[str, Any], *, symbolic: Iterable[str] = (),
          **overrides: Any) -> Network:
-    """A validated network from a path, YAML text, or an already-parsed mapping.
+    """A validated network from a path, a zoo name (``"resnet18"``), YAML text, or an already-parsed mapping.
 
     ``overrides`` replace variables, ``batch`` or ``input``; ``symbolic`` names become symbols.
     """
@@ -161,6 +173,9 @@ def load(source: str | os.PathLike[str] | Mapping[str, Any], *, symbolic: Iterab
         return build(source, "<dict>", overrides, symbolic)
     if isinstance(source, str) and ("\n" in source or ":" in source and not Path(source).exists()):
         return build(load_yaml(source, "<string>"), "<string>", overrides, symbolic)
+    if isinstance(source, str):
+        from .zoo import resolve
+        source = resolve(source)  # a zoo name (resnet18) when no file has that name
     text, shown = read_text(source)
     return build(load_yaml(text, shown), shown, overrides, symbolic)
 
@@ -172,10 +187,31 @@ def build(raw: Any, file: str, overrides: Mapping[str, Any] | None = None, symbo
     try:
         with metered():  # expressions over symbols spend from one budget of symbolic work (symbolic.py)
             network = _build(raw, file, dict(overrides or {}), tuple(symbolic))
+            if raw.get("outputs") is not None:  # validated by Header as any value: read here
+                network.outputs, network.outputs_line = _outputs(raw["outputs"], raw), line_of(raw, "outputs")
         network.overrides = dict(overrides or {})
         return network
     except ArchcalcError as e:
         raise e.locate(file=file) from None
+
+
+def with_assumptions(raw: Any, assume: Mapping[str, int]) -> Any:
+    """``raw`` (a parsed spec) as if its ``symbols:`` also declared ``assume``, name -> multiple_of (the command
+    line's ``--assume H=multiple_of:32``); a copy: the spec as read is kept as it is."""
+    if not assume or not isinstance(raw, Mapping):
+        return raw
+    declared = raw.get("symbols") or {}
+    if isinstance(declared, list):
+        declared = dict.fromkeys(declared)
+    if not isinstance(declared, Mapping):
+        return raw  # refused, with its line, when the spec is built
+    merged = {**declared, **{name: {"multiple_of": m} for name, m in assume.items()}}
+    copy = type(raw)(raw)
+    for attribute in ("line", "lines"):  # a YAML mapping keeps the lines of its keys, for errors
+        if hasattr(raw, attribute):
+            setattr(copy, attribute, getattr(raw, attribute))
+    copy["symbols"] = merged
+    return copy
 
 
 def rebuild(network: Network, **values: Any) -> Network:
@@ -195,6 +231,9 @@ def _build(raw: Any, file: str, overrides: dict[str, Any], symbolic: tuple[str, 
     symbols = _symbols(raw, symbolic, overrides)
     env = _variables(raw, overrides, symbols.env if symbols else {})
     header_data = {k: v for k, v in raw.items()}
+    if "input" in overrides and "inputs" in raw:
+        raise SpecError("--set input: this spec declares several inputs (inputs:)", line=line_of(raw, "inputs"),
+                        hint="set the variables their shapes use instead, e.g. --set T=128")
     for key in ("batch", "input"):
         if key in overrides:
             header_data[key] = overrides.pop(key)
@@ -215,8 +254,29 @@ def _build(raw: Any, file: str, overrides: dict[str, Any], symbolic: tuple[str, 
     blocks, custom = _definitions(raw, header)
     last = header.layout == "channels_last"
     nodes = Expander(blocks, custom, last).expand(raw["layers"], env, Scope(""), "layers")
-    inp = header.input if isinstance(header.input, tuple) else (header.input,)
-    return Network(header.name, inp, header.batch, nodes, env, header.layout, file, raw, symbols)
+    inputs = _inputs(header, raw)
+    inp = next(iter(inputs.values()))
+    return Network(header.name, inp, header.batch, nodes, env, header.layout, file, raw, symbols, inputs)
+
+
+def _inputs(header: Header, raw: Mapping[str, Any]) -> dict[str, tuple[Any, ...]]:
+    """The network inputs by name: ``input:`` is one, named input; ``inputs:`` names several, the first first."""
+    def shape(value: Any) -> tuple[Any, ...]:
+        return value if isinstance(value, tuple) else (value,)
+    if (header.input is None) == (header.inputs is None):
+        raise SpecError("give the input shape as input: [..] or several as inputs: {name: [..], ...}, not both"
+                        if header.input is not None else "missing required field 'input'",
+                        line=line_of(raw, "inputs" if header.inputs is not None else "name"),
+                        hint="input: [3, 224, 224] for one input; inputs: {tokens: [T], audio: [80, 3000]} for several")
+    if header.input is not None:
+        return {"input": shape(header.input)}
+    if not header.inputs:
+        raise SpecError("inputs: names no input", line=line_of(raw, "inputs"), hint="inputs: {name: [shape], ...}")
+    for name in header.inputs:
+        if not name.isidentifier() or len(name) > MAX_NAME:
+            raise SpecError(f"input name {quoted(name)} must be an identifier (at most {MAX_NAME} characters)",
+                            line=line_of(raw.get("inputs"), name), hint="e.g. decoder_input_ids")
+    return {name: shape(value) for name, value in header.inputs.items()}
 
 
 def _definitions(raw: Mapping[str, Any], header: Header) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -325,3 +385,33 @@ def _exact(value: Any, name: str, line: int | None) -> Any:
     if not math.isfinite(value):
         raise SpecError(f"variable {name} is {value!r}, not a finite number", line=line)
     return decimal(value)
+
+
+def _outputs(declared: Any, raw: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """``outputs:`` as (output name, tensor name) pairs: a list names tensors that name themselves; a mapping gives
+    each output a name of its own (torchvision's FPN returns levels '0', '1', ..., 'pool')."""
+    line = line_of(raw, "outputs")
+    if isinstance(declared, list):
+        pairs = [(ref, ref) for ref in declared]
+    elif isinstance(declared, Mapping):
+        pairs = [(str(label) if isinstance(label, int) and not isinstance(label, bool) else label, ref)
+                 for label, ref in declared.items()]
+    else:
+        raise SpecError(f"outputs must be a list of tensor names or a mapping of output names to them, got "
+                        f"{quoted(declared)}", line=line, hint="for example outputs: [p2, p3, pool]")
+    if not pairs:
+        raise SpecError("outputs is empty", line=line, hint="name at least one tensor, or leave outputs out")
+    seen: set[str] = set()
+    for label, ref in pairs:
+        for value, what in ((label, "an output name"), (ref, "an output's tensor name")):
+            if not isinstance(value, str) or not value:
+                raise SpecError(f"{what} must be text, got {quoted(value)}", line=line,
+                                hint="name an earlier layer, block or save: alias")
+            try:
+                check_text(value, what, MAX_REF)
+            except SpecError as e:
+                raise e.locate(line=line) from None
+        if label in seen:
+            raise SpecError(f"output {label!r} is named twice", line=line, hint="give each output its own name")
+        seen.add(label)
+    return pairs

@@ -44,6 +44,23 @@ class Bounds:
             e.hint = e.hint or self.budget_hint(rf)
             raise
 
+    def check_row(self, row: LayerResult, fixed: int) -> None:
+        """``check(figures(row), row.rf, fixed)``, without labelling every figure when they are all plain ints
+        within bounds (a numeric walk: the labels are only needed for an error)."""
+        if self.symbols is None:
+            size = 0
+            for value in _values(row):
+                n = value.bit_length() if type(value) is int else bits(value)
+                if n > MAX_BITS:
+                    break
+                size += n
+            else:
+                self.bits += size
+                if self.bits <= MAX_REPORT_BITS:
+                    return
+                self.bits -= size  # check() weighs them again, and says which bound they pass
+        self.check(figures(row), row.rf, fixed)
+
     def budget_hint(self, rf: RF | None) -> str:
         """What to do when the formulas grow too large: assume the symbols are multiples of the stride so far
         (strided floors then simplify), or give them values."""
@@ -60,6 +77,15 @@ class Bounds:
 
 
 CHECKED = tuple(m for m in METRICS if m.name != "live")  # live is set, and checked, after the walk
+
+
+def _values(row: LayerResult) -> list[Any]:
+    """The figures of ``figures(row)``, in the same order, without their labels."""
+    out = [*row.output_shape, *[getattr(row, m.name) for m in CHECKED], *row.flops_by_kind.values()]
+    for axis in row.rf.axes if row.rf else ():
+        if isinstance(axis, AxisRF):
+            out += (axis.size, axis.jump, axis.padding)
+    return out
 
 
 def figures(row: LayerResult) -> list[tuple[str, Any]]:

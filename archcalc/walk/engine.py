@@ -16,10 +16,11 @@ from ..core.metrics import TOTALLED
 from ..core.num import free_names, is_concrete, prod
 from ..core.symbolic import LAYER_WORK, metered, spend
 from ..count.convention import ARCHCALC, Convention
+from ..layers.base import GLOBAL
 from ..read.nodes import Group, Leaf, Node
-from .bounds import Bounds, figures
+from .bounds import Bounds
 from .held import apply, broadcast, held_step, last_order
-from .report import BlockResult, LayerResult, Report, Totals
+from .report import BlockResult, LayerResult, NetworkOutput, Report, Totals
 from .rf import RF, merge, repeat_rf
 from .trace import Step, Tensor, Trace
 
@@ -69,10 +70,12 @@ class _Walk:
         self.rows: list[LayerResult] = []
         self.outline: list[LayerResult | BlockResult] = []  # table order: a block before its contents
         self.tensors: dict[str, Tensor] = {}  # dotted path or saved name -> output
+        self.sums: dict[str, Tensor] = {}  # running sums (``accumulate:``) by name -> the sum so far
         self.last = network.layout == "channels_last"  # Keras: tensors held as [*spatial, C]
         self.trace = Trace()
         self.life = self.trace.buffers  # per buffer: [elements with the batch, first row live, last row live]
         self.bounds = Bounds(network.symbols)
+        self.numeric = network.symbols is None  # no figure can be a formula
 
     def report(self) -> Report:
         check = self.bounds.check
@@ -86,22 +89,43 @@ class _Walk:
         except ShapeError as e:  # the product of its dimensions
             raise ShapeError(f"the input shape: {e.message}", hint=e.hint, file=self.net.file) from None
         self.name("input", x)  # `from: input` reads the network input (a layer named input replaces it)
+        self.more_inputs(x)
         blocks: list[BlockResult] = []
         x = self.run(self.net.nodes, x, "", 0, blocks)
-        self.trace.input, self.trace.output = 0, x.id
-        self.live(x.id)
+        outputs = self.outputs(x)
+        self.trace.input, self.trace.output = 0, outputs[0][1].id
+        self.trace.outputs = [(label, t.id) for label, t, _ in outputs] if self.net.outputs else []
+        self.live([t.id for _, t, _ in outputs])
         for row in self.rows:
             try:
                 check([("its live elements", row.live)], row.rf)
             except ArchcalcError as e:
                 raise e.locate(path=row.name, file=self.net.file, line=row.line) from None
-        totals = Totals.of(self.rows)
+        totals = Totals.of(self.rows, self.numeric)
         check([(f"the total {m.name}", getattr(totals, m.name)) for m in TOTALLED], fixed=None)
+        x = outputs[0][1]  # with several outputs, the report's output_shape and rf are the first one's
         report = Report(self.net.name, (self.batch, *self.net.input), self.rows, totals, self.convention,
                         (self.batch, *x.shape), x.rf, blocks, self.outline)
         report.rf_windows = x.windows
+        if self.net.outputs:
+            report.outputs = [NetworkOutput(label, ref, (self.batch, *t.shape), t.rf, t.windows)
+                              for label, t, ref in outputs]
         report.layout = self.net.layout
+        report.inputs = {name: (self.batch, *shape) for name, shape in self.net.inputs.items()}
         return report
+
+    def more_inputs(self, first: Tensor) -> None:
+        """Name every network input (``inputs:``); the walk starts from the first. Receptive fields are in the first
+        input's positions: a tensor made from another input is reported global on every axis (conservative)."""
+        for i, (key, shape) in enumerate(self.net.inputs.items()):
+            x = first
+            if i:
+                self.bounds.check([(f"the shape of input {key}", d) for d in shape])
+                every = tuple(range(len(first.rf.axes)))
+                rf = RF((GLOBAL,) * len(every), (every,) * len(shape))
+                x = Tensor(tuple(shape), rf, self.buffer(shape, 0, -1), rf)
+            self.name(key, x)
+            self.trace.inputs[key] = x.id
 
     def buffer(self, shape: tuple[Any, ...], first: int, last: int) -> int:
         """A new buffer for a tensor of ``shape`` (per sample), live over rows first..last (none if last < first)."""
@@ -112,12 +136,27 @@ class _Walk:
         self.tensors[key] = x
         self.trace.names[key] = x.id
 
-    def live(self, output: int) -> None:
+    def outputs(self, x: Tensor) -> list[tuple[str, Tensor, str]]:
+        """The network's outputs, (output name, tensor, tensor name) each: the ``outputs:`` header's tensors,
+        resolved as a top-level ``from:`` is, else the last output."""
+        if not self.net.outputs:
+            return [("output", x, ".")]
+        found = []
+        for label, ref in self.net.outputs:
+            try:
+                found.append((label, self.resolve(ref, x, "", None), ref))
+            except ArchcalcError as e:
+                raise e.locate(path=label, file=self.net.file, line=self.net.outputs_line,
+                               what="output") from None
+        return found
+
+    def live(self, outputs: list[int]) -> None:
         """Each row's ``live``: the elements of every buffer live while it runs (its inputs, its output, and
-        what later rows still read); the network output stays to the end."""
+        what later rows still read); the network's outputs stay to the end."""
         if not self.rows:
             return
-        self.life[output][2] = len(self.rows) - 1
+        for output in outputs:
+            self.life[output][2] = len(self.rows) - 1
         delta: list[Any] = [0] * (len(self.rows) + 1)
         for size, first, last in self.life:
             if last >= first:
@@ -137,16 +176,42 @@ class _Walk:
                     self.group(node, source, depth, blocks)
             except ArchcalcError as e:
                 raise e.locate(path=node.path, file=self.net.file, line=node.line) from None
+            for taken in (node.path, node.save):
+                if taken in self.sums:
+                    raise SpecError(f"{taken!r} is the name of a running sum (accumulate: {taken})",
+                                    hint="give the layer or its save: another name", path=node.path,
+                                    file=self.net.file, line=node.line)
             self.name(node.path, x)
             if node.save:
                 self.name(node.save, x)
+            if node.accumulate:
+                try:
+                    self.accumulate(node, x, prefix, depth)
+                except ArchcalcError as e:
+                    raise e.locate(path=node.path, file=self.net.file, line=node.line) from None
         return x
+
+    def accumulate(self, node: Node, x: Tensor, prefix: str, depth: int) -> None:
+        """``accumulate: total``: the first item naming ``total`` starts the sum with its output; each later one adds
+        its output to the sum so far, with its add layer (a row of its own), as ``total = total + x``."""
+        total = node.accumulate
+        assert total is not None and node.adder is not None
+        held = self.sums.get(total)
+        if held is None:
+            if total in self.tensors:
+                raise SpecError(f"accumulate: {total!r} is already the name of a layer or saved tensor",
+                                hint="give the running sum a name of its own")
+            summed = x
+        else:
+            summed = self.leaf(node.adder, x, prefix, depth, [held, x], [f"the sum {total!r}", "this output"])
+        self.sums[total] = summed
+        self.name(total, summed)
 
     def group(self, node: Group, x: Tensor, depth: int, blocks: list[BlockResult]) -> Tensor:
         block = BlockResult(node.path, node.kind, depth)
         self.outline.append(block)
         blocks.append(block)
-        entered = Step(node, [x.id])
+        entered = Step(node, (x.id,))
         self.trace.steps.append(entered)
         start = len(self.rows)
         if node.branches:
@@ -160,7 +225,7 @@ class _Walk:
         else:
             x = self.run(node.children, x, node.path, depth + 1, block.children)
         entered.out = x.id
-        block.finish(self.rows[start:], (self.batch, *x.shape), x.rf, x.windows)
+        block.finish(self.rows[start:], (self.batch, *x.shape), x.rf, x.windows, self.numeric)
         if self.net.symbols is not None:  # a block sums its rows again: nested blocks cost rows x depth
             spend(len(self.rows) - start)
         t = block.totals
@@ -169,6 +234,12 @@ class _Walk:
 
     def symbolic_repeat(self, node: Group, x: Tensor, depth: int, block: BlockResult, start: int) -> Tensor:
         """``repeat: L`` with a symbolic L: cost one unit, multiply by L, extrapolate the RF in closed form."""
+        unstarted = sorted(set(_sums(node.children)) - set(self.sums))
+        if unstarted:
+            raise SpecError(f"accumulate: {unstarted[0]!r} starts inside a repeat with a symbolic count, whose copies "
+                            "are costed as one: the first copy would start the sum, the others add to it",
+                            hint=f"start the sum before the repeat (an item with accumulate: {unstarted[0]}), or "
+                                 "give repeat a number")
         # The unit reads a buffer of its own: in copies after the first it is the previous copy's output,
         # while x itself stays live only if a later layer reads it.
         unit = x._replace(id=self.buffer(x.shape, start, start - 1))
@@ -205,9 +276,13 @@ class _Walk:
             inputs = sum(prod(t.shape) for t in given)
             seen, shape, moved = [t.shape for t in given], tuple(cost.shape), False
         else:
-            given = [x]
-            cost, rf, windows, first, shape, moved = apply(node, x, self.last)
-            inputs, seen = prod(x.shape), [first]
+            reads = spec.reads() if hasattr(spec, "reads") else ()  # cross-attention's kv_from; a custom layer: none
+            given = [x, *(self.resolve(r, x, prefix, node) for r in reads)]
+            if getattr(spec, "size_of", None) is not None:  # upsample to another tensor's spatial size
+                node = _sized(node, self.resolve(spec.size_of, x, prefix, node).shape, self.last)
+                spec = node.spec
+            cost, rf, windows, first, shape, moved = apply(node, x, self.last, tuple(t.shape for t in given[1:]))
+            inputs, seen = sum(prod(t.shape) for t in given), [first, *(t.shape for t in given[1:])]
         tied = getattr(spec, "tied_to", None)
         owner = self.check_tie(node, tied, cost.shared) if tied else None
         self.owned[node.path] = cost.params
@@ -218,32 +293,28 @@ class _Walk:
         workspace = cost.workspace * b if scratch else 0
         if scratch:
             self.life.append([workspace, index, index])  # live while this layer runs, in its row only
-        done = Step(node, [t.id for t in given], index, self.buffer(shape, index, index), cost, seen, shape, inputs,
-                    rf, windows, owner, moved)
-        row = self.row(done, self.convention.count(done, b, self.tokens), depth)
-        row.workspace = workspace
-        self.bounds.check(figures(row), rf, fixed=LAYER_WORK)  # running a formula costs more than its figures' size
+        done = Step(node, tuple(t.id for t in given), self.buffer(shape, index, index), cost, tuple(seen), shape,
+                    inputs, rf, windows, owner, moved)
+        row = self.row(done, self.convention.count(done, b, self.tokens), depth, workspace)
+        self.bounds.check_row(row, fixed=LAYER_WORK)  # running a formula costs more than its figures' size
         self.rows.append(row)
         self.outline.append(row)
         self.trace.steps.append(done)
         return Tensor(shape, rf, done.out, windows)
 
-    def row(self, step: Step, counted: Any, depth: int) -> LayerResult:
+    def row(self, step: Step, counted: Any, depth: int, workspace: Any) -> LayerResult:
         """The row of a layer: its step's figures, with the batch, and the convention's count of it."""
         node, cost, b = step.node, step.cost, self.batch
         params = counted.params
-        row = LayerResult(
-            name=node.path, type=node.type, kind=node.spec.kind, output_shape=(b, *step.shape),
-            params=params, buffers=cost.buffers, macs=counted.macs, flops=counted.flops,
-            flops_by_kind=counted.flops_by_kind, activations=prod(step.shape) * b, rf=step.rf, line=node.line,
-            depth=depth, user_defined=node.user_defined, input_elements=step.inputs * b, cache=cost.cache * b,
-            active_params=params - (cost.params - cost.active),
+        return LayerResult(
+            node.path, node.type, node.spec.kind, (b, *step.shape), params, cost.buffers, counted.macs, counted.flops,
+            counted.flops_by_kind, prod(step.shape) * b, step.rf, node.line, depth, node.user_defined,
+            step.inputs * b, cost.cache * b, params - (cost.params - cost.active), rf_windows=step.windows,
+            workspace=workspace,
+            # Keras's split: its non-trainable parameters are the running statistics torch holds as buffers.
+            non_trainable=cost.running if self.last else 0, spec=node.spec,
+            input_shape=step.seen[0],  # as the formula saw it (channels first for a channels-first layer)
         )
-        # Keras's split: its non-trainable parameters are the running statistics torch holds as buffers.
-        row.trainable, row.non_trainable = params, cost.running if self.last else 0
-        row.spec, row.rf_windows = node.spec, step.windows
-        row.input_shape = step.seen[0]  # as the formula saw it (channels first for a channels-first layer)
-        return row
 
     def check_tie(self, node: Leaf, owner: str, shared: Any) -> str:
         """``tied_to`` names an earlier layer whose own parameters include the shared weight: the path of the
@@ -258,11 +329,11 @@ class _Walk:
                              f"weight {node.name} shares", hint="tie layers whose weights have the same shape")
         return paths[-1]
 
-    def resolve(self, ref: str, x: Tensor, prefix: str, node: Node) -> Tensor:
+    def resolve(self, ref: str, x: Tensor, prefix: str, node: Node | None) -> Tensor:
         """A name seen from ``prefix``: the innermost enclosing scope first, then saved names."""
         if ref == ".":
             return x
-        if ref in (node.name, node.path):
+        if node is not None and ref in (node.name, node.path):
             raise SpecError(f"{ref!r} refers to the layer itself (a cycle)", hint="name an earlier layer")
         parts = prefix.split(".") if prefix else []
         for cut in range(len(parts), -1, -1):
@@ -274,6 +345,17 @@ class _Walk:
                         "earlier layers or blocks" if close else "names must refer to earlier layers or blocks")
 
 
+def _sums(nodes: list[Node]) -> list[str]:
+    """The running sums (``accumulate:``) items of ``nodes`` add into, nested items included."""
+    found: list[str] = []
+    for node in nodes:
+        if node.accumulate:
+            found.append(node.accumulate)
+        if isinstance(node, Group):
+            found += _sums(node.children) + [t for _, branch in node.branches for t in _sums(branch)]
+    return found
+
+
 def _scope_of(nodes: list[Node], group: Group) -> str:
     """The naming prefix of a branch's layers (a transparent residual names them in its parent)."""
     return nodes[0].path.rpartition(".")[0] if nodes else group.path
@@ -281,3 +363,10 @@ def _scope_of(nodes: list[Node], group: Group) -> str:
 
 def _branch_name(node: Group, name: str) -> str:
     return f"{node.path}.{name}" if node.kind != "residual" else name
+
+
+def _sized(node: Leaf, target: tuple[Any, ...], last: bool) -> Leaf:
+    """An upsample whose ``size_of`` names a tensor: the same layer with that tensor's spatial size as its size."""
+    from ..layers.upsample import sized_as
+    return Leaf(sized_as(node.spec, target, last), node.formula, node.name, node.path, node.line, node.inputs,
+                node.save, node.user_defined)

@@ -11,14 +11,15 @@ from .rf import RF
 from .trace import Tensor
 
 
-def apply(node: Leaf, x: Tensor, last: bool) -> tuple[Any, RF, RF, tuple[Any, ...], tuple[Any, ...], bool]:
+def apply(node: Leaf, x: Tensor, last: bool, others: tuple[tuple[Any, ...], ...] = ()
+          ) -> tuple[Any, RF, RF, tuple[Any, ...], tuple[Any, ...], bool]:
     """(cost, RF after the layer, the field of its windows alone, the input shape its formula saw, the output
     shape as held, whether it was moved) of a one-input layer on ``x``, held channels last if ``last``. Channels
     last, a channels-first formula reads [C, *spatial]: its input's last dimension is presented first, and its
     output's first dimension (and the RF's dimension map) moved back to the end."""
     moved = last and getattr(node.spec, "channels_first", False) and len(x.shape) > 1
     seen = (x.shape[-1], *x.shape[:-1]) if moved else x.shape
-    cost = node.formula(node.spec, seen)
+    cost = node.formula(node.spec, seen, *others)  # others: the shapes of the tensors named by spec.reads()
     shape, rank = tuple(cost.shape), len(x.shape)
 
     def through(field: RF, statistics: bool) -> RF:

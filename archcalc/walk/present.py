@@ -80,7 +80,11 @@ def present(report: Report, symbols: Symbols, mode: str, by: Iterable[str] = ())
     else:
         show_figures(report.totals, TOTALLED)
     report.input_shape = tuple(show(d) for d in report.input_shape)
+    report.inputs = {name: tuple(show(d) for d in shape) for name, shape in report.inputs.items()}
     report.output_shape = tuple(show(d) for d in report.output_shape)
     report.rf, report.rf_windows = show_rf(report.rf), show_rf(report.rf_windows)
+    for out in report.outputs:
+        out.output_shape = tuple(show(d) for d in out.output_shape)
+        out.rf, out.rf_windows = show_rf(out.rf), show_rf(out.rf_windows)
     report.symbols = {name: str(sym) for name, sym in symbols.names.items()}
     report.assumptions = dict(symbols.multiple_of)

@@ -1,9 +1,10 @@
 """The result of an analysis: one row per leaf layer, totals, and the convention used."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from ..core.metrics import METRICS, TOTALLED
+from ..core.metrics import LISTED, METRICS, TOTALLED
 from ..core.num import fmt_exact, is_concrete
 from ..core.symbolic import add_all
 from ..count.convention import Convention
@@ -19,7 +20,9 @@ class LayerResult:
     def __init__(self, name: str, type: str, kind: str, output_shape: tuple[Any, ...], params: Any, buffers: Any,
                  macs: Any, flops: Any, flops_by_kind: dict[str, Any], activations: Any, rf: RF,
                  line: int | None = None, depth: int = 0, user_defined: bool = False,
-                 input_elements: Any = 0, cache: Any = 0, active_params: Any = None) -> None:
+                 input_elements: Any = 0, cache: Any = 0, active_params: Any = None, *, rf_windows: RF | None = None,
+                 workspace: Any = 0, non_trainable: Any = 0, spec: Any = None,
+                 input_shape: tuple[Any, ...] = ()) -> None:
         self.name = name  # dotted path
         self.type = type
         self.kind = kind
@@ -31,7 +34,8 @@ class LayerResult:
         self.flops_by_kind = flops_by_kind
         self.activations = activations  # output elements
         self.rf = rf
-        self.rf_windows = rf  # the field of the windows alone (statistics and gates ignored); set by the engine
+        self.rf_windows = rf if rf_windows is None else rf_windows  # the field of the windows alone (statistics
+        # and gates ignored)
         self.line = line
         self.depth = depth
         self.user_defined = user_defined
@@ -41,16 +45,16 @@ class LayerResult:
         # Elements of every tensor live while this layer runs (its inputs, its output, those read later), batch
         # included; one copy's figure in a repeat with a symbolic count (set by the engine after the walk).
         self.live: Any = 0
-        self.workspace: Any = 0  # elements held while it runs besides inputs and output (batch included)
+        self.workspace = workspace  # elements held while it runs besides inputs and output (batch included)
         # Memory traffic (metrics.py): the values it reads (its inputs, its weights once per batch) and writes.
         self.traffic: Any = input_elements + params + buffers + activations
-        # Keras's split of the weights (set by the engine): trainable = params; non_trainable = the running
-        # statistics Keras counts as parameters (a batch norm's moving mean and variance) under the Keras layout
-        # (channels_last), else 0. They stay in ``buffers`` too, where torch holds them.
+        # Keras's split of the weights: trainable = params; non_trainable = the running statistics Keras counts as
+        # parameters (a batch norm's moving mean and variance) under the Keras layout (channels_last), else 0.
+        # They stay in ``buffers`` too, where torch holds them.
         self.trainable: Any = params
-        self.non_trainable: Any = 0
-        self.spec: Any = None  # the validated layer (for conventions whose rules read its fields)
-        self.input_shape: tuple[Any, ...] = ()  # per sample, of the first input
+        self.non_trainable = non_trainable
+        self.spec = spec  # the validated layer (for conventions whose rules read its fields)
+        self.input_shape = input_shape  # per sample, of the first input
         self.extra: dict[str, Any] = {}  # figures added after the analysis (e.g. a roofline), by name
 
     def scale(self, count: Any) -> None:
@@ -86,17 +90,19 @@ class Totals:
         self.flops_by_kind: dict[str, Any] = {}
 
     @classmethod
-    def of(cls, rows: list[LayerResult]) -> Totals:
+    def of(cls, rows: list[LayerResult], numeric: bool = False) -> Totals:
         """The sums over ``rows``, each taken in one go: in symbolic mode adding rows one at a time re-sorts the
-        growing sum at every step (quadratic in the layers; minutes on a chain of a few hundred convs)."""
+        growing sum at every step (quadratic in the layers; minutes on a chain of a few hundred convs).
+        ``numeric``: every figure is known to be a number (a walk without symbols), so none is looked at."""
         t = cls()
+        total = sum if numeric else _sum
         for m in TOTALLED:
-            setattr(t, m.name, _sum([getattr(row, m.name) for row in rows]))
+            setattr(t, m.name, total([getattr(row, m.name) for row in rows]))
         kinds: dict[str, list[Any]] = {}
         for row in rows:
             for kind, value in row.flops_by_kind.items():
                 kinds.setdefault(kind, []).append(value)
-        t.flops_by_kind = {kind: _sum(values) for kind, values in kinds.items()}
+        t.flops_by_kind = {kind: total(values) for kind, values in kinds.items()}
         return t
 
     def add(self, row: LayerResult) -> None:
@@ -143,8 +149,9 @@ class BlockResult:
         for child in self.children:
             child.scale(count)
 
-    def finish(self, rows: list[LayerResult], output_shape: tuple[Any, ...], rf: RF, windows: RF | None = None) -> None:
-        self.totals = Totals.of(rows)
+    def finish(self, rows: list[LayerResult], output_shape: tuple[Any, ...], rf: RF, windows: RF | None = None,
+               numeric: bool = False) -> None:
+        self.totals = Totals.of(rows, numeric)
         self.layers = [row.name for row in rows]
         self.output_shape, self.rf, self.rf_windows = output_shape, rf, rf if windows is None else windows
 
@@ -153,6 +160,25 @@ class BlockResult:
                 **self.totals.to_dict(), "rf": self.rf.to_dict() if self.rf else None,
                 "rf_windows": self.rf_windows.to_dict() if self.rf_windows else None,
                 "layers": self.layers, "children": [c.to_dict() for c in self.children]}
+
+
+# The views of a report a later stage draws: name -> view(report, depth) -> text. The package (archcalc/__init__.py)
+# plugs in the output stage's table, so that this stage imports nothing after it.
+VIEWS: dict[str, Callable[[Report, int | None], str]] = {}
+
+
+class NetworkOutput:
+    """One of the tensors an ``outputs:`` header names: its output name, the tensor's name, shape (batch first)
+    and receptive fields."""
+
+    __slots__ = ("name", "ref", "output_shape", "rf", "rf_windows")
+
+    def __init__(self, name: str, ref: str, output_shape: tuple[Any, ...], rf: RF, rf_windows: RF) -> None:
+        self.name, self.ref, self.output_shape, self.rf, self.rf_windows = name, ref, output_shape, rf, rf_windows
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "from": self.ref, "output_shape": [fmt_exact(d) for d in self.output_shape],
+                "rf": self.rf.to_dict(), "rf_windows": self.rf_windows.to_dict()}
 
 
 class Report:
@@ -168,6 +194,7 @@ class Report:
         self.totals = totals
         self.convention = convention
         self.output_shape = output_shape
+        self.outputs: list[NetworkOutput] = []  # with an outputs: header, each output (output_shape: the first's)
         self.rf = rf
         self.rf_windows = rf  # the field of the windows alone; set by the engine
         self.rf_view = "field"  # which of the two the table, markdown and CSV show ("field" or "windows")
@@ -178,6 +205,39 @@ class Report:
         self.extra: dict[str, Any] = {}  # sections added after the analysis (e.g. "roofline"), by name
         self.layout = "channels_first"  # the axis order of the shapes above (channels_last: Keras')
         self.network: Any = None  # the spec.Network analysed (set by analyze)
+        self.inputs = {"input": input_shape}  # every network input by name, batch first; the first is input_shape
+
+    def __repr__(self) -> str:
+        """One line: the totals, exactly, and the convention they follow."""
+        from ..core.escape import printable
+        from ..core.units import exact
+        figures = ", ".join(f"{m.title} {exact(getattr(self.totals, m.name))}" for m in LISTED)
+        return f"<Report {printable(self.name)}: {figures} (convention {printable(self.convention.name)})>"
+
+    def table(self, depth: int | None = None) -> str:
+        """The text table ``archcalc SPEC`` prints (blocks below ``depth`` collapsed)."""
+        view = VIEWS.get("table")
+        if view is None:
+            raise RuntimeError("no table view: get reports from archcalc.analyze, which provides it")
+        return view(self, depth)
+
+    def _repr_html_(self) -> str:
+        """The table in a notebook (Jupyter's rich display), escaped as HTML text."""
+        from html import escape
+        return f"<pre>{escape(self.table())}</pre>"
+
+    def to_frame(self) -> Any:
+        """One row per layer as a pandas DataFrame: name, type, output shape and every metric, exact (Python ints;
+        formulas in symbolic mode). Needs pandas."""
+        try:
+            import pandas
+        except ImportError:
+            from ..core.errors import OutputError
+            raise OutputError("to_frame needs pandas, which is not installed",
+                              hint="pip install pandas, or use report.to_dict()") from None
+        rows = [{"name": r.name, "type": r.type, "output_shape": r.output_shape,
+                 **{m.name: getattr(r, m.name) for m in METRICS}} for r in self.layers]
+        return pandas.DataFrame(rows, columns=["name", "type", "output_shape", *(m.name for m in METRICS)])
 
     def to_dict(self) -> dict[str, Any]:
         from ..core.version import __version__
@@ -185,10 +245,13 @@ class Report:
             "archcalc": __version__,
             "name": self.name,
             "input_shape": [fmt_exact(d) for d in self.input_shape],
+            **({"inputs": {k: [fmt_exact(d) for d in v] for k, v in self.inputs.items()}}
+               if len(self.inputs) > 1 else {}),
             "output_shape": [fmt_exact(d) for d in self.output_shape],
             "totals": self.totals.to_dict(),
             "rf": self.rf.to_dict() if self.rf else None,
             "rf_windows": self.rf_windows.to_dict() if self.rf_windows else None,
+            **({"outputs": [out.to_dict() for out in self.outputs]} if self.outputs else {}),
             "layers": [row.to_dict() for row in self.layers],
             "blocks": [block.to_dict() for block in self.blocks],
             "convention": self.convention.to_dict(),

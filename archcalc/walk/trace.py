@@ -18,19 +18,18 @@ class Tensor(NamedTuple):
 class Step:
     """One layer the engine applied, or a group it entered (``cost`` None; its steps follow it)."""
 
-    __slots__ = ("node", "index", "reads", "out", "cost", "seen", "shape", "inputs", "rf", "windows", "owner",
+    __slots__ = ("node", "reads", "out", "cost", "seen", "shape", "inputs", "rf", "windows", "owner",
                  "moved")
 
-    def __init__(self, node: Leaf | Group, reads: list[int], index: int | None = None, out: int | None = None,
-                 cost: Any = None, seen: list[tuple[Any, ...]] | None = None, shape: tuple[Any, ...] = (),
+    def __init__(self, node: Leaf | Group, reads: tuple[int, ...], out: int | None = None,
+                 cost: Any = None, seen: tuple[tuple[Any, ...], ...] = (), shape: tuple[Any, ...] = (),
                  inputs: Any = 0, rf: RF | None = None, windows: RF | None = None, owner: str | None = None,
                  moved: bool = False) -> None:
         self.node = node
-        self.index = index  # its row in the report (a layer), None for a group
         self.reads = reads  # buffer ids of the tensors it read, in order
         self.out = out  # buffer id of the tensor it wrote (a group: its output, set when it ends)
         self.cost = cost  # as the formula returned it: per sample, the output shape as the formula gave it
-        self.seen = seen or []  # the input shapes as the formula saw them (channels first for a channels-first layer)
+        self.seen = seen  # the input shapes as the formula saw them (channels first for a channels-first layer)
         self.shape = shape  # the output as held (the spec's layout)
         self.inputs = inputs  # elements read per sample, all inputs
         self.rf, self.windows = rf, windows  # receptive field after the layer, and the field of its windows alone
@@ -54,7 +53,10 @@ class Trace:
         self.buffers: list[list[Any]] = []
         self.names: dict[str, int] = {}  # dotted path or saved name -> buffer id
         self.input = 0
+        self.inputs: dict[str, int] = {}  # every network input by name -> buffer id (the first is ``input``)
         self.output = 0
+        # the network output; with an outputs: header the first of them, and each here:
+        self.outputs: list[tuple[str, int]] = []  # with an outputs: header, (output name, buffer id) each
 
     def layers(self) -> list[Step]:
         return [s for s in self.steps if s.cost is not None]
