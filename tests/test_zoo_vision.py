@@ -199,11 +199,11 @@ layers:
   - linear: {out_features: 64, bias: false}                 # per head q 8, k 8, v 16
   - token_batchnorm
   - reshape: {name: per_head, shape: [15, 2, 32]}
-  - crop: {margin: [0, [0, 24]]}
+  - split: {split_size_or_sections: [8, 8, 16], index: 0, dim: -1}
   - permute: {name: q, dims: [0, 2, 1, 3]}
-  - crop: {margin: [0, [8, 16]], from: per_head}
+  - split: {split_size_or_sections: [8, 8, 16], index: 1, dim: -1, from: per_head}
   - permute: {name: k, dims: [0, 2, 1, 3]}
-  - crop: {margin: [0, [16, 0]], from: per_head}
+  - split: {split_size_or_sections: [8, 8, 16], index: 2, dim: -1, from: per_head}
   - permute: {name: v, dims: [0, 2, 1, 3]}
   - matmul: {inputs: [q, k], transpose_b: true}
   - attention_bias: {resolution: [3, 5], scale: 0.35355}
