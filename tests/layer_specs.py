@@ -723,6 +723,52 @@ layers:
   - rotary_embedding: {dim: width / heads, base: 500000}  # Llama 3's tables: 2 x 4 buffers
   - rotary_embedding: {dim: 2, original_inv_freq: false}  # partial rotary, inv_freq alone: 1 buffer
 """,
+    "windows": """
+input: [16, 10, 9]
+batch: 2
+layers:
+  - permute: {dims: [0, 2, 3, 1]}                                       # [H, W, C], as Swin holds its maps
+  - window_attention: {num_heads: 2, window_size: [4, 3], shift_size: [2, 1]}   # padded to 12 x 9, shifted
+  - window_attention: {num_heads: 4, window_size: 5, qkv_bias: false, proj_bias: false, relative_position_bias: false}
+  - roll: {shifts: [1, -2], dims: [1, 2]}
+  - window_attention: {num_heads: 1, window_size: [10, 3], shift_size: [3, 1]}  # the window covers H: no shift there
+  - roll: {shifts: 4, dims: -1}
+""",
+    "attention_batched": """
+input: [4, 6, 16]
+batch: 2
+layers:
+  - multihead_attention: {num_heads: 2, call: explicit}           # 4 independent sequences of 6 tokens (MobileViT)
+  - multihead_attention: {num_heads: 4, head_dim: 8, kv_heads: 2, bias: false, qkv: separate}
+  - reshape: {shape: [2, 2, 6, 16]}
+  - multihead_attention: {num_heads: 1, call: module}           # nn.MultiheadAttention over the 4 sequences
+  - multihead_attention: {num_heads: 4}                          # (the fast path, on the sequences of the batch)
+  - multihead_attention: {num_heads: 1, out_proj: false, kernel: fused}
+""",
+    "levit_parts": """
+input: [16, 12]
+batch: 2
+layers:
+  - linear: {out_features: 24, bias: false}
+  - token_batchnorm                                              # over the 24 features of each of 16 tokens
+  - reshape: {shape: [16, 2, 12]}
+  - permute: {name: k, dims: [0, 2, 1, 3]}                       # [2 heads, 16 tokens of a 4 x 4 grid, 12]
+  - matmul: {inputs: [k, k], transpose_b: true}                  # [2, 16, 16]
+  - attention_bias: {resolution: [4, 4], scale: 0.25}
+  - softmax: {dim: -1}
+  - matmul: {inputs: [".", k]}                                   # [2, 16, 12]
+  - permute: {dims: [0, 2, 1, 3]}
+  - reshape: {shape: [4, 4, 24]}
+  - permute: {dims: [0, 3, 1, 2]}
+  - maxpool2d: {kernel_size: 1, stride: 2}                       # queries: the 4 x 4 grid every 2
+  - permute: {dims: [0, 2, 3, 1]}
+  - reshape: {shape: [4, 2, 12]}
+  - permute: {name: q, dims: [0, 2, 1, 3]}                       # [2, 4 queries, 12]
+  - matmul: {inputs: [q, k], transpose_b: true}                  # [2, 4, 16]
+  - attention_bias: {resolution: 4, stride: 2}
+  - reshape: {shape: [8, 16]}
+  - token_batchnorm: {affine: false, num_batches_tracked: false}
+""",
 }
 
 NOT_PEERS = frozenset({"pools_2d", "keras_channels_last", "upsample_fractional", "products_broadcast",

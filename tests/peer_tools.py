@@ -60,6 +60,7 @@ SIZES: dict[str, dict] = {
     "hrnet_w18_small": IMAGE,
     "inception_v3": {"H": 107, "W": 107},
     "lenet5": {},
+    "levit_128": {"H": 128, "W": 96},  # token grids 8 x 6, 4 x 3, 2 x 2: every stage, odd sides too
     "llama2_7b": {"T": 16, "vocab": 500, "width": 128, "depth": 2, "ffn": 344},
     "lstm_lm": {"vocab": 1000, "hidden": 128},
     "mamba_130m": {"T": 8, "vocab": 500, "width": 64, "depth": 2},
@@ -68,6 +69,7 @@ SIZES: dict[str, dict] = {
     "mobilenet_v2": IMAGE,
     "mobilenet_v3_large": IMAGE,
     "mobilenet_v3_small": IMAGE,
+    "mobilevit_s": {"H": 128, "W": 128},  # the last MobileViT block on a 4 x 4 map: 2 x 2 patches of 2 x 2
     "regnet_x_400mf": IMAGE,
     "regnet_y_400mf": IMAGE,
     "resnet101": IMAGE,
@@ -82,6 +84,7 @@ SIZES: dict[str, dict] = {
     "shufflenet_v2_x1_0": IMAGE,
     "squeezenet1_0": IMAGE,
     "squeezenet1_1": IMAGE,
+    "swin_t": {"H": 128, "W": 128},  # maps 32, 16, 8, 4: padded to whole windows; shifts in three stages, as at 224
     "tcn": {},
     "unet": {"H": 188, "W": 188},  # the smallest valid tile
     "vgg11": {},

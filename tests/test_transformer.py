@@ -178,7 +178,7 @@ def test_attention_errors(body, words):
 
 def test_attention_needs_a_sequence():
     with pytest.raises(ArchcalcError) as info:
-        run("  - multihead_attention: {num_heads: 4}\n", input="[3, 8, 8]")
+        run("  - multihead_attention: {num_heads: 4}\n", input="[8]")
     assert "rank-2 input [positions, features]" in info.value.format()
 
 

@@ -124,6 +124,7 @@ Number: Kind = checked(number, _json({"type": "number"}))
 PositiveAxes: Kind = checked(per_axis(positive_int), _axes_json(_POS))
 NonNegAxes: Kind = checked(per_axis(nonneg_int), _axes_json(_NONNEG))
 IntList: Kind = checked(per_axis(any_int), {"type": "array", "items": _json({"type": "integer"})})
+IntAxes: Kind = checked(per_axis(any_int), _axes_json({"type": "integer"}))  # one int, or a list (torch.roll's)
 
 
 def _padding(value: Any, info: ValidationInfo | None) -> Any:

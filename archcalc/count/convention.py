@@ -153,6 +153,14 @@ def _archcalc_rules() -> dict[str, str]:
         "stochastic_depth": "0 (an identity at inference)",
         "channel_shuffle": "0 (a permutation of the channels; data movement)",
         "pixel_shuffle/pixel_unshuffle": "0 (a rearrangement of the elements; data movement)",
+        "roll": "0 (a cyclic shift; data movement)",
+        "window_attention": "qkv and output projections as linear, over the map padded to whole windows; per head and "
+                            "(query, key) pair of a window: QK^T and AV 2 x head_dim MACs, softmax "
+                            f"{attention.SOFTMAX}, scaling {attention.SCALE}, the relative position bias 1, a "
+                            "shift's mask 1",
+        "token_batchnorm": f"as batchnorm, over the last dimension: {norm.NORMALISE} per element + {norm.AFFINE} if "
+                           "affine",
+        "attention_bias": "1 add per score (LeViT's learned biases, read through their index buffer)",
         "frozen_batchnorm2d": "2 per element (x * scale + shift; the per-channel folding of the frozen statistics "
                               "into scale and shift is scalar work, not counted)",
         "grn": "6 per element (square and sum for the L2 norm; x times the normalised norm; weight, bias; the "

@@ -14,6 +14,8 @@ expression over the layer's figures, whole batch included:
     flops_<kind>                        archcalc's FLOPs of one kind (linear, attention, softmax, bias, ...)
     dense_scores, dense_score_macs      attention: per sample, the scores and QK^T/AV MACs of a dense (masked)
                                         kernel
+    sequences, positions                attention: the [T, d] sequences per sample (1, or the product of the
+                                        leading dimensions of a [..., T, d] input), and their T
     kprod                               product of kernel_size, for layers that have one
     torch_out_sp                        a transposed convolution: the output positions of the torch module that
                                         computes it (torch's full output, before Keras' same/valid cut)
@@ -241,5 +243,6 @@ def _fields(spec: Any, seen: tuple[Any, ...], others: Any = ()) -> dict[str, Any
         env.update(call_module=spec.torch_native, call_explicit=not spec.torch_native, torch_native=spec.torch_native)
     if spec.kind == "attention":
         from ..layers.attention import dense_scores
-        env.update(dense_scores(spec, seen, *others))  # others: cross-attention's keys and values [S, e]
+        env.update(spec.dense_scores(seen) if hasattr(spec, "dense_scores")  # window_attention's own
+                   else dense_scores(spec, seen, *others))  # others: cross-attention's keys and values [S, e]
     return env

@@ -10,7 +10,7 @@ computes the layer exactly. Residual adds and gating are Python operators, resha
 written out). The form matters beyond looks: counters that hook modules (ptflops, thop, torchinfo) count a module
 and not the same op called as a function, and the counting presets in ``archcalc/conventions`` count the form a
 spec declares. What each layer type becomes is in ``torch_base.TORCH``, one entry per type, filled by
-``torch_conv``, ``torch_merge``, ``torch_norm``, ``torch_reshape`` and ``torch_sequence``.
+``torch_conv``, ``torch_merge``, ``torch_norm``, ``torch_reshape``, ``torch_sequence`` and ``torch_window``.
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from ..walk.trace import Step, Trace
 
 # importing them registers their translations, in this order: a generated file lists the helpers they define
 # (torch_base.HELPERS) in the order they were defined
-from . import torch_conv, torch_merge, torch_norm, torch_reshape, torch_sequence, torch_ssm  # noqa: F401
+from . import torch_conv, torch_merge, torch_norm, torch_reshape, torch_sequence, torch_ssm, torch_window  # noqa: F401
 from .torch_base import HELPERS, TORCH, Site
 
 # Attributes of torch.nn.Module (torch 2.x) that a layer's attribute must not shadow.

@@ -178,6 +178,9 @@ def multihead_attention(site: Site, args: list[str]) -> str:
         return encoder_decoder_attention(site, args)
     if s.torch_native:
         module = site.module(call("nn.MultiheadAttention", d, s.num_heads, "batch_first=True"))
+        if len(site.x) > 2:  # [B, ..., T, d]: the sequences side by side in the batch (one tensor: self-attention)
+            y = f"{module}((seq := {args[0]}.flatten(0, -3)), seq, seq, need_weights=False)[0]"
+            return f"{y}.unflatten(0, {args[0]}.shape[:-2])"
         x = args[0]
         return f"{module}({x}, {x}, {x}, need_weights=False)[0]"
     h, g, dh = _heads(site, d)
@@ -188,6 +191,8 @@ def multihead_attention(site: Site, args: list[str]) -> str:
         ("fused", s.qkv == "fused", True), ("out_proj", s.out_proj, True), ("causal", s.causal, False),
         ("window", s.window, None), ("cache", s.cache, 0), ("rotary", s.rotary, False),
         ("rotary_dim", s.rotary_dim, None))))
+    if len(site.x) > 2:  # [B, ..., T, d]: the sequences side by side in the batch, then apart again
+        return f"{module}({args[0]}.flatten(0, -3)).unflatten(0, {args[0]}.shape[:-2])"
     return f"{module}({args[0]})"
 
 

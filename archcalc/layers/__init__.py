@@ -15,7 +15,8 @@ from .base import GLOBAL, NON_UNIFORM, REGISTRY, SYMBOLIC_PHASES, Cost, LayerSpe
 
 MODULES = ("activation", "attention", "conv", "embedding", "linear", "matmul", "merge", "mlp", "norm", "padding",
            "passthrough", "pool", "recurrent", "reshape", "scale", "ssm", "upsample",
-           "frozen_norm", "activation_smooth", "grn", "std_conv", "slicing", "bias", "constant", "rotary")
+           "frozen_norm", "activation_smooth", "grn", "std_conv", "slicing", "bias", "constant", "rotary", "roll",
+           "token_norm", "window_attention", "attention_bias")
 
 _TYPE_LITERAL = re.compile(r"^\s+TYPES = \((.*?)\)", re.S | re.M)
 

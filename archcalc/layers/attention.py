@@ -1,6 +1,7 @@
 """Attention: ``multihead_attention`` (projections included) and ``scaled_dot_product_attention``.
 
-Per sample the input is a sequence ``[T, d]``. With ``h`` query heads, ``g`` key/value heads (``g = h``:
+Per sample the input is a sequence ``[T, d]``, or independent sequences ``[..., T, d]``
+(layers/leading.py). With ``h`` query heads, ``g`` key/value heads (``g = h``:
 multi-head; ``1 < g < h``: grouped-query; ``g = 1``: multi-query) of size ``dh``, and ``P`` the number of
 (query, key) pairs each head scores:
 
@@ -36,7 +37,7 @@ from typing import Any
 from ..core.declare import TEXT, checked, choice, field, maybe
 from ..core.errors import ShapeError, SpecError
 from ..core.fields import Flag, NonNegInt, PositiveInt, fail, flag
-from ..core.num import is_concrete, ratio
+from ..core.num import is_concrete, prod, ratio
 from .base import (
     GLOBAL,
     Cost,
@@ -51,6 +52,7 @@ from .base import (
     formula,
 )
 from .cross_attention import cross_attention, position_bias, why_not_cross
+from .leading import over_leading_dims
 
 SOFTMAX, SCALE = 3, 1  # FLOPs per score
 ROTARY = 3  # FLOPs per element of Q and K: x * cos + rotate_half(x) * sin
@@ -187,12 +189,15 @@ class SDPASpec(_AttentionBase):
 def dense_scores(spec: _AttentionBase, x: Shape, kv: Shape | None = None) -> dict[str, Any]:
     """Per sample, what an implementation that computes every (query, key) score and then masks does:
     ``dense_scores`` h x T x (cache + T) (cross-attention: h x T x S) and ``dense_score_macs`` (QK^T and AV over
-    them). Counters that see the dense matmuls (torch's FlopCounterMode) count these, whatever the mask."""
-    t, width = x
+    them). Counters that see the dense matmuls (torch's FlopCounterMode) count these, whatever the mask.
+    ``sequences``: the [T, d] sequences per sample (1, or the product of the leading dimensions of [..., T, d]);
+    ``positions``: T."""
+    *lead, t, width = x  # [..., T, d]: prod(lead) independent sequences
     h = spec.num_heads
     dh = spec.head_dim or width // h
-    scores = h * t * (spec.cache + t if kv is None else kv[0])
-    return {"dense_scores": scores, "dense_score_macs": 2 * scores * dh}
+    scores = prod(lead) * h * t * (spec.cache + t if kv is None else kv[0])
+    return {"dense_scores": scores, "dense_score_macs": 2 * scores * dh, "sequences": prod(lead),
+            "positions": t}
 
 
 def pairs(t: Any, cache: Any, causal: bool, window: Any) -> Any:
@@ -285,6 +290,7 @@ def _bias(spec: MultiheadAttentionSpec, d: Any, h: Any, g: Any, dh: Any) -> Any:
 
 
 @formula(MultiheadAttentionSpec)
+@over_leading_dims  # [..., T, d]: independent sequences (layers/leading.py)
 def multihead_attention(spec: MultiheadAttentionSpec, x: Shape, kv: Shape | None = None) -> Cost:
     expect_rank(x, 2, "[positions, features]")
     t, d = x
