@@ -68,7 +68,7 @@ CUSTOM = {
     kind: norm
     params: in1
     flops: "4 * in_numel\""""),
-    "activation": (IMAGE, """mish:
+    "activation": (IMAGE, """my_mish:  # (mish is a built-in type now)
     kind: activation
     flops: "5 * in_numel\""""),
     "elementwise": (IMAGE, """layer_scale:

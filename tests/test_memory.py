@@ -316,7 +316,10 @@ def test_symbolic_peak_is_a_closed_form_when_one_tensor_set_dominates() -> None:
 
 
 def test_symbolic_peak_with_floors_is_an_exact_max_and_names_no_layer() -> None:
-    r = annotate(archcalc.analyze(archcalc.load(ROOT / "specs" / "resnet18.yaml", symbolic=["H", "W"])))
+    # the zoo spec without its assumption (symbols: multiples of 32), so that its sizes keep their floors
+    text = "\n".join(line for line in (ROOT / "specs" / "resnet18.yaml").read_text().splitlines()
+                     if not line.startswith("symbols:"))
+    r = annotate(archcalc.analyze(archcalc.load(text, symbolic=["H", "W"])))
     m = r.extra["memory"]["inference"]
     assert m["peak_layer"] is None and "Max(" in m["peak_activation_bytes"]
     assert "depends on the symbols" in FORMATS["table"](r, 1)
