@@ -22,8 +22,10 @@ FC = 512 * 1000
 PER_PIXEL = (REFERENCE["resnet18"]["macs"] - FC) // (224 * 224)
 ASSUME = ["--assume", "H=multiple_of:32", "--assume", "W=multiple_of:32"]
 # Valid convolutions: their sizes are H - 2k, no multiple makes the floors vanish (U-Net needs H = 16k + 12).
-# EfficientNet-B1's published 240 x 240 is a multiple of 16, not of its total stride 32: its spec assumes 16.
-PIECEWISE = {"inception_v3", "unet", "efficientnet_b1"}
+# Published sizes that are not multiples of what would remove the floors: EfficientNet-B1's 240 x 240 (its spec
+# assumes 16, not its total stride 32); LeViT-128's 224 (timm's (r - 1) // 2 + 1 token grids need 64); Swin-T pads
+# each stage to whole 7 x 7 windows (ceilings, gone only for multiples of 224).
+PIECEWISE = {"inception_v3", "unet", "efficientnet_b1", "levit_128", "swin_t"}
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
