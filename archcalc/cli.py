@@ -68,7 +68,6 @@ def _spec_options(p: argparse.ArgumentParser, command: str | None) -> None:
     if command in (*SYMBOLIC, "compare"):
         p.add_argument("--symbolic", nargs="+", default=[], metavar="NAME",
                        help="keep these variables as symbols (positive integers): figures become formulas")
-    if command in (*SYMBOLIC, "compare"):
         p.add_argument("--assume", action="append", default=[], metavar="NAME=multiple_of:M",
                        help="assume a symbol is a multiple of M (e.g. --assume H=multiple_of:32, the total stride), "
                             "so that strided floors simplify; as symbols: {H: {multiple_of: 32}} in the spec")
@@ -181,9 +180,9 @@ def _analyze(args: argparse.Namespace, symbolic: Sequence[str] = ()) -> Any:
     """The report of ``args.spec`` under ``--convention``."""
     from .count.preset import load  # the built-in conventions first, then presets and files
     from .walk.engine import analyze
+    convention = load(getattr(args, "convention", "archcalc"))  # compare takes no --convention
     return analyze(_network(args, symbolic), simplify=getattr(args, "simplify", "expand"),
-                   collect=tuple(getattr(args, "collect", ())), convention=load(getattr(args, "convention", None)
-                                                                                or "archcalc"))
+                   collect=tuple(getattr(args, "collect", ())), convention=convention)
 
 
 def _network(args: argparse.Namespace, symbolic: Sequence[str] = ()) -> Any:
