@@ -110,6 +110,10 @@ def _parser(command: str | None) -> argparse.ArgumentParser:
                        "training memory and KV cache at --dtype and the batch")
         p.add_argument("--optimizer", choices=["sgd", "momentum", "adam"], help="optimizer state counted in the "
                        "training memory (default: adam); implies --memory")
+    if command in (None, "formula"):
+        p.add_argument("--at", "--rf-at", dest="at", metavar="LAYER",
+                       help="every figure at a named layer (a block: its last layer), summed up to and including it "
+                            "in walk order, with its output shape and receptive field")
     if command is None:
         p.add_argument("-f", "--format", default="table",
                        choices=["table", "json", "csv", "markdown", "latex"], help="output format (default: table)")
@@ -184,6 +188,13 @@ def _analyze(args: argparse.Namespace, symbolic: Sequence[str] = ()) -> Any:
     return analyze(_network(args, symbolic), simplify=getattr(args, "simplify", "expand"),
                    collect=tuple(getattr(args, "collect", ())), convention=load(getattr(args, "convention", None)
                                                                                 or "archcalc"))
+
+
+def _analyze_at(args: argparse.Namespace) -> Any:
+    """The report, cut at ``--at LAYER`` when given."""
+    from .walk.at import at
+    report = _analyze(args)
+    return at(report, args.at) if args.at else report
 
 
 def _network(args: argparse.Namespace, symbolic: Sequence[str] = ()) -> Any:
@@ -322,7 +333,7 @@ def run(command: str | None, args: argparse.Namespace) -> int:
         write_stdout(json.dumps(json_schema(), indent=2) + "\n")
     elif command is None:
         from .outputs.render import FORMATS
-        report = _analyze(args)
+        report = _analyze_at(args)
         _roofline(report, args)
         report.rf_view = args.rf
         with all_digits():
@@ -341,7 +352,7 @@ def run(command: str | None, args: argparse.Namespace) -> int:
         _wrote(args.output, f"the HTML report of {report.name} (convention {report.convention.name})")
     elif command == "formula":
         from .analyses.explore import formula, piecewise_note
-        report = _analyze(args)
+        report = _analyze_at(args)
         write_stdout(formula(report, args.metric, args.latex) + "\n")
         note = piecewise_note(report, args.metric)
         if note and sys.stderr is not None:
