@@ -153,3 +153,19 @@ def test_formula_macs_at_layer_matches_torchvision(capsys):
     data = json.loads(out)
     assert int(data["totals"]["macs"]) == expected and data["output_shape"] == shape
     assert int(data["totals"]["params"]) == sum(p.numel() for p in backbone.parameters())
+
+
+def test_at_a_repeat_of_symbolic_count(capsys):
+    tcn = str(ROOT / "specs" / "tcn.yaml")
+    # kernel 2 at dilations 1, 2, ..., 512: each copy of the stack adds 1 + 2 + ... + 512 = 1023 positions
+    code, out, _ = run(capsys, "formula", tcn, "--symbolic", "L", "--metric", "rf", "--at", "stack")
+    assert code == 0 and out.startswith("size = [1023*L + 1]; jump = [1]")
+    code, out, _ = run(capsys, tcn, "--symbolic", "L", "--at", "stack")
+    line = next(x for x in out.splitlines() if x.startswith("receptive field"))
+    assert line.startswith("receptive field 1023*L + 1, jump 1: stack (")
+    # 10 convs of 32 -> 32 channels, kernel 2, with bias, per copy; the 1x1 embed conv 1 -> 32 before them
+    code, out, _ = run(capsys, "formula", tcn, "--symbolic", "L", "--metric", "params", "--at", "stack")
+    assert out.strip() == f"{10 * (32 * 32 * 2 + 32)}*L + {1 * 32 + 32}"
+    # a layer inside the unit: its row stands for every copy, so it is refused
+    code, out, err = run(capsys, tcn, "--symbolic", "L", "--at", "stack.i.level.3.conv")
+    assert code == 2 and "inside the repeat 'stack'" in err and err.count("\n") == 1

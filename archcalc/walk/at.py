@@ -43,8 +43,18 @@ def network_field(report: Report, view: str = "field") -> Field | None:
     rows = report.layers
     for i in range(len(rows) - 1, -1, -1):
         rf = rows[i].rf_windows if view == "windows" else rows[i].rf
-        if placed(rows[i], view):
-            return Field(_outermost(report, rows[i]), rows[i], rf, rows[i + 1] if i + 1 < len(rows) else None)
+        if not placed(rows[i], view):
+            continue
+        then = rows[i + 1] if i + 1 < len(rows) else None
+        repeats = [p for p in _symbolic_repeats(getattr(report.network, "nodes", ()))
+                   if rows[i].name.startswith(p + ".")]
+        if not repeats:
+            return Field(_outermost(report, rows[i]), rows[i], rf, then)
+        # inside a repeat of symbolic count a row's field is one copy's: the repeat's own, when it ends there
+        block = {b.name: b for b in _every_block(report.blocks)}.get(repeats[0])
+        if block is None or block.layers[-1] != rows[i].name:
+            return None  # a field within the last copy: not known in closed form
+        return Field(block.name, rows[i], block.rf_windows if view == "windows" else block.rf, then)
     return None
 
 
@@ -77,10 +87,16 @@ def at(report: Report, name: str) -> Report:
                         hint=f"closest: {', '.join(close)}" if close else "name a layer or block of the table")
     rows = report.layers[:last + 1]
     target = rows[-1]
+    inside = [p for p in _symbolic_repeats(getattr(report.network, "nodes", ())) if name.startswith(p + ".")]
+    if inside:  # its rows stand for every copy, and their fields are one copy's
+        raise SpecError(f"{name!r} is inside the repeat {inside[0]!r}, whose symbolic count makes one unit stand "
+                        "for every copy", file="--at", hint=f"name the repeat itself ({inside[0]}), or give its "
+                        "count a value (--set)")
     cut = copy.copy(report)
     cut.layers = rows
     cut.totals = Totals.of(rows)
-    cut.output_shape, cut.rf, cut.rf_windows = target.output_shape, target.rf, target.rf_windows
+    end = blocks[name] if name not in index else target  # a block's output: a symbolic repeat's field is its own
+    cut.output_shape, cut.rf, cut.rf_windows = end.output_shape, end.rf, end.rf_windows
     cut.outputs = []
     kept = {row.name for row in rows}
     cut_blocks: dict[int, BlockResult] = {}  # id of a block -> its part before the cut
@@ -113,3 +129,15 @@ def _cut(blocks: list[BlockResult], kept: set[str], rows: list[LayerResult], tar
         done[id(b)] = part
         out.append(part)
     return out
+
+
+def _symbolic_repeats(nodes: object) -> list[str]:
+    """The paths of the repeats whose count is a symbol, nested ones included."""
+    found: list[str] = []
+    for node in nodes if isinstance(nodes, (list, tuple)) else ():
+        if getattr(node, "count", None) is not None and not isinstance(node.count, int):
+            found.append(node.path)
+        found += _symbolic_repeats(getattr(node, "children", ()))
+        for _, branch in getattr(node, "branches", None) or ():
+            found += _symbolic_repeats(branch)
+    return found
