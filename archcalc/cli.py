@@ -30,10 +30,12 @@ ABOUT = {
     None: ("Shapes, parameters, MACs/FLOPs and receptive fields of a network declared in YAML, layer by layer, "
            f"under a named counting convention. Other commands: {', '.join(COMMANDS)} (archcalc COMMAND --help).",
            ["archcalc specs/vgg16.yaml", "archcalc resnet18 -f json --set H=256 --set W=256",
-            "archcalc gpt2 --memory --dtype bf16 --batch 8"]),
+            "archcalc gpt2 --memory --dtype bf16 --batch 8",
+            "archcalc resnet18 --at layer4"]),
     "formula": ("One total as a closed-form formula in the symbols named by --symbolic (or the spec's symbols:).",
                 ["archcalc formula specs/resnet50.yaml --symbolic H W", "archcalc formula gpt2 --metric params "
-                 "--symbolic T --latex"]),
+                 "--symbolic T --latex",
+                 "archcalc formula resnet18 --metric rf --at layer3"]),
     "sweep": ("Totals over a grid of values, as CSV, JSON or a table, and optionally a plot.",
               ["archcalc sweep specs/resnet18.yaml --vary H=64:512:64 --set W=H",
                "archcalc sweep gpt2 --vary T=128,256,512 --metric macs flops -f table"]),
