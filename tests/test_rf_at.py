@@ -169,3 +169,19 @@ def test_at_a_repeat_of_symbolic_count(capsys):
     # a layer inside the unit: its row stands for every copy, so it is refused
     code, out, err = run(capsys, tcn, "--symbolic", "L", "--at", "stack.i.level.3.conv")
     assert code == 2 and "inside the repeat 'stack'" in err and err.count("\n") == 1
+
+
+def test_windows_view_names_the_papers_field(capsys):
+    # wav2vec 2.0's feature encoder (Baevski et al. 2020): kernels (10, 3, 3, 3, 3, 2, 2), strides (5, 2, ..., 2),
+    # "a receptive field of 400 input samples" at a stride of 320; its group norm makes the full field global
+    size, jump = 1, 1
+    for kernel, stride in zip((10, 3, 3, 3, 3, 2, 2), (5, 2, 2, 2, 2, 2, 2)):
+        size, jump = size + (kernel - 1) * jump, jump * stride
+    assert (size, jump) == (400, 320)
+    spec = str(ROOT / "specs" / "wav2vec2_feature_encoder.yaml")
+    code, out, _ = run(capsys, spec, "--rf", "windows")
+    line = next(x for x in out.splitlines() if x.startswith("receptive field"))
+    assert line.startswith(f"receptive field {size}, jump {jump}: conv_layers (") and line.endswith("at the output")
+    code, out, _ = run(capsys, spec)
+    line = next(x for x in out.splitlines() if x.startswith("receptive field"))
+    assert line.startswith("receptive field 10, jump 5: conv_layers.0.conv, ")  # the first conv, before the norm
