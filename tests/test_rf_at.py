@@ -185,3 +185,10 @@ def test_windows_view_names_the_papers_field(capsys):
     code, out, _ = run(capsys, spec)
     line = next(x for x in out.splitlines() if x.startswith("receptive field"))
     assert line.startswith("receptive field 10, jump 5: conv_layers.0.conv, ")  # the first conv, before the norm
+
+
+def test_python_report_at():
+    report = archcalc.analyze(archcalc.load(RESNET18))
+    backbone = archcalc.at(report, "layer4")
+    assert backbone.totals.params == report.totals.params - (512 * 1000 + 1000)  # less fc
+    assert backbone.output_shape == (1, 512, 7, 7) and report.totals.params == 11_689_512  # the input is kept
