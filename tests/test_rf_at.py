@@ -192,3 +192,11 @@ def test_python_report_at():
     backbone = archcalc.at(report, "layer4")
     assert backbone.totals.params == report.totals.params - (512 * 1000 + 1000)  # less fc
     assert backbone.output_shape == (1, 512, 7, 7) and report.totals.params == 11_689_512  # the input is kept
+
+
+def test_csv_states_the_cut_and_the_field(capsys):
+    code, out, _ = run(capsys, RESNET18, "--at", "layer2", "-f", "csv")
+    notes = [line for line in out.splitlines() if line.startswith("# ")]
+    assert notes[0].startswith("# at layer2: every figure up to and including layer2.1.")
+    size, jump = 1 + 6 + 2 * 2 + 4 * 2 * 4 + 2 * 4 + 3 * 2 * 8, 8  # conv1, maxpool, layer1, layer2 (99, jump 8)
+    assert notes[1].startswith(f"# receptive field {size}, jump {jump}: layer2 (")

@@ -221,7 +221,7 @@ def csv(report: Report, depth: int | None = None) -> str:
     row(["total", "", "x".join(str(fmt_exact(d)) for d in report.output_shape),
          *(str(fmt_exact(getattr(t, m.name))) for m in LISTED),
          "", "", "", *(csv_values(roof["totals"]) if roof else ()), *(memory_text.csv_totals(report) if mem else ())])
-    buf.write("".join(f"# {escape.printable(line)}\n" for line in _outputs_lines(report)))
+    buf.write("".join(f"# {escape.printable(line)}\n" for line in [*_outputs_lines(report), *field_lines(report)]))
     buf.write(f"# {escape.printable(report.convention.summary())}\n")
     if report.rf_view == "windows":
         buf.write("# rf_*: the field of the convolution and pooling windows alone\n")
