@@ -13,6 +13,7 @@ _EXPORTS = {
     "ShapeError": "core.errors", "SpecError": "core.errors",
     "LayerResult": "walk.report", "BlockResult": "walk.report", "Report": "walk.report", "Totals": "walk.report",
     "Metric": "core.metrics", "METRICS": "core.metrics",
+    "at": "walk.at",
 }
 
 if TYPE_CHECKING:
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from .core.metrics import METRICS, Metric
     from .count.convention import Convention
     from .read.spec import Network, load
+    from .walk.at import at
     from .walk.report import BlockResult, LayerResult, Report, Totals
 
 
@@ -54,4 +56,4 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = ["METRICS", "ArchcalcError", "BlockResult", "InputError", "LayerResult", "Metric", "Network", "OutputError",
-           "Report", "ShapeError", "SpecError", "Totals", "__version__", "analyze", "load"]
+           "Report", "ShapeError", "SpecError", "Totals", "__version__", "analyze", "at", "load"]

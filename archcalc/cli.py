@@ -30,10 +30,12 @@ ABOUT = {
     None: ("Shapes, parameters, MACs/FLOPs and receptive fields of a network declared in YAML, layer by layer, "
            f"under a named counting convention. Other commands: {', '.join(COMMANDS)} (archcalc COMMAND --help).",
            ["archcalc specs/vgg16.yaml", "archcalc resnet18 -f json --set H=256 --set W=256",
-            "archcalc gpt2 --memory --dtype bf16 --batch 8"]),
+            "archcalc gpt2 --memory --dtype bf16 --batch 8",
+            "archcalc resnet18 --at layer4"]),
     "formula": ("One total as a closed-form formula in the symbols named by --symbolic (or the spec's symbols:).",
                 ["archcalc formula specs/resnet50.yaml --symbolic H W", "archcalc formula gpt2 --metric params "
-                 "--symbolic T --latex"]),
+                 "--symbolic T --latex",
+                 "archcalc formula resnet18 --metric rf --at layer3"]),
     "sweep": ("Totals over a grid of values, as CSV, JSON or a table, and optionally a plot.",
               ["archcalc sweep specs/resnet18.yaml --vary H=64:512:64 --set W=H",
                "archcalc sweep gpt2 --vary T=128,256,512 --metric macs flops -f table"]),
@@ -109,6 +111,10 @@ def _parser(command: str | None) -> argparse.ArgumentParser:
                        "training memory and KV cache at --dtype and the batch")
         p.add_argument("--optimizer", choices=["sgd", "momentum", "adam"], help="optimizer state counted in the "
                        "training memory (default: adam); implies --memory")
+    if command in (None, "formula"):
+        p.add_argument("--at", "--rf-at", dest="at", metavar="LAYER",
+                       help="every figure at a named layer (a block: its last layer), summed up to and including it "
+                            "in walk order, with its output shape and receptive field")
     if command is None:
         p.add_argument("-f", "--format", default="table",
                        choices=["table", "json", "csv", "markdown", "latex"], help="output format (default: table)")
@@ -183,6 +189,13 @@ def _analyze(args: argparse.Namespace, symbolic: Sequence[str] = ()) -> Any:
     convention = load(getattr(args, "convention", "archcalc"))  # compare takes no --convention
     return analyze(_network(args, symbolic), simplify=getattr(args, "simplify", "expand"),
                    collect=tuple(getattr(args, "collect", ())), convention=convention)
+
+
+def _analyze_at(args: argparse.Namespace) -> Any:
+    """The report, cut at ``--at LAYER`` when given."""
+    from .walk.at import at
+    report = _analyze(args)
+    return at(report, args.at) if args.at else report
 
 
 def _network(args: argparse.Namespace, symbolic: Sequence[str] = ()) -> Any:
@@ -321,7 +334,7 @@ def run(command: str | None, args: argparse.Namespace) -> int:
         write_stdout(json.dumps(json_schema(), indent=2) + "\n")
     elif command is None:
         from .outputs.render import FORMATS
-        report = _analyze(args)
+        report = _analyze_at(args)
         _roofline(report, args)
         report.rf_view = args.rf
         with all_digits():
@@ -340,7 +353,7 @@ def run(command: str | None, args: argparse.Namespace) -> int:
         _wrote(args.output, f"the HTML report of {report.name} (convention {report.convention.name})")
     elif command == "formula":
         from .analyses.explore import formula, piecewise_note
-        report = _analyze(args)
+        report = _analyze_at(args)
         write_stdout(formula(report, args.metric, args.latex) + "\n")
         note = piecewise_note(report, args.metric)
         if note and sys.stderr is not None:

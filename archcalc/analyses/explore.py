@@ -22,9 +22,14 @@ def formula(report: Any, metric: str, latex: bool = False) -> str:
     from ..core.symbolic import latex as to_latex
     if metric == "rf":
         rf = report.rf.to_dict() if report.rf else {}
-        return "; ".join(f"{k} = {v}" for k, v in rf.items())
+        return "; ".join(f"{k} = {_listed(v)}" for k, v in rf.items())
     value = getattr(report.totals, metric)
     return to_latex(value) if latex else str(fmt_exact(value))
+
+
+def _listed(value: Any) -> str:
+    """A per-axis list as text, formulas unquoted: [3*k - 2, 3*k - 2]."""
+    return "[" + ", ".join(map(str, value)) + "]" if isinstance(value, list) else str(value)
 
 
 def piecewise_note(report: Any, metric: str) -> str | None:

@@ -18,7 +18,7 @@ from ..core.units import exact, human
 from ..walk.report import BlockResult, LayerResult, Report
 from .html_assets import CSS, JS
 from .html_values import attr, axes, flatten, generic, num_cell, num_class, value_html
-from .render import rf_text, shape_text
+from .render import field_lines, rf_text, shape_text
 
 # Charts drawn by archcalc.outputs.plot, in page order: (kind, caption).
 CHARTS = (("summary", "Parameters, FLOPs and receptive field per layer"),
@@ -98,6 +98,7 @@ def _summary(report: Report) -> str:
     elif report.rf is not None and report.rf.axes:
         notes.append(f"Receptive field at the output: size {escape(rf_text(report.rf, 'size'))}, "
                      f"jump {escape(rf_text(report.rf, 'jump'))}.")
+    notes += [escape(line[0].upper() + line[1:]) + "." for line in field_lines(report)]  # the network's field
     if report.symbols:
         assumed = "".join(f"; {escape(n)} a multiple of {m}" for n, m in (report.assumptions or {}).items())
         notes.append(f"Symbolic: figures are formulas in {escape(', '.join(report.symbols))} "

@@ -65,6 +65,27 @@ def _outputs_lines(report: Report, name: Callable[[str], str] = str) -> list[str
             f"{rf_text(out.rf, 'size', mark=True)}, jump {rf_text(out.rf, 'jump')}" for out in report.outputs]
 
 
+def field_lines(report: Report, name: Callable[[str], str] = str) -> list[str]:
+    """The network's receptive field (that of the last layer whose field is local, named), and with --at the
+    layer the figures stop at."""
+    from ..walk.at import local, network_field
+    lines = []
+    at = report.extra.get("at")
+    if at:
+        lines.append(f"at {name(at['name'])}: every figure up to and including {name(at['layer'])} "
+                     f"({at['layers']} of {at['of']} layers, in walk order)")
+    field = network_field(report, report.rf_view)
+    if field:
+        where = name(field.name) + ("" if field.name == field.layer.name else f" ({name(field.layer.name)})")
+        then = "at the output" if field.then is None else f"then {name(field.then.name)}: " + (
+            "its units mix positions" if local(_shown(field.then, report.rf_view)) or
+            all(isinstance(a, AxisRF) for a in _shown(field.then, report.rf_view).axes)
+            else rf_text(_shown(field.then, report.rf_view), "size"))
+        lines.append(f"receptive field {rf_text(field.rf, 'size', mark=True)}, jump {rf_text(field.rf, 'jump')}: "
+                     f"{where}, the last layer whose field is local; {then}")
+    return lines
+
+
 def _outline(report: Report, depth: int | None) -> list[LayerResult | BlockResult]:
     """Rows to show: blocks and layers above ``depth`` (a collapsed block keeps its subtotal)."""
     return [r for r in report.outline if depth is None or r.depth < depth]
@@ -139,6 +160,7 @@ def table(report: Report, depth: int | None = None) -> str:
     lines.append("")
     lines += _totals_lines(report, lambda n: f"{exact(n):>20}  ({human(n)})" if is_concrete(n) else str(n))
     lines += _outputs_lines(report)
+    lines += field_lines(report)
     if report.symbols:
         lines.append("symbols: " + ", ".join(report.symbols) + " (positive integers"
                      + "".join(f"; {n} a multiple of {m}" for n, m in (report.assumptions or {}).items()) + ")")
@@ -199,7 +221,7 @@ def csv(report: Report, depth: int | None = None) -> str:
     row(["total", "", "x".join(str(fmt_exact(d)) for d in report.output_shape),
          *(str(fmt_exact(getattr(t, m.name))) for m in LISTED),
          "", "", "", *(csv_values(roof["totals"]) if roof else ()), *(memory_text.csv_totals(report) if mem else ())])
-    buf.write("".join(f"# {escape.printable(line)}\n" for line in _outputs_lines(report)))
+    buf.write("".join(f"# {escape.printable(line)}\n" for line in [*_outputs_lines(report), *field_lines(report)]))
     buf.write(f"# {escape.printable(report.convention.summary())}\n")
     if report.rf_view == "windows":
         buf.write("# rf_*: the field of the convolution and pooling windows alone\n")
@@ -243,6 +265,7 @@ def markdown(report: Report, depth: int | None = None) -> str:
         lines[-1] += (f" Keras: {num(t.trainable)} trainable, {num(t.non_trainable)} non-trainable params (the "
                       "moving statistics, also in buffers).")
     lines += [f"{line}." for line in _outputs_lines(report, escape.markdown)]
+    lines += [f"{line[0].upper()}{line[1:]}." for line in field_lines(report, escape.markdown)]
     lines += [f"{note}." for note in _rf_notes(report, _outline(report, depth))]
     if roof:
         lines += ["", *summary(report, markdown=True)]
