@@ -18,13 +18,15 @@ METRICS = LISTED_NAMES  # the totals sweep and solve take
 
 
 def formula(report: Any, metric: str, latex: bool = False) -> str:
-    """One total as a formula (or the receptive field of the output)."""
-    from ..core.symbolic import latex as to_latex
+    """One total as a formula (or the receptive field of the output); ``latex``: as an equation
+    (``outputs/tex.py``)."""
     if metric == "rf":
         rf = report.rf.to_dict() if report.rf else {}
         return "; ".join(f"{k} = {v}" for k, v in rf.items())
-    value = getattr(report.totals, metric)
-    return to_latex(value) if latex else str(fmt_exact(value))
+    if latex:
+        from ..outputs.tex import equation
+        return equation(report, metric)
+    return str(fmt_exact(getattr(report.totals, metric)))
 
 
 def piecewise_note(report: Any, metric: str) -> str | None:

@@ -1,0 +1,101 @@
+"""Paper-ready LaTeX (issue 17 item 7): ``formula --latex`` as an equation with its left-hand side, digits grouped in
+thousands, integer coefficients under the spec's assumptions; checked by arithmetic and by parsing the LaTeX back
+(sympy's lark backend) to the report's exact value."""
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+import archcalc
+from archcalc.cli import main
+
+sympy = pytest.importorskip("sympy")
+SPECS = Path(__file__).resolve().parent.parent / "specs"
+
+
+def sym(name: str):
+    return sympy.Symbol(name, integer=True, positive=True)
+
+
+def parse_back(rhs: str):
+    """A right-hand side as sympy, its symbols as positive integers (the report's)."""
+    pytest.importorskip("lark")
+    from sympy.parsing.latex import parse_latex
+    rhs = re.sub(r"(?<=\d)\\,(?=\d)", "", rhs).replace(r"\,", " ")  # 2\,048 is 2048; 81\,456\,H is 81456 H
+    parsed = parse_latex(rhs, backend="lark")
+    return parsed.subs({s: sym(str(s)) for s in parsed.free_symbols})
+
+
+def ungrouped(text: str) -> list[str]:
+    """Runs of four or more digits not split by ``\\,`` (a grouped number has at most three between thin spaces)."""
+    return re.findall(r"\d{4,}", text)
+
+
+def test_grouping_by_arithmetic() -> None:
+    from archcalc.outputs.tex import tex
+    assert tex(2_048_000) == r"2\,048\,000"
+    assert tex(999) == "999"
+    assert tex(-1234) == r"-1\,234"
+    assert tex(Fraction(328267, 2)) == r"\frac{328\,267}{2}"
+    H, W = sym("H"), sym("W")
+    assert tex(81456 * H * W + 2048000) == r"81\,456\,H W + 2\,048\,000"  # the issue's example
+    assert tex(2 * H * W + 3) == "2 H W + 3"  # no thin space after a single group
+
+
+def test_integer_form_by_arithmetic() -> None:
+    from archcalc.outputs.tex import integer_form
+    H, W = sym("H"), sym("W")
+    h = sym("h")
+    # 145159 H W / 2 with H = 32 h: 145159 * 32 / 2 = 2322544 h W (W has no assumption, so it stays)
+    value, subs = integer_form(145159 * H * W / 2 + 7, {"H": 32})
+    assert sympy.expand(value - (2322544 * h * W + 7)) == 0 and subs == [(H, 32, h)]
+    # integer coefficients already: nothing to substitute
+    assert integer_form(4 * H * W, {"H": 32, "W": 32}) == (4 * H * W, [])
+    # no assumption: the exact fraction stays
+    value, subs = integer_form(H * (H + 1) / 2, {})
+    assert subs == [] and value == H * (H + 1) / 2
+    # a name already taken by a symbol: the new variable is H hat, not h
+    _, subs = integer_form(H * sym("h") / 2, {"H": 2})
+    assert [str(new) for _, _, new in subs] == ["Hhat"]
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    assert main(list(args)) == 0
+    return capsys.readouterr().out.strip()
+
+
+def test_formula_latex_macs_is_an_equation(capsys: pytest.CaptureFixture[str]) -> None:
+    report = archcalc.analyze(archcalc.load(SPECS / "resnet18.yaml", symbolic=["H", "W"]))
+    out = run(capsys, "formula", str(SPECS / "resnet18.yaml"), "--symbolic", "H", "W", "--latex")
+    lhs, rhs = out.split(" = ", 1)
+    assert lhs == r"\mathrm{MACs}(H, W)"
+    assert not ungrouped(out), out
+    assert sympy.simplify(parse_back(rhs) - report.totals.macs) == 0
+    # torchvision's ResNet-18 at 224 x 224: 1.81 GMACs (1,814,073,344 with the fc's 512 x 1000)
+    assert parse_back(rhs).subs({sym("H"): 224, sym("W"): 224}) == 1_814_073_344
+
+
+def test_formula_latex_flops_has_integer_coefficients(capsys: pytest.CaptureFixture[str]) -> None:
+    """ResNet-18's FLOPs have a half in H W; with H and W multiples of 32 (its spec) they are written in h = H/32,
+    w = W/32, and parse back to the exact total."""
+    report = archcalc.analyze(archcalc.load(SPECS / "resnet18.yaml", symbolic=["H", "W"]))
+    assert any(not c.is_Integer for c in sympy.Poly(report.totals.flops, sym("H"), sym("W")).coeffs())
+    out = run(capsys, "formula", str(SPECS / "resnet18.yaml"), "--symbolic", "H", "W", "--latex", "--metric", "flops")
+    assert r"\frac" not in out and not ungrouped(out), out
+    equation, where = out.split(r" \qquad ")
+    assert where == r"(H = 32\,h,\ W = 32\,w)"
+    lhs, rhs = equation.split(" = ", 1)
+    assert lhs == r"\mathrm{FLOPs}(H, W)"
+    back = parse_back(rhs).subs({sym("h"): sym("H") / 32, sym("w"): sym("W") / 32})
+    assert sympy.simplify(back - report.totals.flops) == 0
+    assert all(c.is_Integer for c in sympy.Poly(parse_back(rhs), sym("h"), sym("w")).coeffs())
+
+
+def test_formula_latex_constant_has_no_arguments(capsys: pytest.CaptureFixture[str]) -> None:
+    # ResNet-18's parameters (torchvision: 11,689,512) do not depend on the input size
+    out = run(capsys, "formula", str(SPECS / "resnet18.yaml"), "--symbolic", "H", "W", "--latex", "--metric",
+              "params")
+    assert out == r"N_{\mathrm{params}} = 11\,689\,512"
