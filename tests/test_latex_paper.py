@@ -99,3 +99,36 @@ def test_formula_latex_constant_has_no_arguments(capsys: pytest.CaptureFixture[s
     out = run(capsys, "formula", str(SPECS / "resnet18.yaml"), "--symbolic", "H", "W", "--latex", "--metric",
               "params")
     assert out == r"N_{\mathrm{params}} = 11\,689\,512"
+
+
+def latex_table(spec: str, *args: str) -> list[str]:
+    from archcalc.outputs.render import latex
+    report = archcalc.analyze(archcalc.load(SPECS / spec, symbolic=list(args)))
+    return latex(report, 1).splitlines()
+
+
+def test_latex_table_caption_is_short_and_the_convention_a_note() -> None:
+    lines = latex_table("resnet18.yaml")
+    caption = next(line for line in lines if line.startswith(r"\caption"))
+    assert caption == r"\caption[resnet18: cost by layer]{resnet18: cost by layer$^{\dagger}$}"
+    note = next(line for line in lines if r"$^{\dagger}$\," in line and not line.startswith(r"\caption"))
+    assert "convention archcalc: MAC = one multiply-accumulate" in note
+    assert lines.index(note) < lines.index(r"\end{table}")
+
+
+def test_latex_table_has_an_output_shape_column() -> None:
+    lines = latex_table("resnet18.yaml")
+    assert r"Layer & Type & Output shape & Params & MACs & FLOPs \\" in lines
+    # conv1: 64 filters of 7 x 7 at stride 2 with padding 3: (224 + 6 - 7) // 2 + 1 = 112;
+    # params 64 * 3 * 7 * 7 = 9408, MACs 9408 * 112 * 112 = 118,013,952
+    assert r"conv1 & conv2d & $[1, 64, 112, 112]$ & $9\,408$ & $118\,013\,952$ & " in "\n".join(lines)
+    assert r"fc & linear & $[1, 1\,000]$ & " in "\n".join(lines)  # 1000 classes
+    total = next(line for line in lines if line.startswith("Total & & "))
+    assert total.startswith(r"Total & & $[1, 1\,000]$ & $11\,689\,512$ & ")
+
+
+def test_latex_table_symbolic_shapes_and_grouped_formulas() -> None:
+    lines = latex_table("resnet18.yaml", "H", "W")
+    conv1 = next(line for line in lines if line.startswith("conv1 & "))
+    # with H, W multiples of 32 the stride-2 conv gives H/2 x W/2; MACs 9408 * (H/2) * (W/2) = 2352 H W
+    assert conv1.startswith(r"conv1 & conv2d & $[1, 64, \frac{H}{2}, \frac{W}{2}]$ & $9\,408$ & $2\,352\,H W$ & ")
