@@ -132,3 +132,14 @@ def test_latex_table_symbolic_shapes_and_grouped_formulas() -> None:
     conv1 = next(line for line in lines if line.startswith("conv1 & "))
     # with H, W multiples of 32 the stride-2 conv gives H/2 x W/2; MACs 9408 * (H/2) * (W/2) = 2352 H W
     assert conv1.startswith(r"conv1 & conv2d & $[1, 64, \frac{H}{2}, \frac{W}{2}]$ & $9\,408$ & $2\,352\,H W$ & ")
+
+
+def test_readme_latex_examples_are_archcalc_output(capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's ``formula --latex`` examples ("Symbolic mode") are what the commands print."""
+    readme = (SPECS.parent / "README.md").read_text().splitlines()
+    examples = [(line[2:].split(), readme[i + 1]) for i, line in enumerate(readme)
+                if line.startswith("$ archcalc formula") and "--latex" in line]
+    assert len(examples) == 2
+    for command, shown in examples:
+        args = [str(SPECS.parent / a) if a.startswith("specs/") else a for a in command[1:]]
+        assert run(capsys, *args) == shown
