@@ -261,6 +261,14 @@ def _tex(v: Any) -> str:
     return tex(v)  # a formula, its integers grouped as the numbers are
 
 
+def _sides(report: Report, label: str, value: Any) -> tuple[str, str]:
+    """A total's equation as ``formula --latex`` writes it: arguments, integer coefficients (``tex.sides``)."""
+    if is_concrete(value):
+        return label, _tex(value)
+    from .tex import sides
+    return sides(report, label, value)
+
+
 def _tex_shape(shape: tuple[Any, ...]) -> str:
     return "$[" + ", ".join(_tex(d) for d in shape) + "]$"
 
@@ -290,7 +298,7 @@ def latex(report: Report, depth: int | None = None) -> str:
               f"\\par\\smallskip{{\\raggedright\\footnotesize $^{{\\dagger}}$\\,"
               f"{escape.latex(report.convention.summary())}\\par}}", r"\end{table}", "", r"\begin{align}"]
     totals = [(m.tex, getattr(t, m.name) * k) for m, k in shown]
-    lines += [f"{label} &= {_tex(value)}" + (r" \\" if i < len(totals) - 1 else "")
+    lines += ["{} &= {}".format(*_sides(report, label, value)) + (r" \\" if i < len(totals) - 1 else "")
               for i, (label, value) in enumerate(totals)]
     lines.append(r"\end{align}")
     return "\n".join(lines)

@@ -118,19 +118,24 @@ def _coefficients(expr: Any) -> list[Any]:
     return [term.as_coeff_Mul()[0] for term in sympy.Add.make_args(expr)]
 
 
-def equation(report: Any, metric: str) -> str:
-    """``formula --latex``: the total as an equation, ``\\mathrm{MACs}(H, W) = ...``, in integer coefficients
-    where the assumptions give them (the module's docstring)."""
-    value = getattr(report.totals, metric)
+def sides(report: Any, symbol: str, value: Any) -> tuple[str, str]:
+    """An equation's two sides: ``symbol`` with the symbols ``value`` depends on as arguments (in the report's
+    order), and ``value`` in integer coefficients where the assumptions give them, the substitution after it."""
     order = list(report.symbols or {})
     free = {str(s) for s in getattr(value, "free_symbols", ())}
     args = [n for n in order if n in free] + sorted(free - set(order))
-    lhs = _metric_tex(metric)
+    lhs = symbol
     if args:
         import sympy
         lhs += "(" + ", ".join(tex(sympy.Symbol(n)) for n in args) + ")"
-    rhs, subs = integer_form(value, report.assumptions)
-    line = f"{lhs} = {tex(rhs)}"
+    shown, subs = integer_form(value, report.assumptions)
+    rhs = tex(shown)
     if subs:
-        line += r" \qquad (" + r",\ ".join(f"{tex(s)} = {m}\\,{tex(new)}" for s, m, new in subs) + ")"
-    return line
+        rhs += r" \qquad (" + r",\ ".join(f"{tex(s)} = {m}\\,{tex(new)}" for s, m, new in subs) + ")"
+    return lhs, rhs
+
+
+def equation(report: Any, metric: str) -> str:
+    """``formula --latex``: the total as an equation, ``\\mathrm{MACs}(H, W) = ...`` (``sides``)."""
+    lhs, rhs = sides(report, _metric_tex(metric), getattr(report.totals, metric))
+    return f"{lhs} = {rhs}"
