@@ -129,7 +129,8 @@ def _parser(command: str | None) -> argparse.ArgumentParser:
         p.add_argument("-o", "--output", required=True, metavar="FILE", help="the HTML file to write")
     elif command == "formula":
         p.add_argument("--metric", default="macs", choices=[*METRICS, "rf"], help="which total (default: macs)")
-        p.add_argument("--latex", action="store_true", help="print LaTeX instead of sympy's text form")
+        p.add_argument("--latex", action="store_true", help="print a LaTeX equation: the metric's symbol with "
+                       "its arguments, digits grouped, integer coefficients where the assumptions give them")
     elif command == "sweep":
         p.add_argument("--vary", action="append", required=True, metavar="NAME=START:STOP:STEP",
                        help="a grid axis (stop included), or NAME=v1,v2,...; repeat for a grid")

@@ -143,3 +143,32 @@ def test_readme_latex_examples_are_archcalc_output(capsys: pytest.CaptureFixture
     for command, shown in examples:
         args = [str(SPECS.parent / a) if a.startswith("specs/") else a for a in command[1:]]
         assert run(capsys, *args) == shown
+
+
+def test_formula_latex_rf_per_axis(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    # one conv of kernel 3 x 5, padding 1 x 2: it sees 3 x 5 inputs, moves by 1, starts 1 and 2 before the input
+    spec = tmp_path / "k.yaml"
+    spec.write_text("name: k\ninput: [3, 16, 16]\nlayers:\n"
+                    "  - conv2d: {out_channels: 4, kernel_size: [3, 5], padding: [1, 2]}\n")
+    out = run(capsys, "formula", str(spec), "--metric", "rf", "--latex")
+    assert out == (r"\mathrm{RF}_{\mathrm{size}} = (3, 5),\quad \mathrm{RF}_{\mathrm{jump}} = 1,\quad "
+                   r"\mathrm{RF}_{\mathrm{padding}} = (1, 2)")
+
+
+def test_formula_latex_rf_symbolic(capsys: pytest.CaptureFixture[str]) -> None:
+    # the TCN's header: L stacks of kernel-2 convs at dilations 1 .. 2^9 see 1 + L (2^10 - 1) = 1023 L + 1 inputs;
+    # causal, so all but the newest are to the left: padding 1023 L
+    out = run(capsys, "formula", str(SPECS / "tcn.yaml"), "--symbolic", "L", "--metric", "rf", "--latex")
+    size, jump, padding = out.split(r",\quad ")
+    assert size.startswith(r"\mathrm{RF}_{\mathrm{size}}(L) = ") and jump == r"\mathrm{RF}_{\mathrm{jump}} = 1"
+    L = sym("L")
+    assert sympy.expand(parse_back(size.split(" = ")[1]) - (1023 * L + 1)) == 0
+    assert padding.startswith(r"\mathrm{RF}_{\mathrm{padding}}(L) = ")
+    assert sympy.expand(parse_back(padding.split(" = ")[1]) - 1023 * L) == 0
+
+
+def test_formula_latex_rf_global_is_text(capsys: pytest.CaptureFixture[str]) -> None:
+    # ResNet-18 ends in a global average pool: every output sees the whole input
+    out = run(capsys, "formula", str(SPECS / "resnet18.yaml"), "--metric", "rf", "--latex")
+    assert out == r",\quad ".join(rf"\mathrm{{RF}}_{{\mathrm{{{k}}}}} = \text{{global}}"
+                                  for k in ("size", "jump", "padding"))

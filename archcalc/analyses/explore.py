@@ -20,6 +20,9 @@ METRICS = LISTED_NAMES  # the totals sweep and solve take
 def formula(report: Any, metric: str, latex: bool = False) -> str:
     """One total as a formula (or the receptive field of the output); ``latex``: as an equation
     (``outputs/tex.py``)."""
+    if metric == "rf" and latex:
+        from ..outputs.tex import rf_equations
+        return rf_equations(report)
     if metric == "rf":
         rf = report.rf.to_dict() if report.rf else {}
         return "; ".join(f"{k} = {v}" for k, v in rf.items())

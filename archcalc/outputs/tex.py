@@ -139,3 +139,29 @@ def equation(report: Any, metric: str) -> str:
     """``formula --latex``: the total as an equation, ``\\mathrm{MACs}(H, W) = ...`` (``sides``)."""
     lhs, rhs = sides(report, _metric_tex(metric), getattr(report.totals, metric))
     return f"{lhs} = {rhs}"
+
+
+def rf_equations(report: Any) -> str:
+    """``formula --metric rf --latex``: the output's receptive field as three equations (size, jump, padding),
+    each with the symbols it depends on as arguments; a tuple of one value per axis where they differ, a marker
+    such as ``global`` as text."""
+    from ..walk.rf import AxisRF
+    if report.rf is None:
+        return r"\text{no receptive field}"
+    parts = []
+    for key in ("size", "jump", "padding"):
+        values = [getattr(a, key) if isinstance(a, AxisRF) else a for a in report.rf.axes]
+        cells = [rf"\text{{{text_latex(v)}}}" if isinstance(v, str) else tex(v) for v in values]
+        rhs = cells[0] if len(set(cells)) == 1 else "(" + ", ".join(cells) + ")"
+        lhs, _ = sides(report, rf"\mathrm{{RF}}_{{\mathrm{{{key}}}}}", sum_of(values))
+        parts.append(f"{lhs} = {rhs}")
+    return r",\quad ".join(parts)
+
+
+def sum_of(values: list[Any]) -> Any:
+    """Something holding every symbol of ``values`` (for an equation's arguments)."""
+    formulas = [v for v in values if _is_sympy(v)]
+    if not formulas:
+        return 0
+    import sympy
+    return sympy.Add(*formulas)
