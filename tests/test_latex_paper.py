@@ -25,6 +25,7 @@ def parse_back(rhs: str):
     pytest.importorskip("lark")
     from sympy.parsing.latex import parse_latex
     rhs = re.sub(r"(?<=\d)\\,(?=\d)", "", rhs).replace(r"\,", " ")  # 2\,048 is 2048; 81\,456\,H is 81456 H
+    rhs = rhs.replace(r"\left(", "(").replace(r"\right)", ")")  # lark reads "8 \left(" as 8 <= ft(...) too
     parsed = parse_latex(rhs, backend="lark")
     return parsed.subs({s: sym(str(s)) for s in parsed.free_symbols})
 
@@ -172,3 +173,15 @@ def test_formula_latex_rf_global_is_text(capsys: pytest.CaptureFixture[str]) -> 
     out = run(capsys, "formula", str(SPECS / "resnet18.yaml"), "--metric", "rf", "--latex")
     assert out == r",\quad ".join(rf"\mathrm{{RF}}_{{\mathrm{{{k}}}}} = \text{{global}}"
                                   for k in ("size", "jump", "padding"))
+
+
+def test_formula_latex_keeps_a_factored_form(capsys: pytest.CaptureFixture[str]) -> None:
+    """--simplify factor gives (145159 H W + 2050000) / 2; in h = H/32, w = W/32 that is
+    (145159 * 1024 h w + 2050000) / 2 = 8 (9290176 h w + 128125), a product still, with no fraction."""
+    out = run(capsys, "formula", str(SPECS / "resnet18.yaml"), "--symbolic", "H", "W", "--latex", "--metric", "flops",
+              "--simplify", "factor")
+    equation, where = out.split(r" \qquad ")
+    assert r"\frac" not in out and where == r"(H = 32\,h,\ W = 32\,w)"
+    h, w = sym("h"), sym("w")
+    assert sympy.expand(parse_back(equation.split(" = ", 1)[1]) - 8 * (9290176 * h * w + 128125)) == 0
+    assert equation.split(" = ", 1)[1].startswith("8 ")

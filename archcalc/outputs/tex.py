@@ -109,6 +109,8 @@ def integer_form(value: Any, assumptions: dict[str, int] | None) -> tuple[Any, l
     scaled = sympy.expand(expanded.xreplace({s: m * new for s, m, new in subs}))
     if not all(c.is_Integer for c in _coefficients(scaled)):
         return value, []
+    if not value.is_Add and value != expanded:  # --simplify factor gave a product: keep it one
+        return sympy.factor(scaled), subs
     return scaled, subs
 
 
