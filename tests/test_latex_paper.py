@@ -185,3 +185,10 @@ def test_formula_latex_keeps_a_factored_form(capsys: pytest.CaptureFixture[str])
     h, w = sym("h"), sym("w")
     assert sympy.expand(parse_back(equation.split(" = ", 1)[1]) - 8 * (9290176 * h * w + 128125)) == 0
     assert equation.split(" = ", 1)[1].startswith("8 ")
+
+
+def test_integer_form_never_reuses_a_name() -> None:
+    from archcalc.outputs.tex import integer_form
+    H, h, Hhat = sym("H"), sym("h"), sym("Hhat")
+    _, subs = integer_form(H * h * Hhat / 2, {"H": 2})
+    assert [str(new) for _, _, new in subs] == ["Hhathat"]

@@ -101,7 +101,9 @@ def integer_form(value: Any, assumptions: dict[str, int] | None) -> tuple[Any, l
     for s in free:
         m = assumptions.get(str(s), 1)
         if m > 1:
-            name = str(s).lower() if str(s).lower() not in taken else str(s) + "hat"  # sympy prints Hhat as \hat{H}
+            name = str(s).lower()
+            while name in taken:
+                name = (name if name != str(s).lower() else str(s)) + "hat"  # sympy prints Hhat as \hat{H}
             taken.add(name)
             subs.append((s, m, sympy.Symbol(name, integer=True, positive=True)))
     if not subs:
