@@ -192,3 +192,33 @@ def test_integer_form_never_reuses_a_name() -> None:
     H, h, Hhat = sym("H"), sym("h"), sym("Hhat")
     _, subs = integer_form(H * h * Hhat / 2, {"H": 2})
     assert [str(new) for _, _, new in subs] == ["Hhathat"]
+
+
+def test_equations_and_table_compile_when_a_tex_engine_is_available(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """The table (caption with its dagger, the note, shapes) and formula --latex's equations (the substitution
+    after them, the receptive field's markers as text) are valid LaTeX."""
+    import shutil
+    import subprocess
+    engine = shutil.which("pdflatex")
+    if engine is None:
+        pytest.skip("no TeX engine (pdflatex) installed; the parse-back tests cover the formulas")
+    from archcalc.outputs.render import latex
+    spec = str(SPECS / "resnet18.yaml")
+    equations = [run(capsys, "formula", spec, "--symbolic", "H", "W", "--latex", "--metric", m)
+                 for m in ("macs", "flops", "params", "rf")]
+    equations.append(run(capsys, "formula", str(SPECS / "tcn.yaml"), "--symbolic", "L", "--metric", "rf", "--latex"))
+    report = archcalc.analyze(archcalc.load(SPECS / "resnet18.yaml", symbolic=["H", "W"]))
+    # a hostile name in the caption's short form (brackets), the note and a row
+    hostile = tmp_path / "hostile.yaml"
+    hostile.write_text('name: "[1cm]*<|>\\\\input{x}$_^~%#&"\ninput: [3, 16, 16]\nlayers:\n'
+                       '  - conv2d: {name: "a]b[c*", out_channels: 4, kernel_size: 3}\n')
+    doc = ("\\documentclass{article}\\usepackage{booktabs}\\usepackage{amsmath}\\begin{document}\n\\listoftables\n"
+           + latex(report, 1) + "\n" + latex(archcalc.analyze(archcalc.load(hostile))) + "\n"
+           + "".join(f"\\begin{{equation}}{e}\\end{{equation}}\n" for e in equations)
+           + "\\end{document}\n")
+    (tmp_path / "t.tex").write_text(doc)
+    for _ in range(2):  # twice: the list of tables reads the caption's short form back
+        done = subprocess.run([engine, "-interaction=nonstopmode", "-halt-on-error", "t.tex"], cwd=tmp_path,
+                              capture_output=True)
+        assert done.returncode == 0, done.stdout[-2000:]
