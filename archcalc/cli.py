@@ -343,7 +343,11 @@ def run(command: str | None, args: argparse.Namespace) -> int:
     elif command == "formula":
         from .analyses.explore import formula, piecewise_note
         report = _analyze(args)
-        write_stdout(formula(report, args.metric, args.latex) + "\n")
+        if args.latex:
+            from .outputs.tex import formula as formula_latex
+            write_stdout(formula_latex(report, args.metric) + "\n")
+        else:
+            write_stdout(formula(report, args.metric) + "\n")
         note = piecewise_note(report, args.metric)
         if note and sys.stderr is not None:
             print(f"archcalc: {note}", file=sys.stderr)

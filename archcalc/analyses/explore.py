@@ -17,18 +17,11 @@ from ..core.num import fmt_exact
 METRICS = LISTED_NAMES  # the totals sweep and solve take
 
 
-def formula(report: Any, metric: str, latex: bool = False) -> str:
-    """One total as a formula (or the receptive field of the output); ``latex``: as an equation
-    (``outputs/tex.py``)."""
-    if metric == "rf" and latex:
-        from ..outputs.tex import rf_equations
-        return rf_equations(report)
+def formula(report: Any, metric: str) -> str:
+    """One total as a formula (or the receptive field of the output); in LaTeX: ``outputs.tex.formula``."""
     if metric == "rf":
         rf = report.rf.to_dict() if report.rf else {}
         return "; ".join(f"{k} = {v}" for k, v in rf.items())
-    if latex:
-        from ..outputs.tex import equation
-        return equation(report, metric)
     return str(fmt_exact(getattr(report.totals, metric)))
 
 

@@ -139,6 +139,11 @@ def sides(report: Any, symbol: str, value: Any) -> tuple[str, str]:
     return lhs, rhs
 
 
+def formula(report: Any, metric: str) -> str:
+    """``formula --latex``: a total's equation, or the receptive field's (``--metric rf``)."""
+    return rf_equations(report) if metric == "rf" else equation(report, metric)
+
+
 def equation(report: Any, metric: str) -> str:
     """``formula --latex``: the total as an equation, ``\\mathrm{MACs}(H, W) = ...`` (``sides``)."""
     lhs, rhs = sides(report, _metric_tex(metric), getattr(report.totals, metric))
