@@ -44,6 +44,7 @@ def test_grouping_by_arithmetic() -> None:
     H, W = sym("H"), sym("W")
     assert tex(81456 * H * W + 2048000) == r"81\,456\,H W + 2\,048\,000"  # the example
     assert tex(2 * H * W + 3) == "2 H W + 3"  # no thin space after a single group
+    assert tex(328267 * H * W / 2) == r"\frac{328\,267\,H W}{2}"  # the FLOPs, as written without assumptions
 
 
 def test_integer_form_by_arithmetic() -> None:

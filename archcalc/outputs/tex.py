@@ -69,9 +69,10 @@ def _printer() -> Any:
         def _print_Mul(self, expr: Any) -> str:
             out = super()._print_Mul(expr)
             coeff, _ = expr.as_coeff_Mul()
-            first = group(abs(int(coeff))) if coeff.is_Integer else ""
-            # "81\,456 H W" -> "81\,456\,H W": only where the coefficient leads and has groups
-            if r"\," in first and out.lstrip("- ").startswith(first + " "):
+            first = group(abs(int(coeff.p))) if coeff.is_Rational else ""  # a fraction: its numerator leads
+            # "81\,456 H W" -> "81\,456\,H W" (and inside "\frac{"): only where the coefficient leads, grouped
+            lead = out.lstrip("- ").removeprefix(r"\frac{")
+            if r"\," in first and lead.startswith(first + " "):
                 at = out.index(first) + len(first)
                 out = out[:at] + r"\," + out[at + 1:]
             return out
