@@ -134,7 +134,8 @@ def _parser(command: str | None) -> argparse.ArgumentParser:
         p.add_argument("-o", "--output", required=True, metavar="FILE", help="the HTML file to write")
     elif command == "formula":
         p.add_argument("--metric", default="macs", choices=[*METRICS, "rf"], help="which total (default: macs)")
-        p.add_argument("--latex", action="store_true", help="print LaTeX instead of sympy's text form")
+        p.add_argument("--latex", action="store_true", help="print a LaTeX equation: the metric's symbol with "
+                       "its arguments, digits grouped, integer coefficients where the assumptions give them")
     elif command == "sweep":
         p.add_argument("--vary", action="append", required=True, metavar="NAME=START:STOP:STEP",
                        help="a grid axis (stop included), or NAME=v1,v2,...; repeat for a grid")
@@ -354,7 +355,11 @@ def run(command: str | None, args: argparse.Namespace) -> int:
     elif command == "formula":
         from .analyses.explore import formula, piecewise_note
         report = _analyze_at(args)
-        write_stdout(formula(report, args.metric, args.latex) + "\n")
+        if args.latex:
+            from .outputs.tex import formula as formula_latex
+            write_stdout(formula_latex(report, args.metric) + "\n")
+        else:
+            write_stdout(formula(report, args.metric) + "\n")
         note = piecewise_note(report, args.metric)
         if note and sys.stderr is not None:
             print(f"archcalc: {note}", file=sys.stderr)

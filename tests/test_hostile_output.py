@@ -80,8 +80,10 @@ def test_latex_names_are_text(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     row = next(line for line in out.splitlines() if line.endswith("\\\\") and " & conv2d & " in line)
     cell = row.split(" & conv2d & ")[0]
     assert cell == escaped
-    caption = next(line for line in out.splitlines() if line.startswith("\\caption{"))
-    assert caption.startswith(f"\\caption{{{escaped}: convention archcalc")
+    caption = next(line for line in out.splitlines() if line.startswith("\\caption["))
+    assert caption == f"\\caption[{escaped}: cost by layer]{{{escaped}: cost by layer$^{{\\dagger}}$}}"
+    note = next(line for line in out.splitlines() if line.startswith("\\par\\smallskip"))
+    assert "$^{\\dagger}$\\,convention archcalc: MAC = " in note
     assert set(re.findall(r"\\([A-Za-z]+|.)", cell)) <= LATEX_ESCAPES
     assert "\\input" not in out and "\\undefinedmacro" not in out
 

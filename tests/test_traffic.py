@@ -94,7 +94,7 @@ def test_traffic_in_every_format(capsys: Any, tmp_path: Path) -> None:
     assert f"- Traffic: {total:,} bytes" in md
 
     tex = run(capsys, tmp_path, CONV_NET, "--memory", "-f", "latex")
-    assert r"Layer & Type & Params & MACs & FLOPs & Traffic (bytes) \\" in tex
+    assert r"Layer & Type & Output shape & Params & MACs & FLOPs & Traffic (bytes) \\" in tex
     assert next(line for line in tex.splitlines() if line.startswith("conv2d")).endswith(r"& $4\,032$ \\")
     assert r"\mathrm{traffic} &= 14\,904" in tex
 

@@ -17,14 +17,12 @@ from ..core.num import fmt_exact
 METRICS = LISTED_NAMES  # the totals sweep and solve take
 
 
-def formula(report: Any, metric: str, latex: bool = False) -> str:
-    """One total as a formula (or the receptive field of the output)."""
-    from ..core.symbolic import latex as to_latex
+def formula(report: Any, metric: str) -> str:
+    """One total as a formula (or the receptive field of the output); in LaTeX: ``outputs.tex.formula``."""
     if metric == "rf":
         rf = report.rf.to_dict() if report.rf else {}
         return "; ".join(f"{k} = {_listed(v)}" for k, v in rf.items())
-    value = getattr(report.totals, metric)
-    return to_latex(value) if latex else str(fmt_exact(value))
+    return str(fmt_exact(getattr(report.totals, metric)))
 
 
 def _listed(value: Any) -> str:

@@ -280,31 +280,48 @@ def _tex(v: Any) -> str:
         return f"{v:,}".replace(",", r"\,")
     if is_concrete(v):
         return str(fmt_exact(v))
-    from ..core.symbolic import latex as sympy_latex
-    return sympy_latex(v)
+    from .tex import tex
+    return tex(v)  # a formula, its integers grouped as the numbers are
+
+
+def _sides(report: Report, label: str, value: Any) -> tuple[str, str]:
+    """A total's equation as ``formula --latex`` writes it: arguments, integer coefficients (``tex.sides``)."""
+    if is_concrete(value):
+        return label, _tex(value)
+    from .tex import sides
+    return sides(report, label, value)
+
+
+def _tex_shape(shape: tuple[Any, ...]) -> str:
+    return "$[" + ", ".join(_tex(d) for d in shape) + "]$"
 
 
 def latex(report: Report, depth: int | None = None) -> str:
     """A booktabs table of per-layer figures (formulas in symbolic mode) and an align block of the totals; with a
-    memory report, the metrics shown in bytes too."""
+    memory report, the metrics shown in bytes too. The caption is short (the network's name); the convention is
+    the table's note, marked from the caption."""
     t = report.totals
     size = report.extra["memory"]["bytes_per_value"] if "memory" in report.extra else None
     shown = [(m, 1) for m in COLUMNS] + [(m, size) for m in IN_BYTES if size]  # (metric, bytes per unit)
     heads = [m.title[0].upper() + m.title[1:] + (" (bytes)" if m.in_bytes else "") for m, k in shown]
+    title = f"{escape.latex(report.name)}: cost by layer"
     lines = [r"% archcalc: needs \usepackage{booktabs} and \usepackage{amsmath}", r"\begin{table}[t]",
-             r"\centering", r"\begin{tabular}{ll" + "r" * len(shown) + "}", r"\toprule",
-             " & ".join(["Layer", "Type", *heads]) + r" \\", r"\midrule"]
+             r"\centering", f"\\caption[{title}]{{{title}$^{{\\dagger}}$}}",
+             r"\begin{tabular}{lll" + "r" * len(shown) + "}", r"\toprule",
+             " & ".join(["Layer", "Type", "Output shape", *heads]) + r" \\", r"\midrule"]
     for r in _outline(report, depth):
         figures = r.totals if isinstance(r, BlockResult) else r
         name = r"\quad " * r.depth + escape.latex(r.name)
-        cells = [name, escape.latex(r.type), *(f"${_tex(getattr(figures, m.name) * k)}$" for m, k in shown)]
+        cells = [name, escape.latex(r.type), _tex_shape(r.output_shape),
+                 *(f"${_tex(getattr(figures, m.name) * k)}$" for m, k in shown)]
         lines.append(" & ".join(cells) + r" \\")
-    lines += [r"\midrule", "Total & & " + " & ".join(f"${_tex(getattr(t, m.name) * k)}$" for m, k in shown) + r" \\",
+    lines += [r"\midrule", f"Total & & {_tex_shape(report.output_shape)} & "
+              + " & ".join(f"${_tex(getattr(t, m.name) * k)}$" for m, k in shown) + r" \\",
               r"\bottomrule", r"\end{tabular}",
-              f"\\caption{{{escape.latex(report.name)}: {escape.latex(report.convention.summary())}}}", r"\end{table}",
-              "", r"\begin{align}"]
+              f"\\par\\smallskip{{\\raggedright\\footnotesize $^{{\\dagger}}$\\,"
+              f"{escape.latex(report.convention.summary())}\\par}}", r"\end{table}", "", r"\begin{align}"]
     totals = [(m.tex, getattr(t, m.name) * k) for m, k in shown]
-    lines += [f"{label} &= {_tex(value)}" + (r" \\" if i < len(totals) - 1 else "")
+    lines += ["{} &= {}".format(*_sides(report, label, value)) + (r" \\" if i < len(totals) - 1 else "")
               for i, (label, value) in enumerate(totals)]
     lines.append(r"\end{align}")
     return "\n".join(lines)
