@@ -1,0 +1,1 @@
+"""Importers: specs written from existing models (Hugging Face configs, ONNX files)."""
