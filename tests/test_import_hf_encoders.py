@@ -57,6 +57,10 @@ ENCODER_DECODERS: dict[str, tuple[str, dict[str, Any]]] = {
     "t5-base": ("T5ForConditionalGeneration", {
         "model_type": "t5", "vocab_size": 32128, "d_model": 768, "d_kv": 64, "d_ff": 3072, "num_layers": 12,
         "num_heads": 12, "relative_attention_num_buckets": 32, "feed_forward_proj": "relu"}),
+    "google/t5-v1_1-small": ("T5ForConditionalGeneration", {
+        "model_type": "t5", "vocab_size": 32128, "d_model": 512, "d_kv": 64, "d_ff": 1024, "num_layers": 8,
+        "num_decoder_layers": 8, "num_heads": 6, "relative_attention_num_buckets": 32,
+        "feed_forward_proj": "gated-gelu", "tie_word_embeddings": False}),
     "facebook/bart-base": ("BartForConditionalGeneration", {
         "model_type": "bart", "vocab_size": 50265, "d_model": 768, "encoder_layers": 6, "decoder_layers": 6,
         "encoder_attention_heads": 12, "decoder_attention_heads": 12, "encoder_ffn_dim": 3072,
@@ -131,6 +135,19 @@ def run_plain(model: Any, **inputs: Any) -> tuple[Any, int]:
     return out, flops // 2
 
 
+MODEL_CLASS = {"bert": "BertModel", "roberta": "RobertaModel", "distilbert": "DistilBertModel", "vit": "ViTModel",
+               "t5": "T5ForConditionalGeneration", "bart": "BartForConditionalGeneration",
+               "whisper": "WhisperForConditionalGeneration"}
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_a_missing_field_takes_the_config_class_default(family: str) -> None:
+    """A config.json may omit fields: each takes transformers' default (BartConfig's are bart-large's)."""
+    model = build(MODEL_CLASS[family], {"model_type": family})
+    sizes = {"T": 5} if family not in ("vit", "whisper") else {}
+    assert imported({"model_type": family}, **sizes).totals.params == sum(p.numel() for p in model.parameters())
+
+
 def test_published_parameter_counts() -> None:
     """The imported specs give the checkpoints' published sizes (the model cards / papers, rounded there)."""
     assert imported(ENCODERS["bert-base-uncased"][1], T=S).totals.params == 109_482_240
@@ -151,7 +168,7 @@ def decoder_shape(config: dict[str, Any]) -> tuple[int, int, int]:
     return config["decoder_layers"], heads, config["d_model"] // heads
 
 
-HEAD_ROWS = {"t5": ("lm_scale", "lm_head"), "bart": ("lm_head", "final_logits_bias"), "whisper": ("proj_out",)}
+HEAD_ROWS = {"t5": ("lm_scale", "lm_head"),  "bart": ("lm_head", "final_logits_bias"), "whisper": ("proj_out",)}
 
 
 @pytest.mark.parametrize("checkpoint", sorted(ENCODER_DECODERS))
@@ -179,7 +196,8 @@ def test_encoder_decoder_is_exact(checkpoint: str) -> None:
     decode = imported(config, T=1, cache=T, **sizes)
     block = next(b for b in decode.blocks if b.name == "decoder")
     rows = {r.name: r for r in decode.layers}
-    assert block.totals.macs + sum(rows[n].macs for n in HEAD_ROWS[config["model_type"]]) == step_macs
+    head = [n for n in HEAD_ROWS[config["model_type"]] if n != "lm_scale" or config.get("tie_word_embeddings", True)]
+    assert block.totals.macs + sum(rows[n].macs for n in head) == step_macs
     assert tuple(decode.output_shape) == tuple(step.logits.shape)
     assert decode.totals.cache == cached(kept(step))
 
@@ -201,7 +219,7 @@ def test_symbolic_in_T(checkpoint: str) -> None:
     ("bert", {"is_decoder": True}, "is_decoder"),
     ("roberta", {"hidden_act": "mish_of_my_own"}, "hidden_act"),
     ("vit", {"image_size": 225}, "image_size"),
-    ("t5", {"feed_forward_proj": "gated-gelu"}, "feed_forward_proj"),
+    ("t5", {"feed_forward_proj": "gated-mish"}, "feed_forward_proj"),
     ("bart", {"scale_embedding": True}, "scale_embedding"),
     ("whisper", {"tie_word_embeddings": False}, "tie_word_embeddings"),
     ("distilbert", {"dim": "768\nname: injected"}, "dim"),  # text where a number belongs never reaches the YAML

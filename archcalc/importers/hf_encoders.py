@@ -82,9 +82,21 @@ ACTIVATIONS = {"gelu": "gelu", "relu": "relu", "gelu_new": "gelu: {approximate: 
                "gelu_pytorch_tanh": "gelu: {approximate: tanh}", "tanh": "tanh", "silu": "silu", "swish": "silu"}
 
 
+def _variables(values: Mapping[str, int]) -> str:
+    """A flow mapping after ``variables: ``, wrapped before 116 columns (continuations under its first key)."""
+    lines, line = [], ""
+    for item in (f"{k}: {v}" for k, v in values.items()):
+        if line and len("variables: {" + line + item) > 114:
+            lines.append(line.rstrip())
+            line = ""
+        line += item + ", "
+    lines.append(line[:-2])
+    return "{" + "\n            ".join(lines) + "}"
+
+
 def header(title: str, source: str, model: str, notes: str = "") -> str:
-    lines = [f"# {title}, imported by `archcalc import hf` from the Hugging Face config {json.dumps(source)},",
-             f"# as transformers' {model} builds it."]
+    lines = [f"# {title}, imported by `archcalc import hf` from the Hugging Face config",
+             f"# {json.dumps(source)}, as transformers' {model} builds it."]
     lines += [f"# {line}" for line in notes.splitlines()]
     return "\n".join(lines) + "\n"
 
@@ -105,9 +117,10 @@ def _bert_like(config: Config, source: str, family: str, model: str) -> str:
     # GELUActivation holds F.gelu (call: bound, as specs/bert_base.yaml explains)
     gelu = "gelu: {call: bound}" if act == "gelu" else act
     variables = {"T": r.int("max_position_embeddings", 512) - (2 if family == "roberta" else 0),
-                 "vocab": r.int("vocab_size", 30522), "max_positions": r.int("max_position_embeddings", 512),
-                 "type_vocab": r.int("type_vocab_size", 2), "width": width, "depth": r.int("num_hidden_layers", 12),
-                 "heads": heads, "ffn": r.int("intermediate_size", 3072)}
+                 "vocab": r.int("vocab_size", 50265 if family == "roberta" else 30522),
+                 "max_positions": r.int("max_position_embeddings", 512), "type_vocab": r.int("type_vocab_size", 2),
+                 "width": width, "depth": r.int("num_hidden_layers", 12), "heads": heads,
+                 "ffn": r.int("intermediate_size", 3072)}
     note = ("RoBERTa's position table has padding_idx + 1 = 2 rows more than its longest sequence.\n"
             if family == "roberta" else "")
     return header(f"{family} ({model} with its pooler)", source, model,
@@ -258,14 +271,22 @@ layers:
 
 # ------------------------------------------------------------------ encoder-decoders: T5, BART, Whisper
 
-def _variables(values: Mapping[str, int]) -> str:
-    return "{" + ", ".join(f"{k}: {v}" for k, v in values.items()) + "}"
+# T5's feed_forward_proj: "ACT" (wi, act, wo) or "gated-ACT" (act(wi_0 x) * wi_1 x, then wo; T5 v1.1, FLAN-T5);
+# transformers reads gated-gelu as gelu_new, the tanh approximation
+_T5_PLAIN = """\
+            - linear: {{name: wi, out_features: ffn, bias: false}}
+            - {act}
+            - linear: {{name: wo, out_features: width, bias: false}}"""
+_T5_GATED = """\
+            - gated_mlp: {{name: DenseReluDense, hidden_features: ffn, activation: {act}, bias: false}}"""
+T5_FEED_FORWARD = {"relu": _T5_PLAIN.format(act="relu"), "gelu": _T5_PLAIN.format(act="gelu"),
+                   "gated-gelu": _T5_GATED.format(act="gelu_tanh"), "gated-relu": _T5_GATED.format(act="relu"),
+                   "gated-silu": _T5_GATED.format(act="silu")}
 
 
 def t5(config: Config, source: str) -> str:
     r = Reader(config, source, "t5")
-    r.only("feed_forward_proj", "relu", ("relu",), "a gated feed-forward (T5 v1.1's gated-gelu) has two input "
-                                                  "projections")
+    proj = r.only("feed_forward_proj", "relu", tuple(T5_FEED_FORWARD), "a feed-forward the importer does not map")
     r.only("is_encoder_decoder", True, (True,), "an encoder alone is T5EncoderModel")
     tied = r.flag("tie_word_embeddings", True)
     eps = r.float("layer_norm_epsilon", 1e-6)
@@ -274,12 +295,13 @@ def t5(config: Config, source: str) -> str:
                  "heads": r.int("num_heads", 8), "head_dim": r.int("d_kv", 64), "ffn": r.int("d_ff", 2048),
                  "encoder_depth": depth, "decoder_depth": r.int("num_decoder_layers", depth),
                  "buckets": r.int("relative_attention_num_buckets", 32)}
-    attention = "num_heads: heads, head_dim: head_dim, bias: false, qkv: separate, scaling: false"
-    # with the head tied, T5ForConditionalGeneration rescales its input by d_model^-0.5
-    head = ("  - scalar_mul: {name: lm_scale, factor: width, exponent: -1 / 2}  # d_model^-0.5, for the tied head\n"
-            "  - linear: {name: lm_head, out_features: vocab, bias: false, tied_to: shared}\n") if tied else \
-        "  - linear: {name: lm_head, out_features: vocab, bias: false}\n"
+    attention = "num_heads: heads, head_dim: head_dim,\n" + " " * 36 + "bias: false, qkv: separate, scaling: false"
+    # transformers 5 ties T5's lm_head to `shared` whatever the config says; tie_word_embeddings: false (T5 v1.1)
+    # only drops the rescale of the head's input by d_model^-0.5 (T5Config.__post_init__, scale_decoder_outputs)
+    head = ("  - scalar_mul: {name: lm_scale, factor: width, exponent: -1 / 2}  # d_model^-0.5\n" if tied else "") \
+        + "  - linear: {name: lm_head, out_features: vocab, bias: false, tied_to: shared}\n"
     return header("t5 (T5ForConditionalGeneration)", source, "T5ForConditionalGeneration",
+                  "transformers 5 ties lm_head to the shared embedding even for tie_word_embeddings: false.\n"
                   "A decode step: --set T=1 --set cache=n (the decoder block's subtotal is the step).") + f"""\
 name: t5
 variables: {_variables(variables)}
@@ -292,17 +314,15 @@ blocks:
       - residual:
           body:
             - rmsnorm: {{name: layer_norm, normalized_shape: width, eps: {eps}}}
-            - linear: {{name: wi, out_features: ffn, bias: false}}
-            - relu
-            - linear: {{name: wo, out_features: width, bias: false}}
+{T5_FEED_FORWARD[proj]}
   encoder_block:
     args: {{first: false}}
     layers:
       - residual:
           body:
             - rmsnorm: {{name: layer_norm, normalized_shape: width, eps: {eps}}}
-            - multihead_attention: {{name: SelfAttention, {attention},
-                                    relative_buckets: buckets, relative_table: first}}
+            - multihead_attention: {{name: SelfAttention, {attention}, relative_buckets: buckets,
+                                    relative_table: first}}
       - feed_forward: {{name: ff}}
   decoder_block:
     args: {{first: false}}
@@ -310,8 +330,8 @@ blocks:
       - residual:
           body:
             - rmsnorm: {{name: layer_norm, normalized_shape: width, eps: {eps}}}
-            - multihead_attention: {{name: SelfAttention, {attention},
-                                    causal: true, cache: cache, relative_buckets: buckets, relative_table: first}}
+            - multihead_attention: {{name: SelfAttention, {attention}, causal: true, cache: cache,
+                                    relative_buckets: buckets, relative_table: first}}
       - residual:
           body:
             - rmsnorm: {{name: cross_layer_norm, normalized_shape: width, eps: {eps}}}
@@ -342,8 +362,8 @@ def _seq2seq_checks(r: Reader) -> None:
     r.only("is_encoder_decoder", True, (True,), "an encoder or decoder alone")
 
 
-def _heads(r: Reader, width: int, key: str) -> int:
-    heads = r.int(key, 12)
+def _heads(r: Reader, width: int, key: str, default: int) -> int:
+    heads = r.int(key, default)
     if width % heads:
         raise r.fail(f"d_model {width} is not a multiple of {key} {heads}", "transformers refuses this config too")
     return heads
@@ -353,12 +373,12 @@ def bart(config: Config, source: str) -> str:
     r = Reader(config, source, "bart")
     _seq2seq_checks(r)
     r.only("tie_word_embeddings", True, (True,), "an untied lm_head")
-    width = r.int("d_model", 768)
+    width = r.int("d_model", 1024)  # BartConfig's defaults are bart-large's
     variables = {"S": 1024, "T": 1024, "cache": 0, "vocab": r.int("vocab_size", 50265), "width": width,
-                 "encoder_heads": _heads(r, width, "encoder_attention_heads"),
-                 "decoder_heads": _heads(r, width, "decoder_attention_heads"),
-                 "encoder_ffn": r.int("encoder_ffn_dim", 3072), "decoder_ffn": r.int("decoder_ffn_dim", 3072),
-                 "encoder_depth": r.int("encoder_layers", 6), "decoder_depth": r.int("decoder_layers", 6),
+                 "encoder_heads": _heads(r, width, "encoder_attention_heads", 16),
+                 "decoder_heads": _heads(r, width, "decoder_attention_heads", 16),
+                 "encoder_ffn": r.int("encoder_ffn_dim", 4096), "decoder_ffn": r.int("decoder_ffn_dim", 4096),
+                 "encoder_depth": r.int("encoder_layers", 12), "decoder_depth": r.int("decoder_layers", 12),
                  "positions": r.int("max_position_embeddings", 1024) + 2}
     act = r.activation("activation_function", "gelu")
     return header("bart (BartForConditionalGeneration)", source, "BartForConditionalGeneration",
@@ -371,7 +391,7 @@ layout: sequence
 inputs: {{input_ids: [S], decoder_input_ids: [T]}}
 blocks:
   feed_forward:
-    args: {{ffn: 3072}}
+    args: {{ffn: encoder_ffn}}
     layers:
       - residual:
           body:
@@ -428,8 +448,8 @@ def whisper(config: Config, source: str) -> str:
     positions = r.int("max_source_positions", 1500)
     variables = {"T": r.int("max_target_positions", 448), "cache": 0, "frames": 2 * positions,
                  "mels": r.int("num_mel_bins", 80), "vocab": r.int("vocab_size", 51865), "width": width,
-                 "encoder_heads": _heads(r, width, "encoder_attention_heads"),
-                 "decoder_heads": _heads(r, width, "decoder_attention_heads"),
+                 "encoder_heads": _heads(r, width, "encoder_attention_heads", 6),
+                 "decoder_heads": _heads(r, width, "decoder_attention_heads", 6),
                  "encoder_ffn": r.int("encoder_ffn_dim", 1536), "decoder_ffn": r.int("decoder_ffn_dim", 1536),
                  "encoder_depth": r.int("encoder_layers", 4), "decoder_depth": r.int("decoder_layers", 4),
                  "source_positions": positions, "target_positions": r.int("max_target_positions", 448)}
@@ -444,7 +464,7 @@ symbols: [T, cache]
 inputs: {{input_features: [mels, frames], decoder_input_ids: [T]}}
 blocks:
   feed_forward:
-    args: {{ffn: 1536}}
+    args: {{ffn: encoder_ffn}}
     layers:
       - residual:
           body:
