@@ -43,6 +43,14 @@ ENCODERS: dict[str, tuple[str, dict[str, Any]]] = {
     "distilbert-base-uncased": ("DistilBertModel", {
         "model_type": "distilbert", "vocab_size": 30522, "dim": 768, "n_layers": 6, "n_heads": 12,
         "hidden_dim": 3072, "activation": "gelu", "max_position_embeddings": 512, "sinusoidal_pos_embds": False}),
+    "distilroberta-base": ("RobertaModel", {
+        "model_type": "roberta", "vocab_size": 50265, "hidden_size": 768, "num_hidden_layers": 6,
+        "num_attention_heads": 12, "intermediate_size": 3072, "hidden_act": "gelu", "max_position_embeddings": 514,
+        "type_vocab_size": 1, "layer_norm_eps": 1e-5, "pad_token_id": 1}),
+    "google/vit-large-patch16-224": ("ViTModel", {
+        "model_type": "vit", "hidden_size": 1024, "num_hidden_layers": 24, "num_attention_heads": 16,
+        "intermediate_size": 4096, "hidden_act": "gelu", "layer_norm_eps": 1e-12, "image_size": 224,
+        "patch_size": 16, "num_channels": 3, "qkv_bias": True}),
     "google/vit-base-patch16-224": ("ViTModel", {
         "model_type": "vit", "hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12,
         "intermediate_size": 3072, "hidden_act": "gelu", "layer_norm_eps": 1e-12, "image_size": 224,
@@ -61,6 +69,16 @@ ENCODER_DECODERS: dict[str, tuple[str, dict[str, Any]]] = {
         "model_type": "t5", "vocab_size": 32128, "d_model": 512, "d_kv": 64, "d_ff": 1024, "num_layers": 8,
         "num_decoder_layers": 8, "num_heads": 6, "relative_attention_num_buckets": 32,
         "feed_forward_proj": "gated-gelu", "tie_word_embeddings": False}),
+    "google/flan-t5-small": ("T5ForConditionalGeneration", {
+        "model_type": "t5", "vocab_size": 32128, "d_model": 512, "d_kv": 64, "d_ff": 1024, "num_layers": 8,
+        "num_decoder_layers": 8, "num_heads": 6, "relative_attention_num_buckets": 32,
+        "relative_attention_max_distance": 128, "feed_forward_proj": "gated-gelu", "tie_word_embeddings": False,
+        "layer_norm_epsilon": 1e-6}),
+    "facebook/bart-large": ("BartForConditionalGeneration", {
+        "model_type": "bart", "vocab_size": 50265, "d_model": 1024, "encoder_layers": 12, "decoder_layers": 12,
+        "encoder_attention_heads": 16, "decoder_attention_heads": 16, "encoder_ffn_dim": 4096,
+        "decoder_ffn_dim": 4096, "max_position_embeddings": 1024, "activation_function": "gelu",
+        "scale_embedding": False}),
     "facebook/bart-base": ("BartForConditionalGeneration", {
         "model_type": "bart", "vocab_size": 50265, "d_model": 768, "encoder_layers": 6, "decoder_layers": 6,
         "encoder_attention_heads": 12, "decoder_attention_heads": 12, "encoder_ffn_dim": 3072,
