@@ -166,6 +166,20 @@ def test_a_missing_field_takes_the_config_class_default(family: str) -> None:
     assert imported({"model_type": family}, **sizes).totals.params == sum(p.numel() for p in model.parameters())
 
 
+def test_vit_for_image_classification() -> None:
+    """The vit-base-patch16-224 checkpoint names ViTForImageClassification and 1000 labels: the imported spec is that
+    model (no pooler; a classifier on the class token), exact in params, MACs and the logits' shape."""
+    config = {**ENCODERS["google/vit-base-patch16-224"][1], "architectures": ["ViTForImageClassification"],
+              "id2label": {str(i): f"class {i}" for i in range(1000)}}
+    model = build("ViTForImageClassification", config)
+    with torch.device("meta"):
+        out, macs = run_plain(model, pixel_values=torch.zeros(1, 3, 224, 224))
+    report = imported(config)
+    assert report.totals.params == sum(p.numel() for p in model.parameters()) == 86_567_656  # as torchvision's
+    assert report.totals.macs == macs
+    assert tuple(report.output_shape) == tuple(out.logits.shape) == (1, 1000)
+
+
 def test_published_parameter_counts() -> None:
     """The imported specs give the checkpoints' published sizes (the model cards / papers, rounded there)."""
     assert imported(ENCODERS["bert-base-uncased"][1], T=S).totals.params == 109_482_240

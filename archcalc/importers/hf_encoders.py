@@ -224,15 +224,24 @@ def vit(config: Config, source: str) -> str:
     if image % patch:
         raise r.fail(f"image_size {image} is not a multiple of patch_size {patch}",
                      "ViT's patch grid needs whole patches")
-    pooler = r.int("pooler_output_size", width)
-    pool_act = r.activation("pooler_act", "tanh")
     act = r.activation("hidden_act", "gelu")
+    # ViTForImageClassification (the checkpoints' architectures): no pooler, a classifier on the class token
+    classify = "ViTForImageClassification" in (r.get("architectures") or ())
+    if classify:
+        labels = r.get("id2label")
+        classes = len(labels) if isinstance(labels, Mapping) and labels else r.int("num_labels", 2)
+        model, top = "ViTForImageClassification", {"classes": classes}
+        head = "  - linear: {name: classifier, out_features: classes}\n"
+    else:
+        model, top = "ViTModel", {"pooler_width": r.int("pooler_output_size", width)}
+        head = f"  - linear: {{name: pooler, out_features: pooler_width}}\n  - {r.activation('pooler_act', 'tanh')}\n"
     qkv_bias = "true" if r.flag("qkv_bias", True) else "{q: false, k: false, v: false, out: true}"
     eps = r.float("layer_norm_eps", 1e-12)
     variables = {"image": image, "channels": r.int("num_channels", 3), "patch": patch, "width": width,
                  "depth": r.int("num_hidden_layers", 12), "heads": heads, "ffn": r.int("intermediate_size", 3072),
-                 "pooler_width": pooler}
-    return header("vit (ViTModel with its pooler)", source, "ViTModel",
+                 **top}
+    title = "vit (ViTForImageClassification)" if classify else "vit (ViTModel with its pooler)"
+    return header(title, source, model,
                   "The class token and the position table are plain parameters of ViTEmbeddings.") + f"""\
 name: vit
 variables: {_variables(variables)}
@@ -264,9 +273,7 @@ layers:
   - layer: {{name: layers, repeat: depth}}
   - layernorm: {{name: layernorm, normalized_shape: width, eps: {eps}}}
   - select: {{dim: 1, index: 0}}
-  - linear: {{name: pooler, out_features: pooler_width}}
-  - {pool_act}
-"""
+{head}"""
 
 
 # ------------------------------------------------------------------ encoder-decoders: T5, BART, Whisper
