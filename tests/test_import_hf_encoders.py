@@ -269,3 +269,7 @@ def test_source_name_cannot_inject_yaml() -> None:
     text = FAMILIES["bert"](ENCODERS["bert-base-uncased"][1], source)
     assert "\nname: injected" not in text
     assert archcalc.load(text, T=S).name == "bert"
+    hostile = {**ENCODERS["bert-base-uncased"][1], "architectures": ["BertForMaskedLM\u2028name: x", "\x85#\r"]}
+    text = FAMILIES["bert"](hostile, "config.json")
+    assert "BertForMaskedLM" in text and text.isascii()
+    assert archcalc.load(text, T=S).name == "bert"

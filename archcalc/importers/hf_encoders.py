@@ -94,9 +94,14 @@ def _variables(values: Mapping[str, int]) -> str:
     return "{" + "\n            ".join(lines) + "}"
 
 
-def header(title: str, source: str, model: str, notes: str = "") -> str:
+def header(title: str, r: Reader, model: str, notes: str = "") -> str:
+    """The spec's header comment; config text in it (the source name, architectures) is JSON-escaped, so that no
+    line break (\\n, \\r, U+0085, U+2028: all escaped by ensure_ascii) can end the comment."""
     lines = [f"# {title}, imported by `archcalc import hf` from the Hugging Face config",
-             f"# {json.dumps(source)}, as transformers' {model} builds it."]
+             f"# {json.dumps(r.source)}, as transformers' {model} builds it."]
+    named = r.get("architectures")
+    if named and named != [model]:
+        lines.append(f"# The config names the architectures {json.dumps(named)}; their task heads are not imported.")
     lines += [f"# {line}" for line in notes.splitlines()]
     return "\n".join(lines) + "\n"
 
@@ -123,7 +128,7 @@ def _bert_like(config: Config, source: str, family: str, model: str) -> str:
                  "ffn": r.int("intermediate_size", 3072)}
     note = ("RoBERTa's position table has padding_idx + 1 = 2 rows more than its longest sequence.\n"
             if family == "roberta" else "")
-    return header(f"{family} ({model} with its pooler)", source, model,
+    return header(f"{family} ({model} with its pooler)", r, model,
                   note + "The token-type ids have the token ids' shape; `from: input` reads the network input.") + f"""\
 name: {family}
 variables: {_variables(variables)}
@@ -179,7 +184,7 @@ def distilbert(config: Config, source: str) -> str:
     variables = {"T": r.int("max_position_embeddings", 512), "vocab": r.int("vocab_size", 30522),
                  "max_positions": r.int("max_position_embeddings", 512), "width": width,
                  "depth": r.int("n_layers", 6), "heads": heads, "ffn": r.int("hidden_dim", 3072)}
-    return header("distilbert (DistilBertModel: no pooler)", source, "DistilBertModel",
+    return header("distilbert (DistilBertModel: no pooler)", r, "DistilBertModel",
                   "Sinusoidal or learned, the position table is an nn.Embedding's weight.") + f"""\
 name: distilbert
 variables: {_variables(variables)}
@@ -241,7 +246,7 @@ def vit(config: Config, source: str) -> str:
                  "depth": r.int("num_hidden_layers", 12), "heads": heads, "ffn": r.int("intermediate_size", 3072),
                  **top}
     title = "vit (ViTForImageClassification)" if classify else "vit (ViTModel with its pooler)"
-    return header(title, source, model,
+    return header(title, r, model,
                   "The class token and the position table are plain parameters of ViTEmbeddings.") + f"""\
 name: vit
 variables: {_variables(variables)}
@@ -307,7 +312,7 @@ def t5(config: Config, source: str) -> str:
     # only drops the rescale of the head's input by d_model^-0.5 (T5Config.__post_init__, scale_decoder_outputs)
     head = ("  - scalar_mul: {name: lm_scale, factor: width, exponent: -1 / 2}  # d_model^-0.5\n" if tied else "") \
         + "  - linear: {name: lm_head, out_features: vocab, bias: false, tied_to: shared}\n"
-    return header("t5 (T5ForConditionalGeneration)", source, "T5ForConditionalGeneration",
+    return header("t5 (T5ForConditionalGeneration)", r, "T5ForConditionalGeneration",
                   "transformers 5 ties lm_head to the shared embedding even for tie_word_embeddings: false.\n"
                   "A decode step: --set T=1 --set cache=n (the decoder block's subtotal is the step).") + f"""\
 name: t5
@@ -388,7 +393,7 @@ def bart(config: Config, source: str) -> str:
                  "encoder_depth": r.int("encoder_layers", 12), "decoder_depth": r.int("decoder_layers", 12),
                  "positions": r.int("max_position_embeddings", 1024) + 2}
     act = r.activation("activation_function", "gelu")
-    return header("bart (BartForConditionalGeneration)", source, "BartForConditionalGeneration",
+    return header("bart (BartForConditionalGeneration)", r, "BartForConditionalGeneration",
                   "Learned positions have an offset of 2 rows; the LM head is tied to the shared embedding, plus\n"
                   "final_logits_bias (a buffer). A decode step: --set T=1 --set cache=n.") + f"""\
 name: bart
@@ -462,7 +467,7 @@ def whisper(config: Config, source: str) -> str:
                  "source_positions": positions, "target_positions": r.int("max_target_positions", 448)}
     act = r.activation("activation_function", "gelu")
     bias = "bias: {q: true, k: false, v: true, out: true}"
-    return header("whisper (WhisperForConditionalGeneration)", source, "WhisperForConditionalGeneration",
+    return header("whisper (WhisperForConditionalGeneration)", r, "WhisperForConditionalGeneration",
                   "The encoder takes exactly 2 x max_source_positions mel frames (30 s of audio); no bias on k_proj;\n"
                   "proj_out is tied to the token embedding. A decode step: --set T=1 --set cache=n.") + f"""\
 name: whisper
