@@ -255,6 +255,8 @@ def test_symbolic_in_T(checkpoint: str) -> None:
     ("bart", {"scale_embedding": True}, "scale_embedding"),
     ("whisper", {"tie_word_embeddings": False}, "tie_word_embeddings"),
     ("distilbert", {"dim": "768\nname: injected"}, "dim"),  # text where a number belongs never reaches the YAML
+    ("bert", {"layer_norm_eps": float("inf")}, "layer_norm_eps"),
+    ("whisper", {"d_model": 384, "encoder_attention_heads": 5}, "encoder_attention_heads"),
 ])
 def test_unhandled_options_are_one_line_errors(family: str, change: dict[str, Any], field: str) -> None:
     with pytest.raises(archcalc.SpecError) as error:

@@ -1,1 +1,1 @@
-"""Importers: specs written from existing models (Hugging Face configs, ONNX files)."""
+"""Importers: specs written from models that exist elsewhere (a Hugging Face config.json)."""

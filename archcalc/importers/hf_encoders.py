@@ -14,6 +14,7 @@ string early.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -46,7 +47,7 @@ class Reader:
     def float(self, key: str, default: float) -> str:
         """A float as YAML 1.1 reads it (PyYAML wants a dot in the mantissa: 1.0e-12, not 1e-12)."""
         value = self.config.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise self.fail(f"{key} = {json.dumps(value)} is not a number", f"set {key} to the model's value")
         text = repr(float(value))
         mantissa, _, exponent = text.partition("e")
