@@ -234,14 +234,19 @@ def test_encoder_decoder_is_exact(checkpoint: str) -> None:
     assert decode.totals.cache == cached(kept(step))
 
 
-@pytest.mark.parametrize("checkpoint", ["bert-base-uncased", "distilbert-base-uncased", "t5-small"])
-def test_symbolic_in_T(checkpoint: str) -> None:
+@pytest.mark.parametrize("checkpoint, symbol, at", [
+    ("bert-base-uncased", "T", T), ("roberta-base", "T", T), ("distilbert-base-uncased", "T", T),
+    ("google/vit-base-patch16-224", "image", 64), ("t5-small", "T", T), ("google/flan-t5-small", "T", T),
+    ("facebook/bart-base", "T", T), ("openai/whisper-tiny", "T", T)])
+def test_symbolic_in_the_natural_symbol(checkpoint: str, symbol: str, at: int) -> None:
+    """Symbolic mode in T (tokens) or image (ViT's side), equal to the numeric walk at a point."""
     import sympy
     config = {**ENCODERS, **ENCODER_DECODERS}[checkpoint][1]
-    sizes = {"S": S} if config["model_type"] == "t5" else {}
+    sizes = {"S": S} if config["model_type"] in ("t5", "bart") else {}
     text = FAMILIES[config["model_type"]](config, "config.json")
-    formula = archcalc.analyze(archcalc.load(text, symbolic=("T",), **sizes)).totals.macs
-    assert sympy.sympify(str(formula)).subs("T", T) == imported(config, T=T, **sizes).totals.macs
+    formula = archcalc.analyze(archcalc.load(text, symbolic=(symbol,), **sizes)).totals.macs
+    numeric = archcalc.analyze(archcalc.load(text, **{symbol: at}, **sizes)).totals.macs
+    assert sympy.sympify(str(formula)).subs(symbol, at) == numeric
 
 
 # --- options that change counts and are not mapped: one line naming the field
