@@ -2,14 +2,16 @@
 function (config, source name) -> the spec's YAML text, in the zoo's style (variables for the hyperparameters, a
 block with ``repeat``, a header naming the source config).
 
-Each spec is the model transformers builds for that config: BertModel, RobertaModel (both with their pooler),
-DistilBertModel, ViTModel (with its pooler), T5ForConditionalGeneration, BartForConditionalGeneration and
-WhisperForConditionalGeneration. A config option that would change a count and is not mapped here is refused
-with a one-line SpecError naming it; options that change no count (dropouts, initialisers, token ids) are ignored.
+Each spec is the model transformers (5.x) builds for that config: BertModel, RobertaModel (both with their
+pooler), DistilBertModel, ViTModel (with its pooler; ViTForImageClassification when the config's architectures
+name it), T5ForConditionalGeneration, BartForConditionalGeneration and WhisperForConditionalGeneration; a field the
+config omits takes its config class's default. Other task heads the architectures name are not imported (the
+header says so). A config option that would change a count and is not mapped here is refused with a one-line
+SpecError naming it; options that change no count (dropouts, initialisers, token ids) are ignored.
 
-Only numbers reach the YAML from the config, each checked to be one; the one text (the source name) is written
-through ``json.dumps``, which escapes quotes, newlines and control characters, so it cannot end a comment or a
-string early.
+Only numbers reach the YAML from the config, each checked to be one; config text (the source name, the
+architectures) appears only in the header comment, through ``json.dumps``, which escapes quotes, line breaks and
+every non-ASCII character, so it cannot end the comment early.
 """
 from __future__ import annotations
 
@@ -21,6 +23,11 @@ from typing import Any
 from ..core.errors import SpecError
 
 Config = Mapping[str, Any]
+
+
+def _shown(value: Any) -> str:
+    """A config value in an error message, as JSON writes it."""
+    return json.dumps(value, default=repr)
 
 
 # ------------------------------------------------------------------ reading the config
@@ -40,7 +47,7 @@ class Reader:
     def int(self, key: str, default: Any = None, *, positive: bool = True) -> int:
         value = self.config.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int) or (positive and value <= 0) or value < 0:
-            raise self.fail(f"{key} = {json.dumps(value)} is not a {'positive' if positive else 'whole'} number",
+            raise self.fail(f"{key} = {_shown(value)} is not a {'positive' if positive else 'whole'} number",
                             f"set {key} to the model's value")
         return value
 
@@ -48,7 +55,7 @@ class Reader:
         """A float as YAML 1.1 reads it (PyYAML wants a dot in the mantissa: 1.0e-12, not 1e-12)."""
         value = self.config.get(key, default)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise self.fail(f"{key} = {json.dumps(value)} is not a number", f"set {key} to the model's value")
+            raise self.fail(f"{key} = {_shown(value)} is not a number", f"set {key} to the model's value")
         text = repr(float(value))
         mantissa, _, exponent = text.partition("e")
         if "." not in mantissa:
@@ -60,7 +67,7 @@ class Reader:
     def flag(self, key: str, default: bool) -> bool:
         value = self.config.get(key, default)
         if not isinstance(value, bool):
-            raise self.fail(f"{key} = {json.dumps(value)} is not true or false", f"set {key} to true or false")
+            raise self.fail(f"{key} = {_shown(value)} is not true or false", f"set {key} to true or false")
         return value
 
     def only(self, key: str, default: Any, allowed: tuple[Any, ...], why: str) -> Any:
@@ -68,7 +75,7 @@ class Reader:
         value = self.config.get(key, default)
         if value not in allowed:
             shown = ", ".join(json.dumps(a) for a in allowed)
-            raise self.fail(f"{key} = {json.dumps(value)} is not supported ({why})",
+            raise self.fail(f"{key} = {_shown(value)} is not supported ({why})",
                             f"the importer handles {key} = {shown}; write this part of the spec by hand")
         return value
 
