@@ -180,6 +180,20 @@ def test_vit_for_image_classification() -> None:
     assert tuple(report.output_shape) == tuple(out.logits.shape) == (1, 1000)
 
 
+def test_bart_scale_embedding() -> None:
+    """scale_embedding: the token rows times sqrt(d_model), S x d and T x d multiplies (elementwise, outside the
+    MACs); params and MACs as transformers' model."""
+    config = {**ENCODER_DECODERS["facebook/bart-base"][1], "scale_embedding": True}
+    model = build("BartForConditionalGeneration", config)
+    with torch.device("meta"):
+        _, macs = run(model, input_ids=torch.zeros(1, S, dtype=torch.long),
+                      decoder_input_ids=torch.zeros(1, T, dtype=torch.long))
+    report = imported(config, S=S, T=T)
+    assert report.totals.params == sum(p.numel() for p in model.parameters())
+    assert report.totals.macs + hidden(config, *decoder_shape(config), T) == macs
+    assert [r.flops for r in report.layers if r.type == "scalar_mul"] == [S * 768, T * 768]
+
+
 def test_published_parameter_counts() -> None:
     """The imported specs give the checkpoints' published sizes (the model cards / papers, rounded there)."""
     assert imported(ENCODERS["bert-base-uncased"][1], T=S).totals.params == 109_482_240
@@ -257,7 +271,7 @@ def test_symbolic_in_the_natural_symbol(checkpoint: str, symbol: str, at: int) -
     ("roberta", {"hidden_act": "mish_of_my_own"}, "hidden_act"),
     ("vit", {"image_size": 225}, "image_size"),
     ("t5", {"feed_forward_proj": "gated-mish"}, "feed_forward_proj"),
-    ("bart", {"scale_embedding": True}, "scale_embedding"),
+    ("whisper", {"scale_embedding": True}, "scale_embedding"),
     ("whisper", {"tie_word_embeddings": False}, "tie_word_embeddings"),
     ("distilbert", {"dim": "768\nname: injected"}, "dim"),  # text where a number belongs never reaches the YAML
     ("bert", {"layer_norm_eps": float("inf")}, "layer_norm_eps"),

@@ -374,9 +374,10 @@ layers:
 {head}"""
 
 
-def _seq2seq_checks(r: Reader) -> None:
-    """Options of BART-like configs that change counts and are not mapped."""
-    r.only("scale_embedding", False, (False,), "the embeddings times sqrt(d_model)")
+def _seq2seq_checks(r: Reader, scaled: bool = False) -> None:
+    """Options of BART-like configs that change counts and are not mapped (``scaled``: scale_embedding is)."""
+    if not scaled:
+        r.only("scale_embedding", False, (False,), "the embeddings times sqrt(d_model)")
     for key in ("normalize_before", "add_final_layer_norm", "add_bias_logits"):  # mBART / older BART options
         r.only(key, False, (False,), "a layout this importer does not map")
     r.only("is_encoder_decoder", True, (True,), "an encoder or decoder alone")
@@ -391,8 +392,13 @@ def _heads(r: Reader, width: int, key: str, default: int) -> int:
 
 def bart(config: Config, source: str) -> str:
     r = Reader(config, source, "bart")
-    _seq2seq_checks(r)
+    _seq2seq_checks(r, scaled=True)
     r.only("tie_word_embeddings", True, (True,), "an untied lm_head")
+    # scale_embedding: BartScaledWordEmbedding multiplies each looked-up row by sqrt(d_model) (by 1.0 otherwise,
+    # which the spec leaves out, as specs/bart_base.yaml does)
+    scale = "scalar_mul: {name: embed_scale, factor: width, exponent: 1 / 2}\n" if r.flag("scale_embedding", False) \
+        else ""
+    scale_shared, scale_decoder = ("  - " + scale, "        - " + scale) if scale else ("", "")
     width = r.int("d_model", 1024)  # BartConfig's defaults are bart-large's
     variables = {"S": 1024, "T": 1024, "cache": 0, "vocab": r.int("vocab_size", 50265), "width": width,
                  "encoder_heads": _heads(r, width, "encoder_attention_heads", 16),
@@ -441,7 +447,7 @@ blocks:
       - feed_forward: {{name: ff, ffn: decoder_ffn}}
 layers:
   - embedding: {{name: shared, num_embeddings: vocab, embedding_dim: width}}
-  - sequential:
+{scale_shared}  - sequential:
       name: encoder
       layers:
         - positional_embedding: {{name: embed_positions, max_positions: positions}}
@@ -452,7 +458,7 @@ layers:
       layers:
         - embedding: {{name: embed_tokens, num_embeddings: vocab, embedding_dim: width, tied_to: shared,
                       from: decoder_input_ids}}
-        - positional_embedding: {{name: embed_positions, max_positions: positions}}
+{scale_decoder}        - positional_embedding: {{name: embed_positions, max_positions: positions}}
         - layernorm: {{name: layernorm_embedding}}
         - decoder_layer: {{name: layers, repeat: decoder_depth}}
   - linear: {{name: lm_head, out_features: vocab, bias: false, tied_to: shared}}
