@@ -31,6 +31,7 @@ STAGES = (
     "analyses",  # memory, roofline, sweeps and solving, comparison of conventions
     "outputs",  # text formats, the HTML report, plots, writing files
     "export",  # code generated from the trace
+    "importers",  # specs written from models that exist elsewhere (a Hugging Face config.json)
 )
 
 

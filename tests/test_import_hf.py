@@ -1,0 +1,269 @@
+"""archcalc import hf on decoder-only configs against Hugging Face transformers (5.24.0).
+
+Each config is the published config.json's hyperparameters written out here (never downloaded), saved as JSON,
+imported and analysed. The oracle is the same dict given to transformers (AutoConfig.for_model, eager attention)
+and its causal-LM class built on the meta device: params (a tied weight once), buffers, the K/V cache a forward
+pass with use_cache=True returns, the logits' shape, and MACs = FlopCounterMode / 2 at T = 8, less the masked
+(query, key) pairs eager attention computes that a causal kernel does not (layers x heads x 2 x head_dim each,
+counted by brute force). Mixtral's routing needs real values: its MACs are measured at reduced sizes on CPU.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import archcalc
+from archcalc.core.errors import SpecError
+from archcalc.importers.hf import import_file
+
+T = 8
+
+LLAMA3_8B = {"model_type": "llama", "vocab_size": 128256, "hidden_size": 4096, "intermediate_size": 14336,
+             "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 8, "rms_norm_eps": 1e-5,
+             "rope_theta": 500000.0, "max_position_embeddings": 8192, "tie_word_embeddings": False,
+             "rope_scaling": {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+                              "high_freq_factor": 4.0, "original_max_position_embeddings": 8192}}
+MIXTRAL = {"model_type": "mixtral", "vocab_size": 32000, "hidden_size": 4096, "intermediate_size": 14336,
+           "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 8, "num_local_experts": 8,
+           "num_experts_per_tok": 2, "rms_norm_eps": 1e-5, "rope_theta": 1e6, "sliding_window": None,
+           "max_position_embeddings": 32768, "tie_word_embeddings": False}
+
+CONFIGS = {
+    # Meta-Llama-3-8B (rope_scaling as Llama 3.1's: it changes the frequencies only)
+    "llama3_8b": LLAMA3_8B,
+    # Llama-2-7b-hf
+    "llama2_7b": {"model_type": "llama", "vocab_size": 32000, "hidden_size": 4096, "intermediate_size": 11008,
+                  "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 32,
+                  "rms_norm_eps": 1e-5, "max_position_embeddings": 4096, "tie_word_embeddings": False},
+    # TinyLlama-1.1B
+    "tinyllama_1b": {"model_type": "llama", "vocab_size": 32000, "hidden_size": 2048, "intermediate_size": 5632,
+                     "num_hidden_layers": 22, "num_attention_heads": 32, "num_key_value_heads": 4,
+                     "rms_norm_eps": 1e-5, "max_position_embeddings": 2048, "tie_word_embeddings": False},
+    # Mistral-7B-v0.1
+    "mistral_7b": {"model_type": "mistral", "vocab_size": 32000, "hidden_size": 4096, "intermediate_size": 14336,
+                   "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 8,
+                   "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "sliding_window": 4096,
+                   "max_position_embeddings": 32768, "tie_word_embeddings": False},
+    # Qwen2-7B and Qwen2-0.5B (tied)
+    "qwen2_7b": {"model_type": "qwen2", "vocab_size": 152064, "hidden_size": 3584, "intermediate_size": 18944,
+                 "num_hidden_layers": 28, "num_attention_heads": 28, "num_key_value_heads": 4, "rms_norm_eps": 1e-6,
+                 "rope_theta": 1e6, "max_position_embeddings": 131072, "use_sliding_window": False,
+                 "sliding_window": 131072, "tie_word_embeddings": False},
+    "qwen2_0_5b": {"model_type": "qwen2", "vocab_size": 151936, "hidden_size": 896, "intermediate_size": 4864,
+                   "num_hidden_layers": 24, "num_attention_heads": 14, "num_key_value_heads": 2,
+                   "rms_norm_eps": 1e-6, "rope_theta": 1e6, "max_position_embeddings": 32768,
+                   "use_sliding_window": False, "tie_word_embeddings": True},
+    # gemma-7b and gemma-2b (multi-query)
+    "gemma_7b": {"model_type": "gemma", "vocab_size": 256000, "hidden_size": 3072, "intermediate_size": 24576,
+                 "num_hidden_layers": 28, "num_attention_heads": 16, "num_key_value_heads": 16, "head_dim": 256,
+                 "hidden_activation": "gelu_pytorch_tanh", "rms_norm_eps": 1e-6, "rope_theta": 10000.0,
+                 "max_position_embeddings": 8192},
+    "gemma_2b": {"model_type": "gemma", "vocab_size": 256000, "hidden_size": 2048, "intermediate_size": 16384,
+                 "num_hidden_layers": 18, "num_attention_heads": 8, "num_key_value_heads": 1, "head_dim": 256,
+                 "hidden_act": "gelu", "hidden_activation": None, "rms_norm_eps": 1e-6,
+                 "max_position_embeddings": 8192},
+    # Phi-3-mini-4k-instruct
+    "phi3_mini": {"model_type": "phi3", "vocab_size": 32064, "hidden_size": 3072, "intermediate_size": 8192,
+                  "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 32,
+                  "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "max_position_embeddings": 4096,
+                  "original_max_position_embeddings": 4096, "sliding_window": 2047, "tie_word_embeddings": False},
+    # phi-2
+    "phi_2": {"model_type": "phi", "vocab_size": 51200, "hidden_size": 2560, "intermediate_size": 10240,
+              "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 32,
+              "partial_rotary_factor": 0.4, "hidden_act": "gelu_new", "layer_norm_eps": 1e-5,
+              "max_position_embeddings": 2048, "qk_layernorm": False, "tie_word_embeddings": False},
+    # gpt2 and gpt2-medium
+    "gpt2": {"model_type": "gpt2", "vocab_size": 50257, "n_embd": 768, "n_layer": 12, "n_head": 12,
+             "n_positions": 1024, "n_inner": None, "activation_function": "gelu_new", "layer_norm_epsilon": 1e-5},
+    "gpt2_medium": {"model_type": "gpt2", "vocab_size": 50257, "n_embd": 1024, "n_layer": 24, "n_head": 16,
+                    "n_positions": 1024, "activation_function": "gelu_new"},
+    # EleutherAI/pythia-160m, and pythia-410m's sizes with sequential residuals
+    "pythia_160m": {"model_type": "gpt_neox", "vocab_size": 50304, "hidden_size": 768, "num_hidden_layers": 12,
+                    "num_attention_heads": 12, "intermediate_size": 3072, "rotary_pct": 0.25,
+                    "rotary_emb_base": 10000, "max_position_embeddings": 2048, "use_parallel_residual": True,
+                    "hidden_act": "gelu", "layer_norm_eps": 1e-5, "tie_word_embeddings": False},
+    "neox_sequential": {"model_type": "gpt_neox", "vocab_size": 50304, "hidden_size": 1024,
+                        "num_hidden_layers": 24, "num_attention_heads": 16, "intermediate_size": 4096,
+                        "rotary_pct": 0.25, "max_position_embeddings": 2048, "use_parallel_residual": False,
+                        "tie_word_embeddings": False},
+    # tiiuae/falcon-7b and falcon-40b (new decoder architecture: grouped-query, two layer norms)
+    "falcon_7b": {"model_type": "falcon", "vocab_size": 65024, "hidden_size": 4544, "num_hidden_layers": 32,
+                  "num_attention_heads": 71, "multi_query": True, "parallel_attn": True,
+                  "new_decoder_architecture": False, "bias": False, "alibi": False, "layer_norm_epsilon": 1e-5,
+                  "max_position_embeddings": 2048, "tie_word_embeddings": True},
+    "falcon_40b": {"model_type": "falcon", "vocab_size": 65024, "hidden_size": 8192, "num_hidden_layers": 60,
+                   "num_attention_heads": 128, "num_kv_heads": 8, "new_decoder_architecture": True,
+                   "parallel_attn": True, "bias": False, "alibi": False, "layer_norm_epsilon": 1e-5,
+                   "max_position_embeddings": 2048},
+    # facebook/opt-125m and opt-350m (post-norm, a 512-wide embedding projected in and out)
+    "opt_125m": {"model_type": "opt", "vocab_size": 50272, "hidden_size": 768, "num_hidden_layers": 12,
+                 "ffn_dim": 3072, "num_attention_heads": 12, "max_position_embeddings": 2048,
+                 "word_embed_proj_dim": 768, "do_layer_norm_before": True, "activation_function": "relu",
+                 "enable_bias": True},
+    "opt_350m": {"model_type": "opt", "vocab_size": 50272, "hidden_size": 1024, "num_hidden_layers": 24,
+                 "ffn_dim": 4096, "num_attention_heads": 16, "max_position_embeddings": 2048,
+                 "word_embed_proj_dim": 512, "do_layer_norm_before": False, "activation_function": "relu"},
+    "mixtral_8x7b": MIXTRAL,
+}
+
+
+def write(tmp_path: Path, name: str, config: dict[str, Any]) -> Path:
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps(config))
+    return path
+
+
+def imported(tmp_path: Path, name: str, config: dict[str, Any], **overrides: Any) -> archcalc.Report:
+    return archcalc.analyze(archcalc.load(import_file(str(write(tmp_path, name, config))), **overrides))
+
+
+# ---- the oracle ----
+
+def oracle(config: dict[str, Any], device: str = "meta") -> tuple[Any, Any]:
+    transformers = pytest.importorskip("transformers")
+    torch = pytest.importorskip("torch")
+    settings = {k: v for k, v in config.items() if k != "model_type" and v is not None}
+    hf = transformers.AutoConfig.for_model(config["model_type"], **settings)
+    hf._attn_implementation = "eager"
+    if config["model_type"] == "mixtral":
+        hf._experts_implementation = "eager"  # a loop of F.linear per expert, which FlopCounterMode sees
+    with torch.device(device):
+        return transformers.AutoModelForCausalLM.from_config(hf, attn_implementation="eager").eval(), hf
+
+
+def measure(model: Any, device: str = "meta") -> dict[str, Any]:
+    torch = pytest.importorskip("torch")
+    from torch.utils.flop_counter import FlopCounterMode
+    ids = torch.arange(T, device=device)[None] % 50
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        out = model(ids, use_cache=True)
+    cache = getattr(out, "cache", None) or out.past_key_values
+    return {"params": sum(p.numel() for p in model.parameters()),
+            "buffers": sum(b.numel() for b in model.buffers()),
+            "macs": counter.get_total_flops() // 2, "shape": tuple(out.logits.shape),
+            "cache": sum(layer.keys.numel() + layer.values.numel() for layer in cache.layers)}
+
+
+def masked_macs(hf: Any, window: int | None = None) -> int:
+    """MACs of the (query, key) pairs a causal (sliding-window) mask hides, which eager attention computes."""
+    seen = sum(1 for q in range(T) for k in range(T) if k <= q and (window is None or k > q - window))
+    heads = hf.num_attention_heads
+    head_dim = getattr(hf, "head_dim", None) or hf.hidden_size // heads
+    return hf.num_hidden_layers * heads * 2 * head_dim * (T * T - seen)
+
+
+@pytest.mark.parametrize("name", [n for n in CONFIGS if n != "mixtral_8x7b"])
+def test_imported_config_matches_transformers(tmp_path, name):
+    config = CONFIGS[name]
+    model, hf = oracle(config)
+    got = measure(model)
+    report = imported(tmp_path, name, config, T=T)
+    assert report.totals.params == got["params"]
+    assert report.totals.buffers == got["buffers"]
+    assert report.totals.cache * broadcast_kv(config) == got["cache"]
+    assert tuple(report.output_shape) == got["shape"]
+    assert report.totals.macs == got["macs"] - masked_macs(hf, config.get("sliding_window"))
+
+
+def broadcast_kv(config: dict[str, Any]) -> int:
+    """transformers' Falcon with new_decoder_architecture broadcasts the kv heads' keys and values to every query
+    head before caching them (modeling_falcon: torch.broadcast_to(key, query.shape), and the cache's
+    num_kv_heads = num_heads): its cache is heads / kv_heads times the kv heads' own, which archcalc counts."""
+    if config["model_type"] == "falcon" and config.get("new_decoder_architecture"):
+        return config["num_attention_heads"] // config["num_kv_heads"]
+    return 1
+
+
+def test_mixtral_params_on_meta_and_macs_on_cpu(tmp_path):
+    """The full config on meta for params and buffers; routing needs values (meta cannot run it), so MACs, the
+    shape and the cache at width 64, 2 layers, 4 heads / 2 K/V heads, 8 experts of 96 on CPU (FlopCounterMode
+    counts each expert on the tokens routed to it)."""
+    torch = pytest.importorskip("torch")
+    model, _ = oracle(MIXTRAL)
+    report = imported(tmp_path, "mixtral_8x7b", MIXTRAL, T=T)
+    assert report.totals.params == sum(p.numel() for p in model.parameters())
+    assert report.totals.buffers == sum(b.numel() for b in model.buffers())
+    small = {**MIXTRAL, "vocab_size": 100, "hidden_size": 64, "intermediate_size": 96, "num_hidden_layers": 2,
+             "num_attention_heads": 4, "num_key_value_heads": 2}
+    torch.manual_seed(0)
+    model, hf = oracle(small, "cpu")
+    got = measure(model, "cpu")
+    report = imported(tmp_path, "mixtral_small", small, T=T)
+    assert (report.totals.params, report.totals.buffers, report.totals.cache, tuple(report.output_shape)) == \
+        (got["params"], got["buffers"], got["cache"], got["shape"])
+    assert report.totals.macs == got["macs"] - masked_macs(hf)
+
+
+def test_llama3_import_is_the_zoo_spec(tmp_path):
+    """Meta-Llama-3-8B's config gives the zoo's hand-written llama3_8b figures, in the symbol T too."""
+    report = imported(tmp_path, "llama3_8b", LLAMA3_8B, symbolic=["T"])
+    zoo = archcalc.analyze(archcalc.load("llama3_8b", symbolic=["T"]))
+    assert report.totals.params == zoo.totals.params
+    assert report.totals.macs == zoo.totals.macs
+    assert report.totals.cache == zoo.totals.cache
+
+
+def test_header_names_the_source_and_the_ignored_rope_scaling(tmp_path):
+    text = import_file(str(write(tmp_path, "llama3_8b", LLAMA3_8B)))
+    header = [line for line in text.splitlines() if line.startswith("#")]
+    assert "llama3_8b.json" in " ".join(header) and "rope_scaling ignored" in " ".join(header)
+    assert all(len(line) <= 120 for line in text.splitlines())
+
+
+# ---- errors: one line naming what is not handled ----
+
+def one_line_error(tmp_path: Path, config: Any, text: str | None = None) -> str:
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config) if text is None else text)
+    with pytest.raises(SpecError) as caught:
+        import_file(str(path))
+    message = caught.value.format()
+    assert "\n" not in message and str(path) in message
+    return message
+
+
+def test_unsupported_model_type(tmp_path):
+    message = one_line_error(tmp_path, {"model_type": "rwkv", "hidden_size": 768})
+    assert "model_type 'rwkv' is not supported" in message and "llama" in message
+
+
+def test_missing_model_type_and_not_an_object(tmp_path):
+    assert "model_type missing" in one_line_error(tmp_path, {"hidden_size": 768})
+    assert "not an object" in one_line_error(tmp_path, [1, 2])
+    assert "not JSON" in one_line_error(tmp_path, None, "{")
+    assert "NaN is not a JSON number" in one_line_error(tmp_path, None, '{"model_type": "llama", "x": NaN}')
+
+
+@pytest.mark.parametrize("change, named", [
+    ({"attn_implementation": "sparse_blocks"}, "attn_implementation"),
+    ({"partial_rotary_factor": 0.5}, "partial_rotary_factor"),
+    ({"quantization_config": {"bits": 4}}, "quantization_config"),
+    ({"hidden_act": "mish"}, "hidden_act"),
+    ({"num_key_value_heads": 5}, "num_key_value_heads"),
+    ({"hidden_size": True}, "hidden_size"),
+])
+def test_unhandled_llama_option(tmp_path, change, named):
+    message = one_line_error(tmp_path, {**LLAMA3_8B, **change})
+    assert f"model_type llama: {named}" in message
+
+
+@pytest.mark.parametrize("config, named", [
+    ({**CONFIGS["falcon_7b"], "alibi": True}, "alibi"),
+    ({**CONFIGS["phi_2"], "qk_layernorm": True}, "qk_layernorm"),
+    ({**CONFIGS["qwen2_7b"], "use_sliding_window": True}, "use_sliding_window"),
+    ({**CONFIGS["gpt2"], "add_cross_attention": True}, "add_cross_attention"),
+])
+def test_unhandled_family_option(tmp_path, config, named):
+    assert f"{named} = True changes the counts and is not handled" in one_line_error(tmp_path, config)
+
+
+def test_config_strings_cannot_inject_yaml(tmp_path):
+    """A file name with a quote, a colon, a # and a line break stays in the header comment and the quoted name."""
+    path = tmp_path / 'evil": x\n#name: owned.json'
+    path.write_text(json.dumps(CONFIGS["gpt2"]))
+    text = import_file(str(path))
+    network = archcalc.load(text, T=T)
+    assert network.name != "owned" and "\n#name" not in text
