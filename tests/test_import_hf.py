@@ -267,3 +267,26 @@ def test_config_strings_cannot_inject_yaml(tmp_path):
     text = import_file(str(path))
     network = archcalc.load(text, T=T)
     assert network.name != "owned" and "\n#name" not in text
+
+
+# ---- the command line ----
+
+def test_cli_import_writes_the_spec_and_analyses_a_config_directly(tmp_path, capsys):
+    from archcalc.cli import main
+    config, out = write(tmp_path, "gpt2", CONFIGS["gpt2"]), tmp_path / "gpt2.yaml"
+    assert main(["import", "hf", str(config), "-o", str(out)]) == 0
+    assert f"wrote {out}" in capsys.readouterr().out
+    params = 50257 * 768 + 1024 * 768 + 12 * (4 * 768 + 768 * 2304 + 2304 + 768 * 768 + 768 + 2 * 768 * 3072 + 3072
+                                              + 768) + 2 * 768  # GPT-2 small: 124,439,808 with the output tied
+    assert params == 124_439_808
+    assert archcalc.analyze(archcalc.load(str(out))).totals.params == params
+    assert main([str(config), "-f", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["totals"]["params"] == params
+
+
+def test_cli_import_error_is_one_line(tmp_path, capsys):
+    from archcalc.cli import main
+    config = write(tmp_path, "bad", {"model_type": "xlnet"})
+    assert main(["import", "hf", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "model_type 'xlnet' is not supported" in err
