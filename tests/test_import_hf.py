@@ -65,6 +65,12 @@ CONFIGS = {
                  "num_hidden_layers": 18, "num_attention_heads": 8, "num_key_value_heads": 1, "head_dim": 256,
                  "hidden_act": "gelu", "hidden_activation": None, "rms_norm_eps": 1e-6,
                  "max_position_embeddings": 8192},
+    # gemma-2-9b (sliding windows of 4096 on even layers; at T = 8 every window holds the whole prompt)
+    "gemma2_9b": {"model_type": "gemma2", "vocab_size": 256000, "hidden_size": 3584, "intermediate_size": 14336,
+                  "num_hidden_layers": 42, "num_attention_heads": 16, "num_key_value_heads": 8, "head_dim": 256,
+                  "hidden_activation": "gelu_pytorch_tanh", "rms_norm_eps": 1e-6, "rope_theta": 10000.0,
+                  "query_pre_attn_scalar": 256, "sliding_window": 4096, "final_logit_softcapping": 30.0,
+                  "attn_logit_softcapping": 50.0, "max_position_embeddings": 8192},
     # Phi-3-mini-4k-instruct
     "phi3_mini": {"model_type": "phi3", "vocab_size": 32064, "hidden_size": 3072, "intermediate_size": 8192,
                   "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 32,
@@ -290,3 +296,20 @@ def test_cli_import_error_is_one_line(tmp_path, capsys):
     assert main(["import", "hf", str(config)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "model_type 'xlnet' is not supported" in err
+
+
+def test_gemma2_windows_alternate(tmp_path):
+    """Window 3 at T = 8 on gemma-2-9b's widths, 4 layers: layers 0 and 2 score each query's last 3 keys, layers
+    1 and 3 every earlier key. The K/V cache: archcalc keeps the sliding layers' rolling buffer of the window,
+    transformers the window - 1 positions a next query can still see besides its own (as for Mistral)."""
+    config = {**CONFIGS["gemma2_9b"], "num_hidden_layers": 4, "sliding_window": 3}
+    model, hf = oracle(config)
+    got = measure(model)
+    report = imported(tmp_path, "gemma2_small", config, T=T)
+    full = {**config, "num_hidden_layers": 2}
+    sliding = {**full, "sliding_window": 3}
+    hidden = masked_macs(oracle(full)[1]) + masked_macs(oracle(sliding)[1], window=3)
+    assert report.totals.macs == got["macs"] - hidden
+    per_position = 2 * 8 * 256  # keys and values of 8 kv heads of 256
+    assert got["cache"] == 2 * per_position * T + 2 * per_position * (3 - 1)
+    assert report.totals.cache == 2 * per_position * T + 2 * per_position * 3

@@ -440,7 +440,55 @@ def opt(config: Mapping[str, Any], source: str) -> str:
                      "causal self-attention and an MLP, each in a residual with its layer norm.", body, layers)
 
 
+def gemma2(config: Mapping[str, Any], source: str) -> str:
+    """Gemma 2: Gemma's layers with an RMSNorm after the attention and around the MLP (four per layer), and
+    sliding-window attention on every other layer (layer 0 sliding, layer 1 full, ...)."""
+    cfg = Config(config, source, "gemma2")
+    _common_checks(cfg)
+    width, depth, heads = cfg.int("hidden_size"), cfg.int("num_hidden_layers"), cfg.int("num_attention_heads")
+    kv_heads = cfg.int("num_key_value_heads", heads)
+    head_dim = cfg.int("head_dim", 256)
+    window = cfg.int("sliding_window", 4096)
+    alternating = ["sliding_attention" if (i + 1) % 2 else "full_attention" for i in range(depth)]
+    if config.get("layer_types") is not None and list(config["layer_types"]) != alternating:
+        raise cfg.error("layer_types", "other than sliding and full attention alternating is not handled",
+                        "write the layers by hand")
+    bias = cfg.flag("attention_bias", False)
+    eps = cfg.number("rms_norm_eps", 1e-6)
+    activation = cfg.choice("hidden_activation", ACTIVATIONS, "gelu_pytorch_tanh")
+    tied = cfg.flag("tie_word_embeddings", True)
+    ffn = cfg.int("intermediate_size")
+    cfg.ignore("query_pre_attn_scalar", "the scores' scale is one multiply either way")
+    for key in ("attn_logit_softcapping", "final_logit_softcapping"):
+        cfg.ignore(key, "a tanh per score (logit) that this spec's FLOPs leave out; no MACs")
+    variables = [("B", 1), ("T", cfg.int("max_position_embeddings", 8192)), ("cache", 0),
+                 ("vocab", cfg.int("vocab_size")), ("width", width), ("depth", depth), ("heads", heads),
+                 ("kv_heads", kv_heads), ("head_dim", head_dim), ("ffn", ffn), ("window", window)]
+    fields = ["num_heads: heads", "kv_heads: kv_heads", "head_dim: head_dim", f"bias: {str(bias).lower()}",
+              "qkv: separate", "rotary: true", "causal: true"]
+    tail = ["cache: cache", "kernel: fused"]
+    norm = "- rmsnorm: {name: %s, normalized_shape: width, eps: " + yaml_float(eps) + "}"
+    sliding = _attention("self_attn", [*fields, "window: window", *tail, "if: sliding"], 12)
+    full = _attention("self_attn", [*fields, *tail, 'if: "not sliding"'], 12)
+    body = ["- residual:", "    body:", f"      {norm % 'input_layernorm'}", *(f"      {line}" for line in sliding),
+            *(f"      {line}" for line in full), f"      {norm % 'post_attention_layernorm'}",
+            "- residual:", "    body:", f"      {norm % 'pre_feedforward_layernorm'}",
+            f"      - gated_mlp: {{name: mlp, hidden_features: ffn, activation: {activation}}}",
+            f"      {norm % 'post_feedforward_layernorm'}"]
+    layers = ["- embedding: {name: embed_tokens, num_embeddings: vocab, embedding_dim: width}",
+              "- scalar_mul: {name: embed_scale, factor: width, exponent: 0.5, buffer: true}",
+              f"- rotary_embedding: {{name: rotary_emb, dim: head_dim, base: {yaml_float(_rope_theta(cfg))}}}",
+              '- decoder_layer: {name: layers, repeat: depth, sliding: "i % 2 == 0"}',
+              norm % "norm", _lm_head("lm_head", False, "embed_tokens" if tied else None)]
+    summary = (f"{depth} layers of width {width}, {heads} query heads and {kv_heads} key/value heads of {head_dim}, "
+               f"sliding windows of {window} on every other layer, a gated MLP of {ffn}")
+    text = _document(cfg, "Gemma2ForCausalLM", summary, variables, ["B", "T", "window"], "decoder_layer",
+                     "causal attention with RoPE (a sliding window on even layers) and a gated MLP, each between "
+                     "two RMSNorms in a residual.", body, layers)
+    return text.replace("  decoder_layer:\n", "  decoder_layer:\n    args: {sliding: false}\n", 1)
+
+
 FAMILIES: dict[str, Callable[[Mapping[str, Any], str], str]] = {
     "llama": llama, "mistral": mistral, "mixtral": mixtral, "qwen2": qwen2, "gemma": gemma, "phi3": phi3,
-    "gpt2": gpt2, "gpt_neox": gpt_neox, "falcon": falcon, "phi": phi, "opt": opt,
+    "gpt2": gpt2, "gpt_neox": gpt_neox, "falcon": falcon, "phi": phi, "opt": opt, "gemma2": gemma2,
 }
