@@ -256,6 +256,27 @@ def test_unhandled_llama_option(tmp_path, change, named):
     assert f"model_type llama: {named}" in message
 
 
+def test_mixed_layer_types_are_refused(tmp_path):
+    mixed = {**CONFIGS["qwen2_7b"], "layer_types": ["full_attention"] * 27 + ["sliding_attention"]}
+    assert "model_type qwen2: layer_types other than 28 x full_attention" in one_line_error(tmp_path, mixed)
+    uniform = {**CONFIGS["qwen2_7b"], "layer_types": ["full_attention"] * 28}
+    assert imported(tmp_path, "qwen2_uniform", uniform, T=T).totals.params == imported(
+        tmp_path, "qwen2_7b", CONFIGS["qwen2_7b"], T=T).totals.params
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_imported_spec_is_symbolic_in_T(tmp_path, name):
+    """Every import runs in its natural symbol: params free of T, MACs a polynomial in T that gives the numeric
+    count at T = 8."""
+    sympy = pytest.importorskip("sympy")
+    report = imported(tmp_path, name, CONFIGS[name], symbolic=["T"])
+    t = sympy.Symbol("T", positive=True, integer=True)
+    assert not sympy.sympify(report.totals.params).free_symbols
+    numeric = imported(tmp_path, name, CONFIGS[name], T=T).totals.macs
+    assert sympy.sympify(report.totals.macs).subs({s: T for s in sympy.sympify(report.totals.macs).free_symbols
+                                                   if s.name == t.name}) == numeric
+
+
 @pytest.mark.parametrize("config, named", [
     ({**CONFIGS["falcon_7b"], "alibi": True}, "alibi"),
     ({**CONFIGS["phi_2"], "qk_layernorm": True}, "qk_layernorm"),

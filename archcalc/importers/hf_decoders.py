@@ -91,6 +91,14 @@ def _residual(norm: str, inner: list[str]) -> list[str]:
     return ["- residual:", "    body:", f"      {norm}", *(f"      {line}" for line in inner)]
 
 
+def _uniform_layers(cfg: Config, depth: int, kind: str) -> None:
+    """transformers 5's layer_types, when the config gives them: every layer the one kind the spec repeats."""
+    types = cfg.config.get("layer_types")
+    if types is not None and (not isinstance(types, list) or len(types) != depth or set(types) != {kind}):
+        raise cfg.error("layer_types", f"other than {depth} x {kind} is not handled",
+                        "archcalc import hf repeats one kind of layer here; write the others by hand")
+
+
 def _llama_like(config: Mapping[str, Any], source: str, family: str, architecture: str, *,
                 qkv_bias: str = "attention_bias", out_bias: bool | None = None, window_key: str | None = None,
                 experts: bool = False, scaled_embedding: bool = False, fused: bool = False,
@@ -123,6 +131,7 @@ def _llama_like(config: Mapping[str, Any], source: str, family: str, architectur
         window = cfg.int(window_key, None)
     else:
         cfg.only("sliding_window", (None,))
+    _uniform_layers(cfg, depth, "sliding_attention" if window is not None else "full_attention")
     ffn = cfg.int("intermediate_size")
     variables = [("B", 1), ("T", cfg.int("max_position_embeddings", 2048)), ("cache", 0),
                  ("vocab", cfg.int("vocab_size")), ("width", width), ("depth", depth), ("heads", heads)]
