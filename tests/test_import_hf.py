@@ -267,7 +267,8 @@ def test_mixed_layer_types_are_refused(tmp_path):
 @pytest.mark.parametrize("name", CONFIGS)
 def test_imported_spec_is_symbolic_in_T(tmp_path, name):
     """Every import runs in its natural symbol: params free of T, MACs a polynomial in T that gives the numeric
-    count at T = 8."""
+    count at T = 8. The spec's lines are the zoo's width (at most 120 characters)."""
+    assert all(len(line) <= 120 for line in import_file(str(write(tmp_path, name, CONFIGS[name]))).splitlines())
     sympy = pytest.importorskip("sympy")
     report = imported(tmp_path, name, CONFIGS[name], symbolic=["T"])
     t = sympy.Symbol("T", positive=True, integer=True)

@@ -492,8 +492,8 @@ def gemma2(config: Mapping[str, Any], source: str) -> str:
     summary = (f"{depth} layers of width {width}, {heads} query heads and {kv_heads} key/value heads of {head_dim}, "
                f"sliding windows of {window} on every other layer, a gated MLP of {ffn}")
     text = _document(cfg, "Gemma2ForCausalLM", summary, variables, ["B", "T", "window"], "decoder_layer",
-                     "causal attention with RoPE (a sliding window on even layers) and a gated MLP, each between "
-                     "two RMSNorms in a residual.", body, layers)
+                     "causal attention with RoPE (windowed on even layers) and a gated MLP, each between two "
+                     "RMSNorms.", body, layers)
     return text.replace("  decoder_layer:\n", "  decoder_layer:\n    args: {sliding: false}\n", 1)
 
 
