@@ -114,6 +114,7 @@ CONFIGS = {
                  "word_embed_proj_dim": 512, "do_layer_norm_before": False, "activation_function": "relu"},
     "mixtral_8x7b": MIXTRAL,
 }
+ROUTED = ("mixtral_8x7b", "qwen1_5_moe")  # mixtures of experts: measured apart (meta cannot route)
 
 
 def write(tmp_path: Path, name: str, config: dict[str, Any]) -> Path:
@@ -134,7 +135,7 @@ def oracle(config: dict[str, Any], device: str = "meta") -> tuple[Any, Any]:
     settings = {k: v for k, v in config.items() if k != "model_type" and v is not None}
     hf = transformers.AutoConfig.for_model(config["model_type"], **settings)
     hf._attn_implementation = "eager"
-    if config["model_type"] == "mixtral":
+    if config["model_type"] in ("mixtral", "qwen2_moe"):
         hf._experts_implementation = "eager"  # a loop of F.linear per expert, which FlopCounterMode sees
     with torch.device(device):
         return transformers.AutoModelForCausalLM.from_config(hf, attn_implementation="eager").eval(), hf
@@ -161,7 +162,7 @@ def masked_macs(hf: Any, window: int | None = None) -> int:
     return hf.num_hidden_layers * heads * 2 * head_dim * (T * T - seen)
 
 
-@pytest.mark.parametrize("name", [n for n in CONFIGS if n != "mixtral_8x7b"])
+@pytest.mark.parametrize("name", [n for n in CONFIGS if n not in ROUTED])
 def test_imported_config_matches_transformers(tmp_path, name):
     config = CONFIGS[name]
     model, hf = oracle(config)
@@ -181,6 +182,35 @@ def broadcast_kv(config: dict[str, Any]) -> int:
     if config["model_type"] == "falcon" and config.get("new_decoder_architecture"):
         return config["num_attention_heads"] // config["num_kv_heads"]
     return 1
+
+
+# Qwen1.5-MoE-A2.7B: 60 experts of 1408, 4 per token, a shared expert of 5632
+QWEN2_MOE = {"model_type": "qwen2_moe", "vocab_size": 151936, "hidden_size": 2048, "intermediate_size": 5632,
+             "moe_intermediate_size": 1408, "shared_expert_intermediate_size": 5632, "num_experts": 60,
+             "num_experts_per_tok": 4, "num_hidden_layers": 24, "num_attention_heads": 16, "num_key_value_heads": 16,
+             "decoder_sparse_step": 1, "mlp_only_layers": [], "norm_topk_prob": False, "rms_norm_eps": 1e-6,
+             "rope_theta": 1e6, "max_position_embeddings": 8192, "use_sliding_window": False,
+             "tie_word_embeddings": False}
+
+
+def test_qwen2_moe_params_on_meta_and_macs_on_cpu(tmp_path):
+    """Qwen1.5-MoE-A2.7B on meta for params and buffers; MACs, shape and cache at width 64, 2 layers, 8 experts of
+    32, top 2, a shared expert of 96 on CPU."""
+    torch = pytest.importorskip("torch")
+    model, _ = oracle(QWEN2_MOE)
+    report = imported(tmp_path, "qwen1_5_moe", QWEN2_MOE, T=T)
+    assert report.totals.params == sum(p.numel() for p in model.parameters())
+    assert report.totals.buffers == sum(b.numel() for b in model.buffers())
+    small = {**QWEN2_MOE, "vocab_size": 100, "hidden_size": 64, "moe_intermediate_size": 32,
+             "shared_expert_intermediate_size": 96, "num_experts": 8, "num_experts_per_tok": 2,
+             "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2}
+    torch.manual_seed(0)
+    model, hf = oracle(small, "cpu")
+    got = measure(model, "cpu")
+    report = imported(tmp_path, "qwen2_moe_small", small, T=T)
+    assert (report.totals.params, report.totals.buffers, report.totals.cache, tuple(report.output_shape)) == \
+        (got["params"], got["buffers"], got["cache"], got["shape"])
+    assert report.totals.macs == got["macs"] - masked_macs(hf)
 
 
 def test_mixtral_params_on_meta_and_macs_on_cpu(tmp_path):
@@ -264,18 +294,18 @@ def test_mixed_layer_types_are_refused(tmp_path):
         tmp_path, "qwen2_7b", CONFIGS["qwen2_7b"], T=T).totals.params
 
 
-@pytest.mark.parametrize("name", CONFIGS)
+@pytest.mark.parametrize("name", [*CONFIGS, "qwen1_5_moe"])
 def test_imported_spec_is_symbolic_in_T(tmp_path, name):
     """Every import runs in its natural symbol: params free of T, MACs a polynomial in T that gives the numeric
     count at T = 8. The spec's lines are the zoo's width (at most 120 characters)."""
-    assert all(len(line) <= 120 for line in import_file(str(write(tmp_path, name, CONFIGS[name]))).splitlines())
+    config = QWEN2_MOE if name == "qwen1_5_moe" else CONFIGS[name]
+    assert all(len(line) <= 120 for line in import_file(str(write(tmp_path, name, config))).splitlines())
     sympy = pytest.importorskip("sympy")
-    report = imported(tmp_path, name, CONFIGS[name], symbolic=["T"])
-    t = sympy.Symbol("T", positive=True, integer=True)
+    report = imported(tmp_path, name, config, symbolic=["T"])
     assert not sympy.sympify(report.totals.params).free_symbols
-    numeric = imported(tmp_path, name, CONFIGS[name], T=T).totals.macs
-    assert sympy.sympify(report.totals.macs).subs({s: T for s in sympy.sympify(report.totals.macs).free_symbols
-                                                   if s.name == t.name}) == numeric
+    macs = sympy.sympify(report.totals.macs)
+    assert {s.name for s in macs.free_symbols} == {"T"}
+    assert macs.subs({s: T for s in macs.free_symbols}) == imported(tmp_path, name, config, T=T).totals.macs
 
 
 @pytest.mark.parametrize("config, named", [

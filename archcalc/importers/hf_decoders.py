@@ -102,7 +102,8 @@ def _uniform_layers(cfg: Config, depth: int, kind: str) -> None:
 def _llama_like(config: Mapping[str, Any], source: str, family: str, architecture: str, *,
                 qkv_bias: str = "attention_bias", out_bias: bool | None = None, window_key: str | None = None,
                 experts: bool = False, scaled_embedding: bool = False, fused: bool = False,
-                act_key: str = "hidden_act", act_default: str = "silu") -> str:
+                act_key: str = "hidden_act", act_default: str = "silu", ffn_key: str = "intermediate_size",
+                experts_key: str = "num_local_experts", shared_expert: bool = False) -> str:
     """Llama and its kin: pre-norm RMSNorm residuals around RoPE grouped-query attention and a gated MLP (or a
     mixture of gated experts), a final RMSNorm, the output layer tied or not."""
     cfg = Config(config, source, family)
@@ -132,7 +133,7 @@ def _llama_like(config: Mapping[str, Any], source: str, family: str, architectur
     else:
         cfg.only("sliding_window", (None,))
     _uniform_layers(cfg, depth, "sliding_attention" if window is not None else "full_attention")
-    ffn = cfg.int("intermediate_size")
+    ffn = cfg.int(ffn_key)
     variables = [("B", 1), ("T", cfg.int("max_position_embeddings", 2048)), ("cache", 0),
                  ("vocab", cfg.int("vocab_size")), ("width", width), ("depth", depth), ("heads", heads)]
     attention = ["num_heads: heads"]
@@ -156,16 +157,23 @@ def _llama_like(config: Mapping[str, Any], source: str, family: str, architectur
         symbols.append("window")
     attention += ["cache: cache", "kernel: fused"]
     if experts:
-        variables += [("experts", cfg.int("num_local_experts")), ("top_k", cfg.int("num_experts_per_tok"))]
+        variables += [("experts", cfg.int(experts_key)), ("top_k", cfg.int("num_experts_per_tok"))]
         cfg.ignore("router_aux_loss_coef", "a training loss")
-        mlp = f"- moe: {{name: mlp, experts: experts, top_k: top_k, hidden_features: ffn, activation: {activation}}}"
+        mlp = [f"- moe: {{name: mlp, experts: experts, top_k: top_k, hidden_features: ffn, activation: {activation}}}"]
+        if shared_expert:  # Qwen2-MoE: plus a shared gated MLP, scaled by sigmoid(a width -> 1 linear) per token
+            variables.append(("shared_ffn", cfg.int("shared_expert_intermediate_size")))
+            mlp = _parallel({"experts": [mlp[0].replace("name: mlp", "name: experts")], "shared": _parallel({
+                "shared_expert": [f"- gated_mlp: {{name: shared_expert, hidden_features: shared_ffn, "
+                                  f"activation: {activation}}}"],
+                "shared_expert_gate": ["- linear: {name: shared_expert_gate, out_features: 1, bias: false}",
+                                       "- sigmoid"]}, merge="mul")})
     else:
         mlp_bias = cfg.flag("mlp_bias", False)
-        mlp = (f"- gated_mlp: {{name: mlp, hidden_features: ffn, activation: {activation}"
-               + (", bias: true}" if mlp_bias else "}"))
+        mlp = [f"- gated_mlp: {{name: mlp, hidden_features: ffn, activation: {activation}"
+               + (", bias: true}" if mlp_bias else "}")]
     norm = "rmsnorm: {name: %s, normalized_shape: width, eps: " + yaml_float(eps) + "}"
     body = [*_residual("- " + norm % "input_layernorm", _attention("self_attn", attention, 12)),
-            *_residual("- " + norm % "post_attention_layernorm", [mlp])]
+            *_residual("- " + norm % "post_attention_layernorm", mlp)]
     rotary_dim = "head_dim" if head_dim is not None else "width / heads"
     layers = ["- embedding: {name: embed_tokens, num_embeddings: vocab, embedding_dim: width}"]
     if scaled_embedding:  # Gemma multiplies the embedded tokens by sqrt(width), a 0-d buffer
@@ -202,6 +210,19 @@ def qwen2(config: Mapping[str, Any], source: str) -> str:
                        window_key="use_sliding_window")
 
 
+def qwen2_moe(config: Mapping[str, Any], source: str) -> str:
+    """Qwen2-MoE (Qwen1.5-MoE): Qwen2's attention, and in every layer a top-k of E gated experts plus a shared
+    gated expert scaled by a sigmoid gate."""
+    cfg = Config(config, source, "qwen2_moe")
+    cfg.only("attention_bias", (None, True))
+    cfg.only("decoder_sparse_step", (None, 1))  # every layer sparse
+    cfg.only("mlp_only_layers", (None, []))
+    cfg.ignore("intermediate_size", "no layer is a dense MLP")
+    return _llama_like({**config, "attention_bias": True}, source, "qwen2_moe", "Qwen2MoeForCausalLM",
+                       out_bias=False, window_key="use_sliding_window", experts=True, ffn_key="moe_intermediate_size",
+                       experts_key="num_experts", shared_expert=True)
+
+
 def gemma(config: Mapping[str, Any], source: str) -> str:
     """Gemma: Llama's layout with RMSNorm x (1 + w) (the same weight count), a GeGLU MLP, the embedded tokens
     scaled by sqrt(width), and the output layer tied."""
@@ -228,12 +249,12 @@ def _layernorm(name: str, eps: float, affine: bool = True, bias: bool = True) ->
     return f"- layernorm: {{name: {name}, normalized_shape: width, eps: {yaml_float(eps)}{extra}}}"
 
 
-def _parallel(branches: dict[str, list[str]]) -> list[str]:
-    """A parallel of named branches summed (the attention and the MLP of one layer, and the input)."""
+def _parallel(branches: dict[str, list[str]], merge: str = "add") -> list[str]:
+    """A parallel of named branches, summed (the attention and the MLP of one layer, and the input) by default."""
     lines = ["- parallel:", "    branches:"]
     for name, layers in branches.items():
         lines += [f"      {name}:", *(f"        {line}" for line in layers)]
-    return [*lines, "    merge: add"]
+    return [*lines, f"    merge: {merge}"]
 
 
 def _lm_head(name: str, bias: bool, tied_to: str | None) -> str:
@@ -500,4 +521,5 @@ def gemma2(config: Mapping[str, Any], source: str) -> str:
 FAMILIES: dict[str, Callable[[Mapping[str, Any], str], str]] = {
     "llama": llama, "mistral": mistral, "mixtral": mixtral, "qwen2": qwen2, "gemma": gemma, "phi3": phi3,
     "gpt2": gpt2, "gpt_neox": gpt_neox, "falcon": falcon, "phi": phi, "opt": opt, "gemma2": gemma2,
+    "qwen2_moe": qwen2_moe,
 }
