@@ -365,3 +365,21 @@ def test_gemma2_windows_alternate(tmp_path):
     per_position = 2 * 8 * 256  # keys and values of 8 kv heads of 256
     assert got["cache"] == 2 * per_position * T + 2 * per_position * (3 - 1)
     assert report.totals.cache == 2 * per_position * T + 2 * per_position * 3
+
+
+def test_encoder_families_merge_when_present(tmp_path, monkeypatch):
+    """hf.py merges hf_encoders.FAMILIES (the other helper's module) when it exists: a stand-in module here."""
+    import importlib.machinery
+    import importlib.util
+    import sys
+    import types
+    name = "archcalc.importers.hf_encoders"
+    if name in sys.modules or importlib.util.find_spec(name) is not None:
+        pytest.skip("the real hf_encoders is installed")
+    fake = types.ModuleType(name)
+    fake.__spec__ = importlib.machinery.ModuleSpec(name, None)
+    fake.FAMILIES = {"toy": lambda config, source: f"# toy from {source}\n"}
+    monkeypatch.setitem(sys.modules, name, fake)
+    import archcalc.importers as package
+    monkeypatch.setattr(package, "hf_encoders", fake, raising=False)
+    assert import_file(str(write(tmp_path, "toy", {"model_type": "toy"}))).startswith("# toy from")

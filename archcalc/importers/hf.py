@@ -7,6 +7,7 @@ hf_encoders.
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -18,10 +19,9 @@ from . import hf_decoders
 def families() -> dict[str, Callable[[Mapping[str, Any], str], str]]:
     """Every model_type a writer handles."""
     found = dict(hf_decoders.FAMILIES)
-    try:
-        from . import hf_encoders  # type: ignore[attr-defined]
-    except ImportError:  # not merged (yet)
+    if importlib.util.find_spec(f"{__package__}.hf_encoders") is None:  # not merged (yet)
         return found
+    from . import hf_encoders  # type: ignore[attr-defined]  # its own errors are not hidden
     found.update(hf_encoders.FAMILIES)
     return found
 

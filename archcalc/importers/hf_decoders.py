@@ -119,7 +119,6 @@ def _llama_like(config: Mapping[str, Any], source: str, family: str, architectur
         raise cfg.error("num_key_value_heads", f"= {kv_heads} does not divide num_attention_heads = {heads}",
                         "fix the config")
     cfg.only("partial_rotary_factor", (None, 1, 1.0))
-    cfg.only("pretraining_tp", (None, 1, *range(2, 65)))  # a split of the same matrices: the same counts
     eps = cfg.number("rms_norm_eps", 1e-6)
     bias = cfg.flag(qkv_bias, False) if qkv_bias else False
     tied = cfg.flag("tie_word_embeddings", scaled_embedding)
