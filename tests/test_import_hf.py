@@ -383,3 +383,17 @@ def test_encoder_families_merge_when_present(tmp_path, monkeypatch):
     import archcalc.importers as package
     monkeypatch.setattr(package, "hf_encoders", fake, raising=False)
     assert import_file(str(write(tmp_path, "toy", {"model_type": "toy"}))).startswith("# toy from")
+
+
+@pytest.mark.parametrize("value, says", [
+    (10**13, "is beyond any model's size"), (0, "is not a positive integer"), (4096.0, "is not a positive integer"),
+    ("4096", "is not a positive integer"), (None, "is missing"),
+])
+def test_bad_sizes_are_one_line(tmp_path, value, says):
+    message = one_line_error(tmp_path, {**LLAMA3_8B, "hidden_size": value})
+    assert "model_type llama: hidden_size" in message and says in message
+
+
+def test_integer_beyond_pythons_digit_limit_is_one_line(tmp_path):
+    text = '{"model_type": "llama", "hidden_size": ' + "9" * 5000 + "}"
+    assert "not a config" in one_line_error(tmp_path, None, text)

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..core.errors import SpecError
 from . import hf_decoders
+from .hf_common import shown
 
 
 def families() -> dict[str, Callable[[Mapping[str, Any], str], str]]:
@@ -37,6 +38,8 @@ def parse_config(text: str, source: str) -> dict[str, Any]:
                         hint="a Hugging Face config.json is one JSON object") from None
     except RecursionError:
         raise SpecError("not a config: nested too deeply", file=source) from None
+    except ValueError as e:  # an integer beyond Python's digit limit
+        raise SpecError(f"not a config: {e}", file=source, hint="give numbers of a sensible size") from None
     if not isinstance(config, dict):
         raise SpecError(f"not a config: the JSON is a {type(config).__name__}, not an object", file=source,
                         hint="a Hugging Face config.json is one JSON object")
@@ -52,8 +55,8 @@ def to_spec(config: Mapping[str, Any], source: str) -> str:
     model_type = config.get("model_type")
     writers = families()
     if not isinstance(model_type, str) or model_type not in writers:
-        shown = "missing" if model_type is None else repr(model_type)
-        raise SpecError(f"model_type {shown} is not supported by archcalc import hf", file=source,
+        named = "missing" if model_type is None else shown(model_type)
+        raise SpecError(f"model_type {named} is not supported by archcalc import hf", file=source,
                         hint=f"supported: {', '.join(sorted(writers))}")
     return writers[model_type](config, source)
 

@@ -12,6 +12,7 @@ from ..core.errors import SpecError
 from ..core.escape import printable
 
 _MISSING = object()
+LARGEST = 10**12  # the largest size or count a config may give: far beyond any model, small enough to be cheap
 
 
 def yaml_str(text: Any) -> str:
@@ -25,6 +26,15 @@ def yaml_float(value: float) -> str:
     text = repr(float(value))
     mantissa, e, exponent = text.partition("e")
     return f"{mantissa if '.' in mantissa else mantissa + '.0'}{e}{exponent}"
+
+
+def shown(value: Any) -> str:
+    """A config value in a message: its repr, cut short (a huge integer has none: Python's digit limit)."""
+    try:
+        text = repr(value)
+    except ValueError:
+        return "a huge integer"
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def comment(text: Any) -> str:
@@ -56,19 +66,22 @@ class Config:
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise self.error(key, f"= {value!r} is not a positive integer", "fix the config")
+            raise self.error(key, f"= {shown(value)} is not a positive integer", "fix the config")
+        if value > LARGEST:
+            raise self.error(key, f"= {shown(value)} is beyond any model's size", f"give at most {LARGEST:,}")
         return value
 
     def number(self, key: str, default: Any = _MISSING) -> float:
         value = self.raw(key, default)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-            raise self.error(key, f"= {value!r} is not a positive number", "fix the config")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or isinstance(value, int) and \
+                abs(value) > LARGEST or not math.isfinite(value) or value <= 0:
+            raise self.error(key, f"= {shown(value)} is not a positive number", "fix the config")
         return float(value)
 
     def flag(self, key: str, default: Any = _MISSING) -> bool:
         value = self.raw(key, default)
         if not isinstance(value, bool):
-            raise self.error(key, f"= {value!r} is not true or false", "fix the config")
+            raise self.error(key, f"= {shown(value)} is not true or false", "fix the config")
         return value
 
     def only(self, key: str, allowed: tuple[Any, ...], default: Any = None) -> Any:
@@ -77,16 +90,17 @@ class Config:
         if value is None:
             value = default
         if not any(value == a and type(value) is type(a) for a in allowed):
-            shown = ", ".join("absent" if a is None else json.dumps(a) for a in allowed)
-            raise self.error(key, f"= {value!r} changes the counts and is not handled",
-                             f"archcalc import hf handles {shown}; write that part of the spec by hand")
+            handled = ", ".join("absent" if a is None else json.dumps(a) for a in allowed)
+            raise self.error(key, f"= {shown(value)} changes the counts and is not handled",
+                             f"archcalc import hf handles {handled}; write that part of the spec by hand")
         return value
 
     def choice(self, key: str, mapping: Mapping[str, str], default: Any = _MISSING) -> str:
         """A named option mapped to archcalc's name for it (an activation)."""
         value = self.raw(key, default)
         if not isinstance(value, str) or value not in mapping:
-            raise self.error(key, f"= {value!r} is not handled", f"archcalc import hf handles {', '.join(mapping)}")
+            raise self.error(key, f"= {shown(value)} is not handled",
+                             f"archcalc import hf handles {', '.join(mapping)}")
         return mapping[value]
 
     def ignore(self, key: str, why: str) -> None:
