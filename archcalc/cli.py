@@ -210,9 +210,10 @@ def _network(args: argparse.Namespace, symbolic: Sequence[str] = ()) -> Any:
             raise SpecError(f"--batch {batch} is not a positive integer", file="--batch", hint="e.g. --batch 8")
         overrides["batch"] = batch
     args.text, shown = read_text(args.spec)
-    if shown.endswith(".json"):  # a Hugging Face config.json: imported, then analysed as its spec
-        from .importers.hf import parse_config, to_spec
-        args.text = to_spec(parse_config(args.text, shown), shown)
+    if shown.endswith(".json"):  # a Hugging Face config.json (model_type, no layers): imported, then analysed
+        from .importers.hf import is_config, parse_config, to_spec
+        if is_config(args.text):
+            args.text = to_spec(parse_config(args.text, shown), shown)
     assume = dict(parse_assumption(a) for a in getattr(args, "assume", ()))
     network = build(with_assumptions(load_yaml(args.text, shown), assume), shown, overrides,
                     [*getattr(args, "symbolic", ()), *symbolic])

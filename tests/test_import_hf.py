@@ -342,6 +342,14 @@ def test_cli_import_writes_the_spec_and_analyses_a_config_directly(tmp_path, cap
     assert json.loads(capsys.readouterr().out)["totals"]["params"] == params
 
 
+def test_a_spec_written_as_json_is_still_a_spec(tmp_path, capsys):
+    from archcalc.cli import main
+    spec = tmp_path / "tiny.json"
+    spec.write_text(json.dumps({"name": "tiny", "input": [4], "layers": [{"linear": {"out_features": 3}}]}))
+    assert main([str(spec), "-f", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["totals"]["params"] == 4 * 3 + 3
+
+
 def test_cli_import_error_is_one_line(tmp_path, capsys):
     from archcalc.cli import main
     config = write(tmp_path, "bad", {"model_type": "xlnet"})

@@ -46,6 +46,16 @@ def parse_config(text: str, source: str) -> dict[str, Any]:
     return config
 
 
+def is_config(text: str) -> bool:
+    """Whether ``text`` is a Hugging Face config (a JSON object with a model_type) rather than a spec written as
+    JSON (which has layers)."""
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(data, dict) and "model_type" in data and "layers" not in data
+
+
 def _no_constant(name: str) -> Any:
     raise SpecError(f"not a config: {name} is not a JSON number", hint="give a finite number")
 
