@@ -76,6 +76,13 @@ CONFIGS = {
                   "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 32,
                   "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "max_position_embeddings": 4096,
                   "original_max_position_embeddings": 4096, "sliding_window": 2047, "tie_word_embeddings": False},
+    # Phi-3-mini-128k-instruct: longrope scaling (its 48 long and short factors stand in as 1.0: no count uses them)
+    "phi3_mini_128k": {"model_type": "phi3", "vocab_size": 32064, "hidden_size": 3072, "intermediate_size": 8192,
+                       "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 32,
+                       "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "max_position_embeddings": 131072,
+                       "original_max_position_embeddings": 4096, "sliding_window": 262144,
+                       "rope_scaling": {"type": "longrope", "long_factor": [1.0] * 48, "short_factor": [1.0] * 48},
+                       "tie_word_embeddings": False},
     # phi-2
     "phi_2": {"model_type": "phi", "vocab_size": 51200, "hidden_size": 2560, "intermediate_size": 10240,
               "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 32,
