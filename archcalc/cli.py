@@ -7,6 +7,7 @@
     archcalc plot SPEC -o FILE.svg --kind summary
     archcalc report SPEC -o report.html [--hardware NAME] [--memory]
     archcalc export SPEC --to pytorch [-o FILE]
+    archcalc import hf CONFIG.json [-o SPEC.yaml]
     archcalc schema
     archcalc zoo
 """
@@ -21,7 +22,7 @@ from typing import Any
 from .core.errors import ArchcalcError, InputError, SpecError
 from .core.metrics import LISTED_NAMES
 
-COMMANDS = ("formula", "sweep", "solve", "compare", "plot", "report", "export", "schema", "zoo")
+COMMANDS = ("formula", "sweep", "solve", "compare", "plot", "report", "export", "import", "schema", "zoo")
 METRICS = LISTED_NAMES  # --metric choices of formula and sweep
 
 
@@ -52,6 +53,9 @@ ABOUT = {
     "export": ("The spec as source code: a runnable torch.nn.Module with an example input.",
                ["archcalc export specs/resnet18.yaml --to pytorch -o resnet18.py",
                 "archcalc export gpt2 --to pytorch --set T=8"]),
+    "import": ("A spec written from an existing model: a Hugging Face config.json (read as JSON, no transformers "
+               "needed), in the zoo's style; archcalc CONFIG.json analyses one directly.",
+               ["archcalc import hf docs/examples/llama3_8b.json", "archcalc docs/examples/llama3_8b.json"]),
     "schema": ("The JSON Schema of a spec, for editors (yaml-language-server).",
                ["archcalc schema > archcalc.schema.json"]),
     "zoo": ("The specs installed with archcalc, one line each; any of them runs by name.",
@@ -92,6 +96,11 @@ def _parser(command: str | None) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=prog, description=about, formatter_class=argparse.RawDescriptionHelpFormatter,
                                 epilog="examples:\n" + "\n".join(f"  {e}" for e in examples))
     if command in ("schema", "zoo"):
+        return p
+    if command == "import":
+        p.add_argument("source", choices=["hf"], help="what to import: hf, a Hugging Face config.json")
+        p.add_argument("config", metavar="CONFIG.json", help="the config file, or - for standard input")
+        p.add_argument("-o", "--output", metavar="SPEC.yaml", help="the spec to write (default: standard output)")
         return p
     _spec_options(p, command)
     if command == "export":
@@ -214,6 +223,10 @@ def _network(args: argparse.Namespace, symbolic: Sequence[str] = ()) -> Any:
             raise SpecError(f"--batch {batch} is not a positive integer", file="--batch", hint="e.g. --batch 8")
         overrides["batch"] = batch
     args.text, shown = read_text(args.spec)
+    if shown.endswith(".json"):  # a Hugging Face config.json (model_type, no layers): imported, then analysed
+        from .importers.hf import is_config, parse_config, to_spec
+        if is_config(args.text):
+            args.text = to_spec(parse_config(args.text, shown), shown)
     assume = dict(parse_assumption(a) for a in getattr(args, "assume", ()))
     network = build(with_assumptions(load_yaml(args.text, shown), assume), shown, overrides,
                     [*getattr(args, "symbolic", ()), *symbolic])
@@ -317,7 +330,25 @@ def write_stdout(text: str) -> None:
     write(text)
 
 
+def _import(args: argparse.Namespace) -> None:
+    """archcalc import hf: the config's spec, to -o FILE or standard output."""
+    from .importers.hf import import_file
+    if args.output is not None:
+        from .outputs.files import check_target
+        check_target(args.output, [("the config", args.config)], "-o", "the file")
+    text = import_file(args.config)
+    if args.output is None:
+        write_stdout(text)
+        return
+    from .outputs.files import write_file
+    write_file(args.output, text)
+    _wrote(args.output, f"the spec imported from {args.config}")
+
+
 def run(command: str | None, args: argparse.Namespace) -> int:
+    if command == "import":
+        _import(args)
+        return 0
     if getattr(args, "spec", None):
         args.spec = _spec(args.spec)
     if command not in ("schema", "zoo"):

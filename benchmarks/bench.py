@@ -108,6 +108,9 @@ def main() -> None:
     for measure in (
         lambda: cli_vs_baseline(["specs/vgg16.yaml"], repeats),
         lambda: cli_vs_baseline(["specs/resnet50.yaml"], repeats),
+        lambda: cli_vs_baseline(["specs/llama3_8b.yaml"], repeats),  # the analysis alone, next to the import
+        lambda: cli_vs_baseline(["import", "hf", "docs/examples/llama3_8b.json"], repeats),
+        lambda: cli_vs_baseline(["docs/examples/llama3_8b.json"], repeats),  # import and analysis in one step
         lambda: in_process("load + analyze 10,000-layer sequential spec", lambda: archcalc.load(spec), 3, 500),
         lambda: in_process("analyze ResNet-152 (loaded)", lambda: resnet152, 5, None),
         lambda: symbolic_resnet(3 if args.quick else 5),

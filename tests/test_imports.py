@@ -31,7 +31,7 @@ STAGES = (
     "analyses",  # memory, roofline, sweeps and solving, comparison of conventions
     "outputs",  # text formats, the HTML report, plots, writing files
     "export",  # code generated from the trace
-    "importers",  # specs written from existing models (Hugging Face configs, ONNX files)
+    "importers",  # specs written from models that exist elsewhere (a Hugging Face config.json)
 )
 
 
