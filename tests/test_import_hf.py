@@ -382,22 +382,14 @@ def test_gemma2_windows_alternate(tmp_path):
     assert report.totals.cache == 2 * per_position * T + 2 * per_position * 3
 
 
-def test_encoder_families_merge_when_present(tmp_path, monkeypatch):
-    """hf.py merges hf_encoders.FAMILIES (the other helper's module) when it exists: a stand-in module here."""
-    import importlib.machinery
-    import importlib.util
-    import sys
-    import types
-    name = "archcalc.importers.hf_encoders"
-    if name in sys.modules or importlib.util.find_spec(name) is not None:
-        pytest.skip("the real hf_encoders is installed")
-    fake = types.ModuleType(name)
-    fake.__spec__ = importlib.machinery.ModuleSpec(name, None)
-    fake.FAMILIES = {"toy": lambda config, source: f"# toy from {source}\n"}
-    monkeypatch.setitem(sys.modules, name, fake)
-    import archcalc.importers as package
-    monkeypatch.setattr(package, "hf_encoders", fake, raising=False)
-    assert import_file(str(write(tmp_path, "toy", {"model_type": "toy"}))).startswith("# toy from")
+def test_encoder_families_are_imported_through_the_command(tmp_path):
+    """hf.py dispatches to hf_encoders' families too: bert-base-uncased's published 109,482,240 parameters (BertModel
+    with its pooler)."""
+    bert = {"model_type": "bert", "vocab_size": 30522, "hidden_size": 768, "num_hidden_layers": 12,
+            "num_attention_heads": 12, "intermediate_size": 3072, "max_position_embeddings": 512,
+            "type_vocab_size": 2, "hidden_act": "gelu"}
+    text = import_file(str(write(tmp_path, "bert", bert)))
+    assert archcalc.analyze(archcalc.load(text)).totals.params == 109_482_240
 
 
 @pytest.mark.parametrize("value, says", [

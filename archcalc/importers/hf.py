@@ -2,29 +2,22 @@
 written as a spec in the zoo's style by the writer of its ``model_type``.
 
 The family modules each define ``FAMILIES``: model_type -> function (config, source name) -> the spec's YAML
-text. The decoder-only families are in hf_decoders; the encoder and encoder-decoder ones, when installed, in
-hf_encoders.
+text. The decoder-only families are in hf_decoders; the encoder and encoder-decoder ones in hf_encoders.
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..core.errors import SpecError
-from . import hf_decoders
+from . import hf_decoders, hf_encoders
 from .hf_common import shown
 
 
 def families() -> dict[str, Callable[[Mapping[str, Any], str], str]]:
     """Every model_type a writer handles."""
-    found = dict(hf_decoders.FAMILIES)
-    if importlib.util.find_spec(f"{__package__}.hf_encoders") is None:  # not merged (yet)
-        return found
-    from . import hf_encoders  # type: ignore[attr-defined]  # its own errors are not hidden
-    found.update(hf_encoders.FAMILIES)
-    return found
+    return {**hf_decoders.FAMILIES, **hf_encoders.FAMILIES}
 
 
 def parse_config(text: str, source: str) -> dict[str, Any]:
