@@ -196,9 +196,10 @@ def _analyze(args: argparse.Namespace, symbolic: Sequence[str] = ()) -> Any:
     """The report of ``args.spec`` under ``--convention``."""
     from .count.preset import load  # the built-in conventions first, then presets and files
     from .walk.engine import analyze
+    network = _network(args, symbolic)  # the spec is read first, then the convention file
     convention = load(getattr(args, "convention", "archcalc"))  # compare takes no --convention
-    return analyze(_network(args, symbolic), simplify=getattr(args, "simplify", "expand"),
-                   collect=tuple(getattr(args, "collect", ())), convention=convention)
+    return analyze(network, simplify=getattr(args, "simplify", "expand"), collect=tuple(getattr(args, "collect", ())),
+                   convention=convention)
 
 
 def _analyze_at(args: argparse.Namespace) -> Any:
