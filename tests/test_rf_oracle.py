@@ -632,3 +632,19 @@ RESNET50_FPN = """layers:
   - add: {name: merged0, inputs: [inner0, top0]}
   - conv2d: {name: p2, out_channels: 256, kernel_size: 3, padding: 1}
 """
+
+
+# ---------------------------------------------------------------- chunk along a spatial axis
+
+@pytest.mark.parametrize("index", [0, 1, 2])
+def test_chunk_along_a_spatial_axis_keeps_its_offset(index: int) -> None:
+    """torch.chunk's piece ``index`` of a spatial axis starts index x ceil(n / chunks) positions in: its units see
+    the input that far on, as the gradient of the exported module shows."""
+    spec_check(f"chunk {index}", f"""
+name: chunked
+input: [2, 40, 21]
+layers:
+  - conv2d: {{out_channels: 2, kernel_size: 3, padding: 1}}
+  - chunk: {{chunks: 3, index: {index}, dim: 2}}
+  - conv2d: {{out_channels: 2, kernel_size: 3, padding: 1}}
+""")

@@ -87,8 +87,10 @@ def chunk(spec: ChunkSpec, x: Shape) -> Cost:
     n, size = x[axis], ceil_div(x[axis], spec.chunks)
     if is_concrete(n) and not 0 <= spec.index < ceil_div(n, size):
         raise ShapeError(f"index {spec.index} is out of range for {spec.chunks} chunks of {n}")
-    length = FUNCTIONS["min"](size, n - spec.index * size)
-    return Cost(shape=tuple(length if a == axis else d for a, d in enumerate(x)))
+    start = spec.index * size
+    length = FUNCTIONS["min"](size, n - start)
+    # position o of the piece is position start + o of the input: a window of 1, offset by start
+    return Cost(shape=tuple(length if a == axis else d for a, d in enumerate(x)), rf={axis: Window(1, 1, -start)})
 
 
 class SelectSpec(LayerSpec):
