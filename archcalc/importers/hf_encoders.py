@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..core.errors import SpecError
+from .hf_common import yaml_float
 
 Config = Mapping[str, Any]
 
@@ -56,13 +57,7 @@ class Reader:
         value = self.config.get(key, default)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise self.fail(f"{key} = {_shown(value)} is not a number", f"set {key} to the model's value")
-        text = repr(float(value))
-        mantissa, _, exponent = text.partition("e")
-        if "." not in mantissa:
-            mantissa += ".0"
-        if exponent and exponent[0] not in "+-":
-            exponent = "+" + exponent
-        return f"{mantissa}e{exponent}" if exponent else mantissa
+        return yaml_float(value)
 
     def flag(self, key: str, default: bool) -> bool:
         value = self.config.get(key, default)
