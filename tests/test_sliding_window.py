@@ -40,8 +40,8 @@ def test_pairs_numeric_and_symbolic_agree_with_the_mask(t, cache, window):
 
 
 def test_symbolic_report_is_the_numeric_one_at_every_size():
-    """The whole layer in T, w and the cache c: MACs, FLOPs and the K/V cache (a rolling buffer of at most w
-    positions) substitute to the numeric report, on both sides of T + c = w."""
+    """The whole layer in T, w and the cache c: MACs, FLOPs and the K/V cache (at most w - 1
+    positions: a next query's window besides its own) substitute to the numeric report, on both sides of T + c = w."""
     report = archcalc.analyze(archcalc.load(LAYER, symbolic=["T", "w", "c"]))
     names = {str(s): s for s in report.totals.macs.free_symbols | report.totals.cache.free_symbols}
     assert set(names) == {"T", "w", "c"}
@@ -52,7 +52,7 @@ def test_symbolic_report_is_the_numeric_one_at_every_size():
         assert numeric.macs == t * 4 * 16 * 16 + 2 * 2 * 8 * pairs  # projections, then QK^T and AV per pair
         assert report.totals.macs.subs(at) == numeric.macs
         assert report.totals.flops.subs(at) == numeric.flops
-        assert report.totals.cache.subs(at) == numeric.cache == 2 * 16 * min(window, cache + t)
+        assert report.totals.cache.subs(at) == numeric.cache == 2 * 16 * min(window - 1, cache + t)
 
 
 def test_mistral_7b_in_t_and_window():

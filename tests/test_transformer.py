@@ -89,7 +89,7 @@ def test_sliding_window_caps_the_keys_per_query():
     h, dh = 4, 16
     pairs = 1 + 2 + 3 + 4 * 7  # positions 1..10 see min(4, p) keys
     assert r.flops_by_kind["softmax"] == 3 * h * pairs
-    assert r.cache == 2 * h * dh * 4  # a rolling buffer of the last 4 tokens
+    assert r.cache == 2 * h * dh * (4 - 1)  # the last 3 tokens: a next query's window of 4 besides its own
 
 
 def test_decode_step_is_linear_in_the_context_and_prefill_quadratic():
@@ -132,7 +132,7 @@ def test_only_attention_that_generates_keeps_a_kv_cache():
     assert attention("causal: false, cache: 5").cache == 2 * g * dh * (5 + t)  # a decode step keeps its context
     assert attention("causal: false, kv_cache: true").cache == 2 * g * dh * t  # an explicit cache
     assert attention("causal: true, kv_cache: false").cache == 0  # causal, run once over its input
-    assert attention("causal: true, window: 4").cache == 2 * g * dh * 4  # a rolling buffer of the window
+    assert attention("causal: true, window: 4").cache == 2 * g * dh * 3  # window - 1: the next query adds its own
     qkv = (h + 2 * g) * dh  # scaled_dot_product_attention reads fused Q, K and V
     assert attention("head_dim: 16", "scaled_dot_product_attention", qkv).cache == 0
     assert attention("head_dim: 16, causal: true", "scaled_dot_product_attention", qkv).cache == 2 * g * dh * t

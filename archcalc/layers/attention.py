@@ -22,8 +22,9 @@ prefill's ``T*(T+1)/2`` is quadratic.
 The K/V cache is what a layer keeps between decode steps: ``2 * g * dh`` elements per position held. Only
 attention that generates keeps one: ``kv_cache`` defaults to true for a causal layer and for a decode step
 (``cache > 0`` implies the earlier tokens' K and V are kept), false for an encoder's self-attention, which
-sees its whole input at once. The positions held are those of the layer's own input, ``cache + T`` (at
-most ``window`` with a sliding window, a rolling buffer).
+sees its whole input at once. The positions held are those of the layer's own input, ``cache + T``: every one
+a next query can see besides its own. With a sliding window w that is at most w - 1 (the next query's own K/V is
+computed in its step), as transformers' DynamicSlidingWindowLayer keeps.
 
 How the reference code computes the layer is ``call``: ``module`` (torch.nn.MultiheadAttention, the default where
 that module computes the layer exactly) or ``explicit`` (projections and matmuls, as Hugging Face writes them). It
@@ -241,7 +242,7 @@ def _scores(spec: _AttentionBase, t: Any, h: Any, g: Any, dh: Any) -> tuple[Any,
                    {"attention": 4 * h * dh, "softmax": SOFTMAX * h, "elementwise": SCALE * h})
     if not spec.keeps_kv():
         return macs, flops, 0, scored
-    kept = spec.cache + t if spec.window is None else _min(spec.cache + t, spec.window)
+    kept = spec.cache + t if spec.window is None else _min(spec.cache + t, spec.window - 1)
     return macs, flops, 2 * g * dh * kept, scored
 
 
