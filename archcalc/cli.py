@@ -46,7 +46,8 @@ ABOUT = {
     "compare": ("Every counting convention side by side: archcalc's, Kaplan's and each tool's preset.",
                 ["archcalc compare specs/resnet18.yaml", "archcalc compare gpt2 --metric flops -f markdown"]),
     "plot": ("One chart of the analysis, as PNG, SVG or PDF (needs the plot extra).",
-             ["archcalc plot specs/vgg16.yaml -o vgg16.png", "archcalc plot resnet18 -o rf.svg --kind rf"]),
+             ["archcalc plot specs/vgg16.yaml -o vgg16.png", "archcalc plot resnet18 -o rf.svg --kind rf",
+              "archcalc plot resnet18 -o totals.png --kind totals"]),
     "report": ("One self-contained HTML page: the summary, charts, the layer table and the spec.",
                ["archcalc report specs/resnet50.yaml -o resnet50.html",
                 "archcalc report gpt2 -o gpt2.html --hardware a100-80gb-sxm --memory"]),
@@ -136,7 +137,7 @@ def _parser(command: str | None) -> argparse.ArgumentParser:
         p.add_argument("--version", action="version", version=f"archcalc {__version__}")
     elif command == "plot":
         p.add_argument("-o", "--output", required=True, metavar="FILE", help="FILE.png, FILE.svg or FILE.pdf")
-        p.add_argument("--kind", default="summary", choices=["layers", "cumulative", "rf", "summary"],
+        p.add_argument("--kind", default="summary", choices=["layers", "cumulative", "rf", "summary", "totals"],
                        help="which chart (default: summary)")
         p.add_argument("--depth", type=int, default=None, metavar="N", help="layers chart: collapse blocks below N")
     elif command == "report":

@@ -227,3 +227,34 @@ def test_without_matplotlib_one_line_error_names_the_extra(tmp_path: Path, monke
     from archcalc.outputs.plot_sweep import plot_sweep
     with pytest.raises(SpecError, match=r"archcalc\[plot\]"):
         plot_sweep({"L": [1, 2], "macs": [3, 4]}, str(tmp_path / "s.png"))
+
+
+def test_totals_chart_labels_resnet18_exactly():
+    """ResNet-18's totals chart (the seeds' bar chart): 11,689,512 parameters (torchvision's published count), and
+    the receptive field of layer4, the last local one, by hand: conv1 7 at jump 2, maxpool + 2 x 2 = 11 at 4,
+    layer1 four 3x3 convs + 4 x 2 x 4 = 43, layer2 + 2 x 4 (its stride-2 conv) + 3 x 2 x 8 = 99 at 8,
+    layer3 + 2 x 8 + 3 x 2 x 16 = 211 at 16, layer4 + 2 x 16 + 3 x 2 x 32 = 435 at 32."""
+    pytest.importorskip("matplotlib")
+    from archcalc.outputs.plot import plot
+    r = report("resnet18")
+    fig = plot(r, "totals")
+    panels = {ax.get_title().split(" (")[0]: ax for ax in fig.axes if ax.get_title()}
+    params, flops, field = panels["parameters"], panels["FLOPs"], panels["receptive field"]
+    assert [t.get_text() for t in params.texts] == ["11,689,512"]
+    assert [b.get_height() for b in bars(params)] == [11_689_512]
+    assert [t.get_text() for t in flops.texts] == [f"{r.totals.flops:,}"]
+    assert [t.get_text() for t in field.texts] == ["435", "435"] and "layer4" in field.get_title()
+    assert [b.get_height() for b in bars(field)] == [435, 435]
+    assert r.convention.name in " ".join(t.get_text() for ax in fig.axes for t in ax.texts)
+
+
+def test_totals_chart_says_global_rather_than_drawing_zero(tmp_path):
+    """No layer with a local field (a flatten first): the panel says global; no bar of zero."""
+    pytest.importorskip("matplotlib")
+    from archcalc.outputs.plot import plot
+    spec = tmp_path / "flat.yaml"
+    spec.write_text("name: flat\ninput: [3, 8, 8]\nlayers:\n  - flatten\n  - linear: {out_features: 10}\n")
+    fig = plot(archcalc.analyze(archcalc.load(spec)), "totals", tmp_path / "t.svg")
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert "receptive field:\nglobal" in texts
+    assert (tmp_path / "t.svg").read_bytes().lstrip().startswith(b"<?xml")

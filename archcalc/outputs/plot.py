@@ -1,6 +1,6 @@
-"""Charts of a report: per-layer bars, cumulative totals, receptive-field growth, and a summary.
+"""Charts of a report: per-layer bars, cumulative totals, receptive-field growth, a summary, and the totals.
 
-    archcalc plot SPEC -o FILE.(png|svg|pdf) --kind layers|cumulative|rf|summary [--depth N]
+    archcalc plot SPEC -o FILE.(png|svg|pdf) --kind layers|cumulative|rf|summary|totals [--depth N]
 
 matplotlib is an optional extra (``pip install 'archcalc[plot]'``), imported only here and only when a
 chart is drawn. Figures are built on the Agg canvas without pyplot, so drawing one neither changes the
@@ -20,8 +20,9 @@ from ..walk.rf import AxisRF
 from .plot_charts import cumulative_chart, layers_chart, summary_chart
 from .plot_rf import rf_chart, rf_series
 from .plot_style import FORMATS, STYLE, TEXT, image_format, load_matplotlib, save
+from .plot_totals import totals_chart
 
-KINDS = ("layers", "cumulative", "rf", "summary")
+KINDS = ("layers", "cumulative", "rf", "summary", "totals")
 
 
 def plot(report: Report, kind: str = "summary", path: str | Path | None = None, depth: int | None = None) -> Any:
@@ -29,7 +30,8 @@ def plot(report: Report, kind: str = "summary", path: str | Path | None = None, 
 
     ``kind``: ``layers`` (params and MACs per layer; with ``depth``, blocks below it collapse to their
     subtotals), ``cumulative`` (running totals), ``rf`` (receptive-field size per spatial axis) or
-    ``summary`` (params, FLOPs and RF size per layer); ``depth`` only affects ``layers``. Returns the
+    ``summary`` (params, FLOPs and RF size per layer) or ``totals`` (the network's params, FLOPs and receptive
+    field, each with its exact figure); ``depth`` only affects ``layers``. Returns the
     matplotlib ``Figure``. A symbolic report cannot be drawn (``archcalc sweep --plot`` draws formulas).
     """
     if kind not in KINDS:
@@ -81,7 +83,8 @@ def _check_drawable(report: Report, kind: str) -> None:
                             "which a chart cannot draw", hint="the table and -f json give it exactly")
 
 
-_DRAW = {"layers": layers_chart, "cumulative": cumulative_chart, "rf": rf_chart, "summary": summary_chart}
+_DRAW = {"layers": layers_chart, "cumulative": cumulative_chart, "rf": rf_chart, "summary": summary_chart,
+         "totals": totals_chart}
 
 
 __all__ = ["FORMATS", "KINDS", "TEXT", "plot"]

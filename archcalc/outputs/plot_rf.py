@@ -23,7 +23,7 @@ def spatial_sizes(report: Report) -> list[Any]:
     return shape[len(shape) - rank:]
 
 
-def _axis_names(rank: int) -> tuple[str, ...]:
+def axis_names(rank: int) -> tuple[str, ...]:
     return _AXIS_NAMES.get(rank, tuple(f"axis {i}" for i in range(rank)))
 
 
@@ -35,7 +35,7 @@ def rf_series(report: Report) -> list[tuple[str, Any, list[float], list[int]]]:
     """(label, input size, RF size per layer, axes) for each group of spatial axes that agree all along;
     "global" counts as the input size, "non-uniform" and "unaligned" are gaps (NaN)."""
     sizes = spatial_sizes(report)
-    names = _axis_names(len(sizes))
+    names = axis_names(len(sizes))
     columns: list[tuple[Any, list[float]]] = []
     for i, n in enumerate(sizes):
         ys = []
