@@ -6,15 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from ..core.escape import mathtext
+from ..core.units import exact
 from ..walk.at import network_field
 from ..walk.report import Report
 from ..walk.rf import AxisRF
 from .plot_rf import axis_names, spatial_sizes
 from .plot_style import footnote, header, new_figure
-
-
-def _grouped(v: Any) -> str:
-    return f"{int(v):,}"
 
 
 def _bar(ax: Any, labels: list[str], values: list[Any], colour: str, title: str) -> None:
@@ -23,7 +20,8 @@ def _bar(ax: Any, labels: list[str], values: list[Any], colour: str, title: str)
     ax.set_xticks(xs)
     ax.set_xticklabels(labels)
     for x, v in zip(xs, values):
-        ax.annotate(_grouped(v), xy=(x, float(v)), xytext=(0, 3), textcoords="offset points", ha="center",
+        # grouped digits; a rational figure as n/d, never truncated
+        ax.annotate(exact(v), xy=(x, float(v)), xytext=(0, 3), textcoords="offset points", ha="center",
                     va="bottom", fontsize=8)
     top = max((float(v) for v in values), default=0.0)
     ax.set_ylim(0, top * 1.18 or 1)
